@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+import { startAgent } from './agent';
+import { ConfigError } from './config/config-error';
+import { helpText } from './config/help-text';
+import { loadConfig } from './config/load-config';
+import { createLogger } from './log/logger';
+import { VERSION } from './version';
+
+const COMMAND = 'jvb-prometheus-adapter';
+
+async function main(): Promise<number> {
+  let request;
+  try {
+    request = loadConfig({ argv: process.argv.slice(2), env: process.env });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${COMMAND}: error: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (request.kind === 'help') {
+    process.stdout.write(helpText(COMMAND, VERSION));
+    return 0;
+  }
+  if (request.kind === 'version') {
+    process.stdout.write(`${COMMAND} ${VERSION} (node ${process.version})\n`);
+    return 0;
+  }
+
+  const { config } = request;
+  const log = createLogger({ level: config.log.level, format: config.log.format });
+  log.info('starting', { version: VERSION, config_file: config.configFile });
+
+  let agent;
+  try {
+    agent = await startAgent(config, log);
+  } catch (error) {
+    const err = error as NodeJS.ErrnoException;
+    log.error('cannot start', { err: err.message, code: err.code });
+    return 1;
+  }
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info('shutting down', { signal });
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  await agent.stop();
+  log.info('stopped');
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`${COMMAND}: fatal: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,23 @@
+import { envVarName, SETTINGS, type SettingSpec } from './settings';
+
+export function helpText(command: string, version: string): string {
+  const lines = [
+    `usage: ${command} [flags]`,
+    '',
+    `${command} ${version}: polls a Jitsi Videobridge, serves its statistics as Prometheus metrics and pushes them.`,
+    'Every flag is also an environment variable (shown below) and a key of the --config.file YAML.',
+    'Precedence: flag > environment > config file > default.',
+    '',
+    'Flags:',
+    '  --help                 Show this help and exit.',
+    '  --version              Print the version and exit.',
+  ];
+  for (const spec of SETTINGS as readonly SettingSpec[]) {
+    const flag = spec.isSwitch ? `--${spec.flag}` : `--${spec.flag}=${spec.repeatable ? 'NAME=VALUE' : 'VALUE'}`;
+    lines.push(`  ${flag}`);
+    lines.push(`      ${spec.help}`);
+    const env = [envVarName(spec.flag), ...(spec.envAliases ?? [])].join(', ');
+    lines.push(`      env: ${env}${spec.default !== undefined ? `; default: ${spec.default}` : ''}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

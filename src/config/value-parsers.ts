@@ -1,0 +1,93 @@
+import { parseDuration } from './duration';
+
+/**
+ * How one setting's text becomes a typed value. `parse` returns undefined for
+ * a value it refuses; `allowed` says, for the error message, what it takes.
+ */
+export interface ValueParser<T> {
+  readonly allowed: string;
+  parse(raw: string): T | undefined;
+}
+
+export const durationMs: ValueParser<number> = {
+  allowed: 'a positive duration such as 500ms, 15s or 1m',
+  parse(raw) {
+    const ms = parseDuration(raw.trim());
+    return ms !== undefined && ms > 0 ? ms : undefined;
+  },
+};
+
+export const httpUrl: ValueParser<string> = {
+  allowed: 'an absolute http:// or https:// URL',
+  parse(raw) {
+    try {
+      const url = new URL(raw.trim());
+      return url.protocol === 'http:' || url.protocol === 'https:' ? url.toString() : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+export interface ListenAddress {
+  /** undefined: every interface, as Go's ":9001" means. */
+  readonly host: string | undefined;
+  readonly port: number;
+}
+
+export const listenAddress: ValueParser<ListenAddress> = {
+  allowed: 'host:port or :port, e.g. :9001, 127.0.0.1:9001 or [::1]:9001 (port 0-65535)',
+  parse(raw) {
+    const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]*)):(\d{1,5})$/.exec(raw.trim());
+    if (match === null) return undefined;
+    const port = Number(match[3]);
+    if (port > 65535) return undefined;
+    const host = match[1] ?? match[2];
+    return { host: host === '' ? undefined : host, port };
+  },
+};
+
+export const urlPath: ValueParser<string> = {
+  allowed: 'a path that starts with "/" and is not "/" itself, e.g. /metrics',
+  parse(raw) {
+    const path = raw.trim();
+    return /^\/[^\s?#]+$/.test(path) ? path : undefined;
+  },
+};
+
+export function oneOf<const T extends string>(...choices: T[]): ValueParser<T> {
+  return {
+    allowed: `one of ${choices.join(', ')}`,
+    parse: (raw) => choices.find((choice) => choice === raw.trim().toLowerCase()),
+  };
+}
+
+export const bool: ValueParser<boolean> = {
+  allowed: 'true or false',
+  parse(raw) {
+    const value = raw.trim().toLowerCase();
+    if (value === 'true' || value === '1') return true;
+    if (value === 'false' || value === '0') return false;
+    return undefined;
+  },
+};
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** One `NAME=VALUE` constant label; names follow Prometheus' rules, `__` is reserved. */
+export const labelPair: ValueParser<readonly [string, string]> = {
+  allowed: 'NAME=VALUE with NAME matching [a-zA-Z_][a-zA-Z0-9_]*, not starting with "__", and a non-empty VALUE',
+  parse(raw) {
+    const eq = raw.indexOf('=');
+    if (eq <= 0) return undefined;
+    const name = raw.slice(0, eq).trim();
+    const value = raw.slice(eq + 1);
+    if (!LABEL_NAME.test(name) || name.startsWith('__') || value === '') return undefined;
+    return [name, value];
+  },
+};
+
+export const nonEmptyString: ValueParser<string> = {
+  allowed: 'a non-empty string',
+  parse: (raw) => (raw.trim() === '' ? undefined : raw.trim()),
+};

@@ -1,0 +1,175 @@
+import type { ColibriStats } from '../sources/jvb/colibri-stats';
+import {
+  EXTRA_FIELD_HELP,
+  HISTOGRAM_BOUNDS,
+  HISTOGRAM_FIELDS,
+  IGNORED_FIELDS,
+  INFO_FIELDS,
+  INFO_METRIC,
+  SEED_FIELDS,
+} from './jvb-field-catalog';
+import type { HistogramFamily, JvbMetricFamily, MappedStats, ScalarFamily, SkippedField, SkipReason } from './jvb-metric-family';
+
+const PREFIX = 'jitsi_';
+/** A JSON number literal, for numbers a bridge sent as strings ("5", "0.25"). */
+const NUMERIC_STRING = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/** `someKey.x` -> `some_key_x`: what Prometheus allows in a metric name. */
+function sanitize(key: string): string {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_');
+}
+
+interface ScalarRule {
+  readonly name: string;
+  readonly type: 'gauge' | 'counter';
+  readonly help: string;
+  /** Multiplier into the base unit (milliseconds are sent as seconds). */
+  readonly scale: number;
+}
+
+/**
+ * The naming rule. Seed fields keep the seed's name, type and HELP. Any
+ * other `total_*` field is a counter named the Prometheus way
+ * (`total_relays` -> `jitsi_relays_total`); everything else is a gauge
+ * `jitsi_<key>`. A `_milliseconds` field is converted to `_seconds`.
+ */
+export function scalarRule(key: string): ScalarRule {
+  const seed = SEED_FIELDS[key];
+  if (seed) return { name: PREFIX + key, type: seed.type, help: seed.help, scale: 1 };
+
+  let base = sanitize(key);
+  let scale = 1;
+  if (/(^|_)milliseconds(_|$)/.test(base)) {
+    base = base.replace(/(^|_)milliseconds(_|$)/, '$1seconds$2');
+    scale = 1 / 1000;
+  }
+  const help = EXTRA_FIELD_HELP[key] ?? `The JVB /colibri/stats field "${key}".`;
+  if (base.startsWith('total_') && base.length > 'total_'.length) {
+    return { name: `${PREFIX}${base.slice('total_'.length)}_total`, type: 'counter', help, scale };
+  }
+  return { name: PREFIX + base, type: 'gauge', help, scale };
+}
+
+/** A conference_sizes-style array, or the string form some bridges send ("[]" before their first stats run). */
+function histogramCounts(value: unknown): number[] | undefined {
+  let array = value;
+  if (typeof value === 'string') {
+    try {
+      array = JSON.parse(value);
+    } catch {
+      return undefined;
+    }
+  }
+  if (!Array.isArray(array)) return undefined;
+  const counts: number[] = [];
+  for (const slot of array) {
+    const n = typeof slot === 'string' && NUMERIC_STRING.test(slot) ? Number(slot) : slot;
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return undefined;
+    counts.push(n);
+  }
+  return counts;
+}
+
+/**
+ * Slot i counts conferences with i endpoints (the last slot: that many or
+ * more, counted at its index in the sum, a lower bound). The sum is
+ * Σ i·n_i; the seed wrongly put the number of conferences there.
+ */
+export function histogramFromCounts(name: string, help: string, counts: readonly number[]): HistogramFamily {
+  let cumulative = 0;
+  let next = 0;
+  const buckets = HISTOGRAM_BOUNDS.map((le) => {
+    while (next < counts.length && next <= le) cumulative += counts[next++]!;
+    return { le, count: cumulative };
+  });
+  let count = 0;
+  let sum = 0;
+  counts.forEach((n, i) => {
+    count += n;
+    sum += i * n;
+  });
+  return { kind: 'histogram', name, help, buckets, count, sum };
+}
+
+function skipReasonOf(value: unknown): SkipReason {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'unexpected_array';
+  if (typeof value === 'object') return 'nested_object';
+  return 'not_a_number';
+}
+
+/** The suffixed names a histogram occupies in the exposition. */
+function occupiedNames(family: JvbMetricFamily): string[] {
+  return family.kind === 'histogram'
+    ? [family.name, `${family.name}_bucket`, `${family.name}_sum`, `${family.name}_count`]
+    : [family.name];
+}
+
+/**
+ * Maps one /colibri/stats object to metric families. Pure and total: every
+ * field either becomes a metric or is listed in `skipped` with a reason;
+ * nothing about one field can affect another.
+ */
+export function mapColibriStats(stats: ColibriStats): MappedStats {
+  const families: JvbMetricFamily[] = [];
+  const skipped: SkippedField[] = [];
+  const infoLabels: Record<string, string> = {};
+  const taken = new Set<string>([INFO_METRIC.name]);
+
+  const add = (key: string, family: JvbMetricFamily) => {
+    const names = occupiedNames(family);
+    if (names.some((name) => taken.has(name))) {
+      skipped.push({ key, reason: 'name_collision' });
+      return;
+    }
+    names.forEach((name) => taken.add(name));
+    families.push(family);
+  };
+
+  for (const key of Object.keys(stats).sort()) {
+    const value = stats[key];
+    if (IGNORED_FIELDS.includes(key)) continue;
+
+    const histogramHelp = HISTOGRAM_FIELDS[key];
+    if (histogramHelp !== undefined) {
+      const counts = histogramCounts(value);
+      if (counts === undefined) skipped.push({ key, reason: 'bad_histogram' });
+      else add(key, histogramFromCounts(PREFIX + key, histogramHelp, counts));
+      continue;
+    }
+
+    if (INFO_FIELDS.includes(key)) {
+      if (typeof value === 'string' && value !== '') infoLabels[key] = value;
+      else if (typeof value === 'number' || typeof value === 'boolean') infoLabels[key] = String(value);
+      else skipped.push({ key, reason: skipReasonOf(value) });
+      continue;
+    }
+
+    let numeric: number | undefined;
+    if (typeof value === 'number' && Number.isFinite(value)) numeric = value;
+    else if (typeof value === 'boolean') numeric = value ? 1 : 0;
+    else if (typeof value === 'string' && NUMERIC_STRING.test(value.trim())) numeric = Number(value.trim());
+    if (numeric === undefined) {
+      skipped.push({ key, reason: skipReasonOf(value) });
+      continue;
+    }
+    const rule = scalarRule(key);
+    const family: ScalarFamily = {
+      kind: 'scalar',
+      name: rule.name,
+      help: rule.help,
+      type: rule.type,
+      samples: [{ labels: {}, value: numeric * rule.scale }],
+    };
+    add(key, family);
+  }
+
+  if (Object.keys(infoLabels).length > 0) {
+    families.push({ kind: 'scalar', name: INFO_METRIC.name, help: INFO_METRIC.help, type: 'gauge', samples: [{ labels: infoLabels, value: 1 }] });
+  }
+  families.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { families, skipped };
+}

@@ -1,0 +1,98 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { ListenAddress } from '../config/value-parsers';
+import type { Logger } from '../log/logger';
+
+export interface MetricsServerOptions {
+  readonly listenAddress: ListenAddress;
+  readonly telemetryPath: string;
+  readonly registry: Registry;
+  /** Ready once the first poll succeeded. */
+  readonly isReady: () => boolean;
+  readonly version: string;
+  readonly log: Logger;
+}
+
+export interface MetricsServer {
+  /** The bound address, e.g. for `--web.listen-address=127.0.0.1:0`. */
+  readonly address: AddressInfo;
+  close(): Promise<void>;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function indexPage(opts: MetricsServerOptions): string {
+  const path = escapeHtml(opts.telemetryPath);
+  return `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>JVB Prometheus adapter</title></head>
+<body><h1>JVB Prometheus adapter</h1><p>Version ${escapeHtml(opts.version)}</p>
+<ul><li><a href="${path}">Metrics</a></li><li><a href="/-/healthy">Health</a></li><li><a href="/-/ready">Readiness</a></li></ul>
+</body></html>
+`;
+}
+
+/** /metrics, /-/healthy, /-/ready and an index page, as Prometheus exporters serve them. */
+export async function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsServer> {
+  const send = (res: http.ServerResponse, status: number, type: string, body: string, head: boolean) => {
+    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+    res.end(head ? undefined : body);
+  };
+
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const head = req.method === 'HEAD';
+    if (req.method !== 'GET' && !head) {
+      res.setHeader('Allow', 'GET, HEAD');
+      send(res, 405, 'text/plain; charset=utf-8', 'Method Not Allowed\n', false);
+      return;
+    }
+    switch (path) {
+      case opts.telemetryPath:
+        opts.registry
+          .metrics()
+          .then((body) => send(res, 200, opts.registry.contentType, body, head))
+          .catch((error: unknown) => {
+            opts.log.error('rendering metrics failed', { err: error instanceof Error ? error.message : String(error) });
+            send(res, 500, 'text/plain; charset=utf-8', 'error rendering metrics\n', head);
+          });
+        return;
+      case '/-/healthy':
+        send(res, 200, 'text/plain; charset=utf-8', 'Healthy.\n', head);
+        return;
+      case '/-/ready':
+        if (opts.isReady()) send(res, 200, 'text/plain; charset=utf-8', 'Ready.\n', head);
+        else send(res, 503, 'text/plain; charset=utf-8', 'Not ready: no successful poll of the JVB yet.\n', head);
+        return;
+      case '/':
+        send(res, 200, 'text/html; charset=utf-8', indexPage(opts), head);
+        return;
+      default:
+        send(res, 404, 'text/plain; charset=utf-8', 'Not Found\n', head);
+    }
+  });
+  // Slow or idle clients must not hold the process open at shutdown.
+  server.keepAliveTimeout = 5000;
+  server.requestTimeout = 30_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: opts.listenAddress.port, host: opts.listenAddress.host }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+  return {
+    address: server.address() as AddressInfo,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        // Requests still in flight get a moment to finish, then are cut.
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      }),
+  };
+}
