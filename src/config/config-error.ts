@@ -9,7 +9,8 @@ export class ConfigError extends Error {
   }
 }
 
-/** Uniform wording: `invalid value "x" for --poll.interval (from JVB_ADAPTER_POLL_INTERVAL): a duration such as 15s`. */
+/** Uniform wording: `--poll.interval (from JVB_ADAPTER_POLL_INTERVAL): invalid value "x", expected a positive duration ...`. */
 export function invalidSetting(setting: string, origin: string, value: string, allowed: string): ConfigError {
-  return new ConfigError(`invalid value ${JSON.stringify(value)} for ${setting}${origin ? ` (from ${origin})` : ''}: expected ${allowed}`);
+  const from = origin && origin !== setting ? ` (from ${origin})` : '';
+  return new ConfigError(`${setting}${from}: invalid value ${JSON.stringify(value)}, expected ${allowed}`);
 }

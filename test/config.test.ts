@@ -1,0 +1,162 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ConfigError } from '../src/config/config-error';
+import { parseDuration } from '../src/config/duration';
+import { loadConfig, type AgentConfig, type ConfigSources } from '../src/config/load-config';
+
+function run(argv: string[], env: Record<string, string> = {}, files: Record<string, string> = {}): AgentConfig {
+  const sources: ConfigSources = {
+    argv,
+    env,
+    readFile: (path) => {
+      const text = files[path];
+      if (text === undefined) throw new Error(`ENOENT: no such file or directory, open '${path}'`);
+      return text;
+    },
+  };
+  const request = loadConfig(sources);
+  if (request.kind !== 'run') throw new Error(`expected a run request, got ${request.kind}`);
+  return request.config;
+}
+
+function refused(argv: string[], env: Record<string, string> = {}, files: Record<string, string> = {}): string {
+  try {
+    run(argv, env, files);
+  } catch (error) {
+    assert.instance(error, ConfigError);
+    return (error as Error).message;
+  }
+  throw new assert.Assertion({ message: `expected ${JSON.stringify(argv)} ${JSON.stringify(env)} to be refused` });
+}
+
+const defaults = suite('config: defaults');
+defaults('every setting has the documented default', () => {
+  const config = run([]);
+  assert.equal(config, {
+    jvb: { url: 'http://localhost:8080/colibri/stats', timeoutMs: 5000 },
+    poll: { intervalMs: 15000 },
+    web: { listenAddress: { host: undefined, port: 9001 }, telemetryPath: '/metrics' },
+    labels: {},
+    log: { level: 'info', format: 'logfmt' },
+    demo: false,
+    configFile: undefined,
+  });
+});
+defaults('--help and --version are requests of their own', () => {
+  assert.is(loadConfig({ argv: ['--help'], env: {} }).kind, 'help');
+  assert.is(loadConfig({ argv: ['--version'], env: {} }).kind, 'version');
+});
+defaults.run();
+
+const precedence = suite('config: precedence flag > env > file > default');
+const FILE = `
+jvb:
+  url: http://file.example:8080/colibri/stats
+  timeout: 2s
+poll:
+  interval: 30s
+web:
+  listen-address: 127.0.0.1:9100
+  telemetry-path: /file-metrics
+labels:
+  dc: file-dc
+  rack: r1
+log:
+  level: debug
+  format: json
+`;
+precedence('the file overrides defaults', () => {
+  const config = run(['--config.file', 'a.yml'], {}, { 'a.yml': FILE });
+  assert.is(config.jvb.url, 'http://file.example:8080/colibri/stats');
+  assert.is(config.jvb.timeoutMs, 2000);
+  assert.is(config.poll.intervalMs, 30000);
+  assert.equal(config.web.listenAddress, { host: '127.0.0.1', port: 9100 });
+  assert.is(config.web.telemetryPath, '/file-metrics');
+  assert.equal(config.labels, { dc: 'file-dc', rack: 'r1' });
+  assert.equal(config.log, { level: 'debug', format: 'json' });
+});
+precedence('the environment overrides the file; the config file itself may come from the environment', () => {
+  const config = run([], { JVB_ADAPTER_CONFIG_FILE: 'a.yml', JVB_ADAPTER_POLL_INTERVAL: '1m', JVB_ADAPTER_LABEL: 'dc=env-dc,zone=z' }, { 'a.yml': FILE });
+  assert.is(config.poll.intervalMs, 60000);
+  assert.is(config.jvb.timeoutMs, 2000);
+  assert.equal(config.labels, { dc: 'env-dc', rack: 'r1', zone: 'z' });
+});
+precedence('flags override the environment', () => {
+  const config = run(
+    ['--config.file=a.yml', '--poll.interval=10s', '--label', 'dc=flag-dc', '--web.listen-address', '[::1]:9200'],
+    { JVB_ADAPTER_POLL_INTERVAL: '1m', JVB_ADAPTER_WEB_LISTEN_ADDRESS: ':9300', JVB_ADAPTER_LABEL: 'dc=env-dc' },
+    { 'a.yml': FILE },
+  );
+  assert.is(config.poll.intervalMs, 10000);
+  assert.equal(config.web.listenAddress, { host: '::1', port: 9200 });
+  assert.equal(config.labels, { dc: 'flag-dc', rack: 'r1' });
+});
+precedence("the seed's JVB_STATS_URL still works, below the canonical variable", () => {
+  assert.is(run([], { JVB_STATS_URL: 'http://seed:8080/colibri/stats' }).jvb.url, 'http://seed:8080/colibri/stats');
+  assert.is(
+    run([], { JVB_STATS_URL: 'http://seed:8080/colibri/stats', JVB_ADAPTER_JVB_URL: 'http://new:8080/colibri/stats' }).jvb.url,
+    'http://new:8080/colibri/stats',
+  );
+  assert.is(run(['--jvb.url=http://flag/colibri/stats'], { JVB_STATS_URL: 'http://seed:8080/x' }).jvb.url, 'http://flag/colibri/stats');
+});
+precedence('--demo as a flag and as an environment variable', () => {
+  assert.is(run(['--demo']).demo, true);
+  assert.is(run([], { JVB_ADAPTER_DEMO: 'true' }).demo, true);
+});
+precedence.run();
+
+const bad = suite('config: bad values stop the agent with a message naming the setting');
+const cases: Array<[string, string[], Record<string, string>, RegExp]> = [
+  ['a duration without a unit', ['--poll.interval=15'], {}, /--poll\.interval.*"15".*duration/],
+  ['a negative duration', ['--jvb.timeout=-1s'], {}, /--jvb\.timeout.*"-1s"/],
+  ['a zero interval', ['--poll.interval=0s'], {}, /--poll\.interval.*positive duration/],
+  ['a duration with units out of order', ['--poll.interval=1s1m'], {}, /--poll\.interval/],
+  ['a timeout longer than the interval', ['--poll.interval=5s', '--jvb.timeout=10s'], {}, /--jvb\.timeout \(10s\) must not be longer than --poll\.interval \(5s\)/],
+  ['a URL that is not http', ['--jvb.url=ftp://jvb/colibri/stats'], {}, /--jvb\.url.*"ftp:\/\/jvb\/colibri\/stats".*http/],
+  ['a URL that is not a URL', [], { JVB_STATS_URL: 'localhost:8080' }, /--jvb\.url \(from JVB_STATS_URL\)/],
+  ['a port out of range', ['--web.listen-address=:70000'], {}, /--web\.listen-address.*":70000".*port 0-65535/],
+  ['a listen address without a port', [], { JVB_ADAPTER_WEB_LISTEN_ADDRESS: 'localhost' }, /--web\.listen-address \(from JVB_ADAPTER_WEB_LISTEN_ADDRESS\)/],
+  ['a telemetry path without a slash', ['--web.telemetry-path=metrics'], {}, /--web\.telemetry-path.*"metrics"/],
+  ['an unknown log level', ['--log.level=verbose'], {}, /--log\.level.*"verbose".*one of debug, info, warn, error/],
+  ['an unknown log format', [], { JVB_ADAPTER_LOG_FORMAT: 'xml' }, /--log\.format \(from JVB_ADAPTER_LOG_FORMAT\).*one of logfmt, json/],
+  ['a label without =', ['--label=dc'], {}, /--label.*"dc".*NAME=VALUE/],
+  ['a label with a reserved name', ['--label=__name__=x'], {}, /--label.*"__name__=x"/],
+  ['a label with an invalid name', ['--label=data-center=x'], {}, /--label.*"data-center=x"/],
+  ['a label with an empty value', [], { JVB_ADAPTER_LABEL: 'dc=' }, /--label \(from JVB_ADAPTER_LABEL\)/],
+  ['the same label twice', ['--label=dc=a', '--label=dc=b'], {}, /label "dc" is given twice in --label/],
+  ['an unknown flag', ['--poll.intervall=15s'], {}, /poll\.intervall/],
+  ['a flag without its value', ['--jvb.url'], {}, /--jvb\.url/],
+  ['a bad --demo value', [], { JVB_ADAPTER_DEMO: 'yes' }, /--demo \(from JVB_ADAPTER_DEMO\).*true or false/],
+];
+for (const [what, argv, env, pattern] of cases) {
+  bad(what, () => {
+    assert.match(refused(argv, env), pattern);
+  });
+}
+bad('a config file that does not exist', () => {
+  assert.match(refused(['--config.file=missing.yml']), /cannot read --config\.file "missing\.yml"/);
+});
+bad('a config file that is not YAML', () => {
+  assert.match(refused(['--config.file=a.yml'], {}, { 'a.yml': 'jvb: [unclosed' }), /--config\.file "a\.yml" is not valid YAML/);
+});
+bad('an unknown key in the config file', () => {
+  assert.match(refused(['--config.file=a.yml'], {}, { 'a.yml': 'poll:\n  intervall: 15s\n' }), /--config\.file "a\.yml": unknown setting "poll\.intervall"/);
+});
+bad('a bad value in the config file names the file', () => {
+  assert.match(refused(['--config.file=a.yml'], {}, { 'a.yml': 'poll:\n  interval: soon\n' }), /--poll\.interval \(from a\.yml\).*"soon"/);
+});
+bad.run();
+
+const durations = suite('config: Prometheus durations');
+durations('forms Prometheus accepts', () => {
+  assert.is(parseDuration('500ms'), 500);
+  assert.is(parseDuration('15s'), 15000);
+  assert.is(parseDuration('1m'), 60000);
+  assert.is(parseDuration('1h30m'), 5400000);
+  assert.is(parseDuration('1d'), 86400000);
+  assert.is(parseDuration('0'), 0);
+});
+durations('forms it refuses', () => {
+  for (const text of ['', '15', 's', '1.5s', '1m1h', '1s1s', ' 1s', '1 s', '1sec']) assert.is(parseDuration(text), undefined, text);
+});
+durations.run();

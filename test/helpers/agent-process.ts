@@ -1,0 +1,67 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+
+const CLI = resolve(__dirname, '..', '..', 'dist', 'cli.js');
+
+/**
+ * The built agent (`dist/cli.js`, what `npm start` and the Docker image run)
+ * as a child process, with its log lines collected.
+ */
+export class AgentProcess {
+  readonly lines: string[] = [];
+  private buffer = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  private constructor(private readonly child: ChildProcess) {
+    const collect = (data: Buffer) => {
+      this.buffer += data.toString();
+      const parts = this.buffer.split('\n');
+      this.buffer = parts.pop()!;
+      this.lines.push(...parts);
+    };
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  static spawn(args: string[], env: Record<string, string> = {}): AgentProcess {
+    const cleanEnv: Record<string, string> = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp' };
+    return new AgentProcess(spawn(process.execPath, [CLI, ...args], { env: { ...cleanEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  }
+
+  /** Waits for a log line matching `pattern`; returns the match. */
+  async waitForLine(pattern: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      for (const line of this.lines) {
+        const match = line.match(pattern);
+        if (match) return match;
+      }
+      if (this.child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`no log line matching ${pattern} within ${timeoutMs}ms; log:\n${this.lines.join('\n')}`);
+  }
+
+  /** The port of `--web.listen-address=127.0.0.1:0`, from the start-up log line. */
+  async metricsPort(): Promise<number> {
+    const match = await this.waitForLine(/msg="serving metrics" address=\S+:(\d+)/);
+    return Number(match[1]);
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  /** Stops the agent (SIGTERM, then SIGKILL after 15 s) and returns how it exited. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill(signal);
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
+      const result = await this.exited;
+      clearTimeout(timer);
+      return result;
+    }
+    return this.exited;
+  }
+}
