@@ -1,7 +1,8 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { AgentConfig } from './config/load-config';
 import { formatDuration } from './config/duration';
-import { redactUrl, type Logger } from './log/logger';
+import type { Logger } from './log/logger';
+import { redactUrl } from './log/redact-url';
 import { JvbCollector } from './registry/jvb-collector';
 import { JvbRegistryView } from './registry/jvb-registry-view';
 import { createPollMetrics } from './registry/self-metrics';
@@ -9,6 +10,7 @@ import { PollScheduler } from './scheduler/poll-scheduler';
 import { startMetricsServer, type MetricsServer } from './server/http-server';
 import { startDemoJvb, type DemoJvb } from './sources/demo/demo-jvb-server';
 import { createColibriStatsClient } from './sources/jvb/fetch-colibri-stats';
+import { createSinks } from './sinks/create-sinks';
 import { USER_AGENT, VERSION } from './version';
 
 export interface RunningAgent {
@@ -40,14 +42,20 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const pollMetrics = createPollMetrics(registry, VERSION);
   const collector = new JvbCollector(new JvbRegistryView(registry), pollMetrics, log.with({ component: 'collector' }));
   const client = createColibriStatsClient({ url: jvbUrl, timeoutMs: config.jvb.timeoutMs, userAgent: USER_AGENT });
+  const sinks = createSinks(config.destinations, registry, log);
   let ready = false;
   let lastOk: boolean | undefined;
+  let lastTimestampMs = 0;
 
   const scheduler = new PollScheduler(
     config.poll.intervalMs,
     async () => {
+      // One timestamp for everything a poll produces; strictly increasing even if the wall clock steps back.
+      const timestampMs = Math.max(Date.now(), lastTimestampMs + 1);
+      lastTimestampMs = timestampMs;
       const outcome = await client.poll();
       const summary = collector.collect(outcome);
+      await Promise.all(sinks.map((sink) => sink.afterPoll(timestampMs)));
       if (summary.ok) {
         ready = true;
         // One line a poll in demo mode or at debug; otherwise only when the state changes, to keep logs boring.
@@ -72,6 +80,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       log: log.with({ component: 'web' }),
     });
   } catch (error) {
+    await Promise.all(sinks.map((sink) => sink.stop(0)));
     await demo?.close();
     throw error;
   }
@@ -87,6 +96,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     registry,
     async stop() {
       await scheduler.stop();
+      await Promise.all(sinks.map((sink) => sink.stop(config.storage.flushDeadlineMs)));
       await server.close();
       await demo?.close();
     },

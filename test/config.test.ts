@@ -26,7 +26,8 @@ function refused(argv: string[], env: Record<string, string> = {}, files: Record
     assert.instance(error, ConfigError);
     return (error as Error).message;
   }
-  throw new assert.Assertion({ message: `expected ${JSON.stringify(argv)} ${JSON.stringify(env)} to be refused` });
+  assert.unreachable(`expected ${JSON.stringify(argv)} ${JSON.stringify(env)} to be refused`);
+  return '';
 }
 
 const defaults = suite('config: defaults');
@@ -39,6 +40,8 @@ defaults('every setting has the documented default', () => {
     labels: {},
     log: { level: 'info', format: 'logfmt' },
     demo: false,
+    storage: { flushDeadlineMs: 30000 },
+    destinations: { remoteWrite: [], pushgateway: [] },
     configFile: undefined,
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './config-error';
+import { DESTINATION_KINDS, type DestinationKind } from './destination-settings';
 import { findSetting } from './settings';
 
 /**
@@ -13,6 +14,8 @@ export interface FileSettings {
   readonly path: string;
   readonly values: ReadonlyMap<string, string>;
   readonly labels: ReadonlyArray<readonly [string, string]>;
+  /** The `remote_write:` and `pushgateway:` lists, read by load-destinations.ts. */
+  readonly lists: Partial<Record<DestinationKind, unknown>>;
 }
 
 type Yaml = unknown;
@@ -48,8 +51,14 @@ export function flattenConfigDocument(path: string, doc: Yaml): FileSettings {
   if (!isMapping(doc)) throw new ConfigError(`${where}: expected a mapping of settings at the top level`);
   const values = new Map<string, string>();
   const labels: Array<readonly [string, string]> = [];
+  const lists: Partial<Record<DestinationKind, unknown>> = {};
 
   for (const [section, body] of Object.entries(doc)) {
+    const kind = (Object.keys(DESTINATION_KINDS) as DestinationKind[]).find((k) => DESTINATION_KINDS[k].fileKey === section);
+    if (kind !== undefined) {
+      lists[kind] = body;
+      continue;
+    }
     if (section === 'labels') {
       if (!isMapping(body)) throw new ConfigError(`${where}: "labels" must be a mapping of NAME: VALUE`);
       for (const [name, value] of Object.entries(body)) {
@@ -72,5 +81,5 @@ export function flattenConfigDocument(path: string, doc: Yaml): FileSettings {
       values.set(flag, text);
     }
   }
-  return { path, values, labels };
+  return { path, values, labels, lists };
 }

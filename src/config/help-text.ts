@@ -1,3 +1,4 @@
+import { DESTINATION_KINDS } from './destination-settings';
 import { envVarName, SETTINGS, type SettingSpec } from './settings';
 
 export function helpText(command: string, version: string): string {
@@ -18,6 +19,15 @@ export function helpText(command: string, version: string): string {
     lines.push(`      ${spec.help}`);
     const env = [envVarName(spec.flag), ...(spec.envAliases ?? [])].join(', ');
     lines.push(`      env: ${env}${spec.default !== undefined ? `; default: ${spec.default}` : ''}`);
+  }
+  for (const [kind, { fileKey, keys }] of Object.entries(DESTINATION_KINDS)) {
+    lines.push('', `${kind} destination (one from flags/environment; any number in the config file's ${fileKey}: list):`);
+    for (const spec of keys) {
+      const flag = `${kind}.${spec.key}`;
+      lines.push(spec.envOnly ? `  (environment only) ${envVarName(flag)}` : `  --${flag}${spec.isSwitch ? '' : spec.repeatable ? '=NAME=VALUE' : '=VALUE'}`);
+      lines.push(`      ${spec.help}`);
+      if (!spec.envOnly) lines.push(`      env: ${envVarName(flag)}${spec.default !== undefined ? `; default: ${spec.default}` : ''}`);
+    }
   }
   return `${lines.join('\n')}\n`;
 }

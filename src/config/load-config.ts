@@ -5,6 +5,8 @@ import { envVarName, findSetting, SETTINGS, type SettingFlag } from './settings'
 import * as parsers from './value-parsers';
 import type { ListenAddress, ValueParser } from './value-parsers';
 import { formatDuration } from './duration';
+import { destinationFlagOptions, loadDestinations, type Destinations } from './load-destinations';
+import { validateHttpDestinationOptions } from '../sinks/http/http-destination-options';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'logfmt' | 'json';
@@ -17,6 +19,8 @@ export interface AgentConfig {
   readonly labels: Readonly<Record<string, string>>;
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
   readonly demo: boolean;
+  readonly storage: { readonly flushDeadlineMs: number };
+  readonly destinations: Destinations;
   /** Where the config file came from, for the start-up log line. */
   readonly configFile: string | undefined;
 }
@@ -44,6 +48,7 @@ function parseFlags(argv: readonly string[]): FlagValues {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
     help: { type: 'boolean' },
     version: { type: 'boolean' },
+    ...destinationFlagOptions(),
   };
   for (const spec of SETTINGS) {
     options[spec.flag] = {
@@ -129,6 +134,11 @@ export function loadConfig(sources: ConfigSources): CliRequest {
     );
   }
 
+  const destinations = loadDestinations(flags, sources.env, file && { path: file.path, lists: file.lists });
+  // Credential, CA and key files are read now, so a typo stops the agent at start, not at the first push.
+  for (const d of destinations.remoteWrite) validateHttpDestinationOptions(d.http, '--remote-write', sources.env);
+  for (const d of destinations.pushgateway) validateHttpDestinationOptions(d.http, '--pushgateway', sources.env);
+
   return {
     kind: 'run',
     config: {
@@ -144,6 +154,8 @@ export function loadConfig(sources: ConfigSources): CliRequest {
         format: settings.get('log.format', parsers.oneOf('logfmt', 'json')),
       },
       demo: settings.get('demo', parsers.bool),
+      storage: { flushDeadlineMs: settings.get('storage.flush-deadline', parsers.durationMs) },
+      destinations,
       configFile: configPath,
     },
   };

@@ -29,6 +29,7 @@ export const SETTINGS = [
   { flag: 'label', help: 'A constant label NAME=VALUE added to every series; repeatable (env: comma-separated).', repeatable: true },
   { flag: 'log.level', help: 'Only log messages of this level or above: debug, info, warn, error.', default: 'info' },
   { flag: 'log.format', help: 'Log line format: logfmt or json.', default: 'logfmt' },
+  { flag: 'storage.flush-deadline', help: 'On SIGTERM, keep delivering queued remote-write data for at most this long.', default: '30s' },
   { flag: 'demo', help: 'Start an embedded simulated JVB (a real capture, with moving counters) and poll it instead of --jvb.url.', isSwitch: true, default: 'false' },
 ] as const satisfies readonly SettingSpec[];
 

@@ -52,16 +52,3 @@ export function createLogger(opts: {
   };
   return make({});
 }
-
-/** For messages that quote a URL: user:password@ never reaches a log line. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.username === '' && parsed.password === '') return url;
-    parsed.username = parsed.username === '' ? '' : 'REDACTED';
-    parsed.password = parsed.password === '' ? '' : 'REDACTED';
-    return parsed.toString();
-  } catch {
-    return url.replace(/\/\/[^/@]*@/, '//REDACTED@');
-  }
-}

@@ -26,7 +26,7 @@ export class FakeJvb {
   }
 
   async start(): Promise<this> {
-    const server = http.createServer((req, res) => {
+    const server = http.createServer((_req, res) => {
       this.requests++;
       const reply = this.respond();
       const send = () => {

@@ -1,7 +1,7 @@
 import axios, { type AxiosInstance } from 'axios';
 import http from 'node:http';
 import https from 'node:https';
-import { redactUrl } from '../../log/logger';
+import { redactUrl, redactUrlsInText } from '../../log/redact-url';
 import type { PollOutcome } from './colibri-stats';
 import { parseColibriStats } from './parse-colibri-stats';
 
@@ -55,7 +55,7 @@ export function createColibriStatsClient(opts: { url: string; timeoutMs: number;
         return {
           ok: false,
           reason: 'connection_error',
-          message: `cannot reach ${where}: ${err.code ?? ''}${err.code ? ' ' : ''}${redactUrl(err.message ?? String(error))}`.trim(),
+          message: `cannot reach ${where}: ${err.code ?? ''}${err.code ? ' ' : ''}${redactUrlsInText(err.message ?? String(error))}`.trim(),
           durationMs: elapsed(),
         };
       }

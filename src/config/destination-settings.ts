@@ -1,0 +1,65 @@
+import { hostname } from 'node:os';
+
+/**
+ * Settings of a push destination. Each is a flag `--<kind>.<key>` (one
+ * destination per kind from flags/environment), an environment variable,
+ * and a key of an entry in the YAML file's `remote_write:` / `pushgateway:`
+ * lists (any number of destinations). `envOnly` settings hold secrets: they
+ * are no flags, so they never show in `ps`.
+ */
+export interface DestinationSettingSpec {
+  readonly key: string;
+  readonly help: string;
+  readonly default?: string;
+  readonly isSwitch?: boolean;
+  readonly repeatable?: boolean;
+  readonly envOnly?: boolean;
+}
+
+const HTTP_KEYS: readonly DestinationSettingSpec[] = [
+  { key: 'url', help: 'Where to push; setting it enables this destination.' },
+  { key: 'timeout', help: 'A request that takes longer fails (and is retried as a network error).', default: '30s' },
+  { key: 'username', help: 'Basic-auth user name (Grafana Cloud: the numeric instance id).' },
+  { key: 'password-file', help: 'File holding the basic-auth password (Grafana Cloud: an access-policy token); read at each request.' },
+  { key: 'password', help: 'The basic-auth password itself; environment only, prefer the file.', envOnly: true },
+  { key: 'bearer-token-file', help: 'File holding a bearer token; read at each request.' },
+  { key: 'bearer-token', help: 'The bearer token itself; environment only, prefer the file.', envOnly: true },
+  { key: 'header', help: 'A custom header NAME=VALUE; repeatable. Reserved headers (Content-Type, Authorization, ...) are refused.', repeatable: true },
+  { key: 'tls.ca-file', help: 'CA certificates (PEM) to verify the server with, instead of the system ones.' },
+  { key: 'tls.cert-file', help: 'Client certificate (PEM) for mutual TLS; needs tls.key-file.' },
+  { key: 'tls.key-file', help: 'Private key (PEM) of the client certificate.' },
+  { key: 'tls.server-name', help: 'Name to verify the server certificate against (and send as SNI).' },
+  { key: 'tls.insecure-skip-verify', help: 'Do not verify the server certificate (testing only).', isSwitch: true, default: 'false' },
+  { key: 'proxy-url', help: 'HTTP(S) proxy for this destination; otherwise HTTPS_PROXY/HTTP_PROXY/NO_PROXY apply.' },
+];
+
+export const REMOTE_WRITE_KEYS: readonly DestinationSettingSpec[] = [
+  ...HTTP_KEYS,
+  { key: 'name', help: 'Name of the destination in logs and in the remote_name label (default: its host).' },
+  { key: 'tenant-id', help: 'Tenant to write as, sent in --remote-write.tenant-header.' },
+  { key: 'tenant-header', help: 'Header carrying the tenant: X-Scope-OrgID (Mimir, Cortex) or THANOS-TENANT (Thanos Receive).', default: 'X-Scope-OrgID' },
+  { key: 'max-samples-per-request', help: 'Requests are split above this many samples.', default: '2000' },
+  { key: 'retry-on-429', help: 'Retry requests answered 429 Too Many Requests (as Grafana Alloy does).', default: 'true' },
+  { key: 'min-backoff', help: 'First wait before a retry; doubles up to --remote-write.max-backoff.', default: '250ms' },
+  { key: 'max-backoff', help: 'Longest wait between retries.', default: '30s' },
+];
+
+export const PUSHGATEWAY_KEYS: readonly DestinationSettingSpec[] = [
+  ...HTTP_KEYS,
+  { key: 'job', help: 'The job label of the group.', default: 'jvb' },
+  { key: 'instance', help: 'The instance label of the group (default: this host name), so bridges never overwrite each other.' },
+  { key: 'grouping', help: 'A further grouping-key label NAME=VALUE; repeatable.', repeatable: true },
+  { key: 'delete-on-shutdown', help: "Delete the group on SIGTERM (off: a restart would blank the dashboards until the next push).", isSwitch: true, default: 'false' },
+];
+
+export const DESTINATION_KINDS = {
+  'remote-write': { fileKey: 'remote_write', keys: REMOTE_WRITE_KEYS },
+  pushgateway: { fileKey: 'pushgateway', keys: PUSHGATEWAY_KEYS },
+} as const;
+
+export type DestinationKind = keyof typeof DESTINATION_KINDS;
+
+/** The default instance of a Pushgateway group. */
+export function defaultInstance(): string {
+  return hostname();
+}

@@ -1,0 +1,260 @@
+import type { HttpDestinationOptions } from '../sinks/http/http-destination-options';
+import { ConfigError, invalidSetting } from './config-error';
+import { defaultInstance, DESTINATION_KINDS, type DestinationKind, type DestinationSettingSpec } from './destination-settings';
+import { envVarName } from './settings';
+import * as parsers from './value-parsers';
+import type { ValueParser } from './value-parsers';
+
+export interface RemoteWriteDestination {
+  readonly name: string;
+  readonly http: HttpDestinationOptions;
+  readonly maxSamplesPerRequest: number;
+  readonly retryOn429: boolean;
+  readonly minBackoffMs: number;
+  readonly maxBackoffMs: number;
+}
+
+export interface PushgatewayDestination {
+  readonly http: HttpDestinationOptions;
+  readonly job: string;
+  /** instance first, then the --pushgateway.grouping labels, in order. */
+  readonly groupingKey: ReadonlyArray<readonly [string, string]>;
+  readonly deleteOnShutdown: boolean;
+}
+
+/** One destination's settings as text, each with where it came from (for messages). */
+type RawDestination = Map<string, { readonly values: readonly string[]; readonly origin: string }>;
+
+type FlagValues = Record<string, string | boolean | Array<string | boolean> | undefined>;
+
+/** The destination flags for node:util parseArgs. */
+export function destinationFlagOptions(): Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
+  for (const [kind, { keys }] of Object.entries(DESTINATION_KINDS)) {
+    for (const spec of keys) {
+      if (spec.envOnly) continue;
+      options[`${kind}.${spec.key}`] = { type: spec.isSwitch ? 'boolean' : 'string', ...(spec.repeatable ? { multiple: true } : {}) };
+    }
+  }
+  return options;
+}
+
+/** The destination defined by flags and environment variables (flag first), if any of its settings is given. */
+function fromFlagsAndEnv(kind: DestinationKind, flags: FlagValues, env: Readonly<Record<string, string | undefined>>): RawDestination | undefined {
+  const raw: RawDestination = new Map();
+  for (const spec of DESTINATION_KINDS[kind].keys) {
+    const flag = `${kind}.${spec.key}`;
+    const fromFlag = spec.envOnly ? undefined : flags[flag];
+    if (fromFlag !== undefined) {
+      const values = (Array.isArray(fromFlag) ? fromFlag : [fromFlag]).map(String);
+      raw.set(spec.key, { values, origin: `--${flag}` });
+      continue;
+    }
+    const fromEnv = env[envVarName(flag)];
+    if (fromEnv !== undefined && fromEnv !== '') {
+      const values = spec.repeatable ? fromEnv.split(',').filter((v) => v.trim() !== '') : [fromEnv];
+      raw.set(spec.key, { values, origin: envVarName(flag) });
+    }
+  }
+  if (raw.size === 0) return undefined;
+  if (!raw.has('url')) {
+    const [, first] = [...raw.entries()][0]!;
+    throw new ConfigError(`${first.origin} is set but --${kind}.url is not: set the URL to push to`);
+  }
+  return raw;
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The destinations of the YAML file's list for `kind`, e.g. `remote_write: [{url: ..., tls: {ca-file: ...}}]`. */
+export function fromFileList(kind: DestinationKind, list: unknown, filePath: string): RawDestination[] {
+  const { fileKey, keys } = DESTINATION_KINDS[kind];
+  const where = `--config.file ${JSON.stringify(filePath)}`;
+  const items = Array.isArray(list) ? list : [list];
+  return items.map((item, index) => {
+    const at = `${fileKey}[${index}]`;
+    if (!isMapping(item)) throw new ConfigError(`${where}: ${at} must be a mapping of settings`);
+    const raw: RawDestination = new Map();
+    const visit = (prefix: string, node: Record<string, unknown>) => {
+      for (const [name, value] of Object.entries(node)) {
+        const key = prefix + name;
+        const spec = keys.find((s) => s.key === key);
+        if (spec?.repeatable) {
+          // header: {X-Scope-OrgID: t1} or header: ["X-Scope-OrgID=t1"]
+          const values = isMapping(value)
+            ? Object.entries(value).map(([k, v]) => `${k}=${String(v)}`)
+            : (Array.isArray(value) ? value : [value]).map(String);
+          raw.set(key, { values, origin: `${filePath} ${at}.${key}` });
+        } else if (spec && !isMapping(value) && !Array.isArray(value) && value !== null) {
+          raw.set(key, { values: [String(value)], origin: `${filePath} ${at}.${key}` });
+        } else if (!spec && isMapping(value) && keys.some((s) => s.key.startsWith(`${key}.`))) {
+          visit(`${key}.`, value);
+        } else {
+          throw new ConfigError(`${where}: ${spec ? `${at}.${key} must be a scalar` : `unknown setting ${JSON.stringify(`${at}.${key}`)}`}`);
+        }
+      }
+    };
+    visit('', item);
+    if (!raw.has('url')) throw new ConfigError(`${where}: ${at} has no url`);
+    return raw;
+  });
+}
+
+/** Typed access to one raw destination, with defaults and messages naming the setting. */
+class DestinationReader {
+  constructor(
+    private readonly kind: DestinationKind,
+    private readonly raw: RawDestination,
+  ) {}
+
+  private spec(key: string): DestinationSettingSpec {
+    return DESTINATION_KINDS[this.kind].keys.find((s) => s.key === key)!;
+  }
+
+  get<T>(key: string, parser: ValueParser<T>): T | undefined {
+    const entry = this.raw.get(key);
+    const text = entry?.values[0] ?? this.spec(key).default;
+    if (text === undefined) return undefined;
+    const value = parser.parse(text);
+    if (value === undefined) throw invalidSetting(`--${this.kind}.${key}`, entry?.origin ?? '', text, parser.allowed);
+    return value;
+  }
+
+  pairs(key: string, what: string): Array<readonly [string, string]> {
+    const entry = this.raw.get(key);
+    if (!entry) return [];
+    return entry.values.map((text) => {
+      const eq = text.indexOf('=');
+      if (eq <= 0) throw invalidSetting(`--${this.kind}.${key}`, entry.origin, text, `${what} as NAME=VALUE`);
+      return [text.slice(0, eq).trim(), text.slice(eq + 1)] as const;
+    });
+  }
+
+  origin(key: string): string {
+    return this.raw.get(key)?.origin ?? `--${this.kind}.${key}`;
+  }
+}
+
+const positiveInt: ValueParser<number> = {
+  allowed: 'a whole number greater than zero',
+  parse: (raw) => (/^\d+$/.test(raw.trim()) && Number(raw) > 0 ? Number(raw) : undefined),
+};
+
+function httpOptions(kind: DestinationKind, reader: DestinationReader, extraHeaders: Array<readonly [string, string]>): HttpDestinationOptions {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of [...reader.pairs('header', 'a header'), ...extraHeaders]) {
+    if (Object.keys(headers).some((h) => h.toLowerCase() === name.toLowerCase())) {
+      throw new ConfigError(`header ${JSON.stringify(name)} is given twice for --${kind} (${reader.origin('header')})`);
+    }
+    headers[name] = value;
+  }
+  const username = reader.get('username', parsers.nonEmptyString);
+  const passwordFile = reader.get('password-file', parsers.nonEmptyString);
+  const password = reader.get('password', { allowed: 'a password', parse: (raw) => (raw === '' ? undefined : raw) });
+  const bearerTokenFile = reader.get('bearer-token-file', parsers.nonEmptyString);
+  const bearerToken = reader.get('bearer-token', { allowed: 'a token', parse: (raw) => (raw.trim() === '' ? undefined : raw.trim()) });
+  if ((passwordFile !== undefined || password !== undefined) && username === undefined) {
+    throw new ConfigError(`--${kind}.password-file (or ${envVarName(`${kind}.password`)}) is set without --${kind}.username`);
+  }
+  if (username !== undefined && passwordFile === undefined && password === undefined) {
+    throw new ConfigError(`--${kind}.username is set without a password: set --${kind}.password-file (or ${envVarName(`${kind}.password`)})`);
+  }
+  if (passwordFile !== undefined && password !== undefined) {
+    throw new ConfigError(`both --${kind}.password-file and ${envVarName(`${kind}.password`)} are set: use one`);
+  }
+  if (bearerTokenFile !== undefined && bearerToken !== undefined) {
+    throw new ConfigError(`both --${kind}.bearer-token-file and ${envVarName(`${kind}.bearer-token`)} are set: use one`);
+  }
+  const caFile = reader.get('tls.ca-file', parsers.nonEmptyString);
+  const certFile = reader.get('tls.cert-file', parsers.nonEmptyString);
+  const keyFile = reader.get('tls.key-file', parsers.nonEmptyString);
+  const serverName = reader.get('tls.server-name', parsers.nonEmptyString);
+  const proxyUrl = reader.get('proxy-url', parsers.nonEmptyString);
+  return {
+    url: reader.get('url', parsers.httpUrl)!,
+    timeoutMs: reader.get('timeout', parsers.durationMs)!,
+    ...(username !== undefined ? { basicAuth: { username, ...(passwordFile !== undefined ? { passwordFile } : { password: password! }) } } : {}),
+    ...(bearerTokenFile !== undefined ? { bearerTokenFile } : {}),
+    ...(bearerToken !== undefined ? { bearerToken } : {}),
+    headers,
+    tls: {
+      ...(caFile !== undefined ? { caFile } : {}),
+      ...(certFile !== undefined ? { certFile } : {}),
+      ...(keyFile !== undefined ? { keyFile } : {}),
+      ...(serverName !== undefined ? { serverName } : {}),
+      insecureSkipVerify: reader.get('tls.insecure-skip-verify', parsers.bool)!,
+    },
+    ...(proxyUrl !== undefined ? { proxyUrl } : {}),
+  };
+}
+
+function remoteWriteDestination(raw: RawDestination): RemoteWriteDestination {
+  const reader = new DestinationReader('remote-write', raw);
+  const tenant = reader.get('tenant-id', parsers.nonEmptyString);
+  const tenantHeader = reader.get('tenant-header', parsers.nonEmptyString)!;
+  const http = httpOptions('remote-write', reader, tenant !== undefined ? [[tenantHeader, tenant]] : []);
+  const minBackoffMs = reader.get('min-backoff', parsers.durationMs)!;
+  const maxBackoffMs = reader.get('max-backoff', parsers.durationMs)!;
+  if (minBackoffMs > maxBackoffMs) throw new ConfigError(`--remote-write.min-backoff must not be longer than --remote-write.max-backoff`);
+  return {
+    name: reader.get('name', parsers.nonEmptyString) ?? new URL(http.url).host,
+    http,
+    maxSamplesPerRequest: reader.get('max-samples-per-request', positiveInt)!,
+    retryOn429: reader.get('retry-on-429', parsers.bool)!,
+    minBackoffMs,
+    maxBackoffMs,
+  };
+}
+
+function pushgatewayDestination(raw: RawDestination): PushgatewayDestination {
+  const reader = new DestinationReader('pushgateway', raw);
+  const instance = reader.get('instance', parsers.nonEmptyString) ?? defaultInstance();
+  const groupingKey: Array<readonly [string, string]> = [['instance', instance]];
+  for (const [name, value] of reader.pairs('grouping', 'a grouping label')) {
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) || name.startsWith('__') || name === 'job' || name === 'instance') {
+      throw invalidSetting('--pushgateway.grouping', reader.origin('grouping'), `${name}=${value}`, 'NAME=VALUE with a valid label name other than job and instance (they have settings of their own)');
+    }
+    if (groupingKey.some(([n]) => n === name)) throw new ConfigError(`grouping label ${JSON.stringify(name)} is given twice (${reader.origin('grouping')})`);
+    groupingKey.push([name, value]);
+  }
+  return {
+    http: httpOptions('pushgateway', reader, []),
+    job: reader.get('job', parsers.nonEmptyString)!,
+    groupingKey,
+    deleteOnShutdown: reader.get('delete-on-shutdown', parsers.bool)!,
+  };
+}
+
+export interface Destinations {
+  readonly remoteWrite: readonly RemoteWriteDestination[];
+  readonly pushgateway: readonly PushgatewayDestination[];
+}
+
+/** File destinations first, then the one from flags/environment; duplicates (same URL) are refused. */
+export function loadDestinations(
+  flags: FlagValues,
+  env: Readonly<Record<string, string | undefined>>,
+  fileLists: { readonly path: string; readonly lists: Partial<Record<DestinationKind, unknown>> } | undefined,
+): Destinations {
+  const raws = (kind: DestinationKind): RawDestination[] => {
+    const list = fileLists?.lists[kind];
+    const fromFile = list === undefined ? [] : fromFileList(kind, list, fileLists!.path);
+    const fromFlags = fromFlagsAndEnv(kind, flags, env);
+    return fromFlags ? [...fromFile, fromFlags] : fromFile;
+  };
+  const remoteWrite = raws('remote-write').map(remoteWriteDestination);
+  const pushgateway = raws('pushgateway').map(pushgatewayDestination);
+  const seen = new Set<string>();
+  for (const url of [...remoteWrite, ...pushgateway].map((d) => d.http.url)) {
+    if (seen.has(url)) throw new ConfigError(`the destination ${JSON.stringify(url.replace(/\/\/[^/@]*@/, '//'))} is configured twice`);
+    seen.add(url);
+  }
+  const names = new Set<string>();
+  for (const { name } of remoteWrite) {
+    if (names.has(name)) throw new ConfigError(`two remote-write destinations are named ${JSON.stringify(name)}: give each a --remote-write.name`);
+    names.add(name);
+  }
+  return { remoteWrite, pushgateway };
+}

@@ -1,0 +1,37 @@
+/**
+ * The seam between the scheduler (which encodes a poll into request bodies)
+ * and a destination's sender (which delivers them, oldest first, one at a
+ * time). Asynchronous throughout so that a durable, on-disk implementation
+ * fits behind the same interface as the in-memory one.
+ */
+
+/** One encoded remote-write request, as the encoder made it; retries send these exact bytes. */
+export interface QueueEntry {
+  /** Snappy-compressed protobuf WriteRequest. */
+  readonly body: Buffer;
+  /** Samples inside (0 for a metadata-only request). */
+  readonly samples: number;
+  /** The newest sample timestamp inside, in ms (0 for metadata). */
+  readonly maxTimestampMs: number;
+}
+
+/** Why entries left the queue without being delivered. */
+export type QueueDropReason = 'queue_full' | 'too_old';
+
+export interface QueueDrop {
+  readonly entry: QueueEntry;
+  readonly reason: QueueDropReason;
+}
+
+export interface RequestQueue {
+  /** Adds at the tail. Past the queue's bound the OLDEST entries are dropped (returned), never the new one. */
+  append(entry: QueueEntry): Promise<QueueDrop[]>;
+  /** The head, without removing it; undefined when empty. Until ack(), peek() returns the same entry. */
+  peek(): Promise<QueueEntry | undefined>;
+  /** Removes the head: it was delivered, or refused for good. */
+  ack(): Promise<void>;
+  readonly pendingEntries: number;
+  readonly pendingSamples: number;
+  readonly pendingBytes: number;
+  close(): Promise<void>;
+}

@@ -1,0 +1,151 @@
+import type { Logger } from '../../log/logger';
+import { abortableSleep } from '../abortable-sleep';
+import type { HttpTransport } from '../http/http-transport';
+import { classifyResponse, describeDrop, retryDelayMs } from '../http/retry-policy';
+import type { QueueDrop, QueueEntry, RequestQueue } from '../queue/request-queue';
+import type { RemoteWriteMetrics } from './remote-write-metrics';
+
+/** The headers the remote-write 1.0 spec requires (User-Agent is set by the transport). */
+export const REMOTE_WRITE_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Encoding': 'snappy',
+  'Content-Type': 'application/x-protobuf',
+  'X-Prometheus-Remote-Write-Version': '0.1.0',
+};
+
+export interface RetryOptions {
+  readonly minBackoffMs: number;
+  readonly maxBackoffMs: number;
+  readonly retryOn429: boolean;
+}
+
+export interface RemoteWriteSenderOptions {
+  readonly name: string;
+  /** Without credentials, for labels and logs. */
+  readonly displayUrl: string;
+  readonly transport: HttpTransport;
+  readonly queue: RequestQueue;
+  readonly metrics: RemoteWriteMetrics;
+  readonly retry: RetryOptions;
+  readonly log: Logger;
+  readonly random?: () => number;
+}
+
+/**
+ * Delivers one destination's queue: oldest first, one request in flight,
+ * retries before anything newer (so no series ever goes out of order), the
+ * identical bytes on every retry. 2xx acks; a non-retryable answer drops
+ * the request (counted, logged once); 5xx, network errors and 429 (unless
+ * disabled) are retried with capped exponential backoff and jitter,
+ * honouring Retry-After.
+ */
+export class RemoteWriteSender {
+  private readonly labels: { remote_name: string; url: string };
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+  private readonly abort = new AbortController();
+
+  constructor(private readonly opts: RemoteWriteSenderOptions) {
+    this.labels = { remote_name: opts.name, url: opts.displayUrl };
+    opts.metrics.samplesPending.set(this.labels, opts.queue.pendingSamples);
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Queues a poll's requests behind whatever is pending. */
+  async enqueue(entries: readonly QueueEntry[]): Promise<void> {
+    for (const entry of entries) this.countDrops(await this.opts.queue.append(entry));
+    this.opts.metrics.samplesPending.set(this.labels, this.opts.queue.pendingSamples);
+    this.wake?.();
+  }
+
+  /**
+   * Keeps delivering until the queue is empty or `deadlineMs` has passed,
+   * then aborts what is in flight. What is left stays in the queue (a
+   * durable queue keeps it for the next start).
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    const timer = setTimeout(() => this.abort.abort(), deadlineMs);
+    await this.loop;
+    clearTimeout(timer);
+    this.abort.abort();
+    this.opts.transport.close();
+    if (this.opts.queue.pendingEntries > 0) {
+      this.opts.log.warn('stopped with requests not delivered', {
+        pending_requests: this.opts.queue.pendingEntries,
+        pending_samples: this.opts.queue.pendingSamples,
+      });
+    }
+    await this.opts.queue.close();
+  }
+
+  private countDrops(drops: readonly QueueDrop[]): void {
+    if (drops.length === 0) return;
+    let samples = 0;
+    for (const drop of drops) {
+      samples += drop.entry.samples;
+      this.opts.metrics.samplesDropped.inc({ ...this.labels, reason: drop.reason }, drop.entry.samples);
+    }
+    this.opts.log.warn('queue full: dropped the oldest requests', { dropped_requests: drops.length, dropped_samples: samples });
+  }
+
+  private async run(): Promise<void> {
+    const { queue } = this.opts;
+    while (!this.abort.signal.aborted) {
+      const head = await queue.peek();
+      if (head === undefined) {
+        if (this.stopping) return;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+        continue;
+      }
+      const delivered = await this.deliver(head);
+      if (!delivered) return; // aborted: the head stays queued
+      await queue.ack();
+      this.opts.metrics.samplesPending.set(this.labels, queue.pendingSamples);
+    }
+  }
+
+  /** Sends one entry until it is delivered or refused for good (true), or the sender is aborted (false). */
+  private async deliver(entry: QueueEntry): Promise<boolean> {
+    const { metrics, transport, retry, log } = this.opts;
+    for (let attempt = 0; ; attempt++) {
+      const headers = attempt === 0 ? { ...REMOTE_WRITE_HEADERS } : { ...REMOTE_WRITE_HEADERS, 'Retry-Attempt': String(attempt) };
+      if (attempt > 0) metrics.samplesRetried.inc(this.labels, entry.samples);
+      const outcome = await transport.send({ method: 'POST', body: entry.body, headers }, this.abort.signal);
+      if (outcome.kind === 'network-error' && outcome.code === 'ABORTED') return false;
+      metrics.requestDuration.observe(this.labels, outcome.durationMs / 1000);
+      const decision = classifyResponse(outcome, { retryOn429: retry.retryOn429 });
+      metrics.requests.inc({ ...this.labels, code: outcome.kind === 'response' ? String(outcome.status) : decision.kind === 'retry' ? decision.reason : 'other' });
+
+      if (decision.kind === 'success') {
+        metrics.samplesSent.inc(this.labels, entry.samples);
+        metrics.lastSuccess.set(this.labels, Date.now() / 1000);
+        if (entry.samples > 0) metrics.highestSentTimestamp.set(this.labels, entry.maxTimestampMs / 1000);
+        if (attempt > 0) log.info('delivered after retrying', { attempts: attempt + 1, samples: entry.samples });
+        return true;
+      }
+      metrics.samplesFailed.inc(this.labels, entry.samples);
+      if (decision.kind === 'drop') {
+        metrics.samplesDropped.inc({ ...this.labels, reason: 'refused' }, entry.samples);
+        const body = outcome.kind === 'response' ? outcome.bodyPreview : '';
+        log.error(describeDrop(decision.status, body), { status: decision.status, samples: entry.samples });
+        return true;
+      }
+      const delayMs = retryDelayMs(attempt, decision.retryAfterMs, { minMs: retry.minBackoffMs, maxMs: retry.maxBackoffMs }, this.opts.random);
+      // The first failure of a request is worth a warning; the rest of the series of retries only at debug.
+      const logAt = attempt === 0 ? log.warn : log.debug;
+      logAt('request failed, will retry', {
+        reason: decision.reason,
+        attempt: attempt + 1,
+        retry_in_ms: Math.round(delayMs),
+        err: outcome.kind === 'network-error' ? outcome.message : outcome.bodyPreview.slice(0, 200),
+      });
+      if (!(await abortableSleep(delayMs, this.abort.signal))) return false;
+    }
+  }
+}
