@@ -3,23 +3,8 @@ import * as assert from 'uvu/assert';
 import { AgentProcess } from './helpers/agent-process';
 import { FakeJvb } from './helpers/fake-jvb';
 import { ACTIVE_2021, fixtureJson, fixtureText } from './helpers/fixtures';
+import { expectedQuantile, jvbHistogram } from './helpers/histogram-quantile';
 import { PrometheusServer } from './helpers/prometheus-server';
-
-/**
- * Prometheus' histogram_quantile for classic buckets, written from its
- * documented rule (linear interpolation inside the bucket that holds the
- * rank; the lowest bucket starts at 0), to check its answer independently.
- */
-function expectedQuantile(q: number, bounds: number[], cumulative: number[]): number {
-  const total = cumulative[cumulative.length - 1]!;
-  const rank = q * total;
-  let i = cumulative.findIndex((c) => c >= rank);
-  if (bounds[i] === Infinity) return bounds[i - 1]!;
-  const start = i === 0 ? 0 : bounds[i - 1]!;
-  const below = i === 0 ? 0 : cumulative[i - 1]!;
-  if (i === 0 && bounds[0]! <= 0) return bounds[0]!;
-  return start + (bounds[i]! - start) * ((rank - below) / (cumulative[i]! - below));
-}
 
 const e2e = suite('end to end: a real Prometheus scrapes the agent, which polls a fake JVB');
 const jvb = new FakeJvb();
@@ -51,13 +36,7 @@ e2e('PromQL returns jitsi_participants as the capture has it, with the constant 
 
 e2e('histogram_quantile(0.5, jitsi_conference_sizes_bucket) is what the capture implies', async () => {
   const counts = fixtureJson(ACTIVE_2021)['conference_sizes'] as number[];
-  const bounds = [...Array.from({ length: 21 }, (_, i) => i), Infinity];
-  let running = 0;
-  const cumulative = bounds.map((le) => {
-    if (le === Infinity) return counts.reduce((a, b) => a + b, 0);
-    running += counts[le]!;
-    return running;
-  });
+  const { bounds, cumulative } = jvbHistogram(counts);
   const expected = expectedQuantile(0.5, bounds, cumulative);
   const result = await prometheus.waitFor('histogram_quantile(0.5, jitsi_conference_sizes_bucket)', (r) => r.length === 1);
   assert.is(result.length, 1);

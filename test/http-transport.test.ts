@@ -1,12 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { ConfigError } from '../src/config/config-error';
 import {
@@ -18,6 +15,7 @@ import { createHttpTransport, type HttpOutcome, type HttpTransport } from '../sr
 import { isBypassedByNoProxy, selectProxy } from '../src/sinks/http/proxy-selection';
 import { redactUrl } from '../src/log/redact-url';
 import { RESERVED_HEADERS } from '../src/sinks/http/reserved-headers';
+import { TestCertificates } from './helpers/test-certificates';
 import { classifyResponse } from '../src/sinks/http/retry-policy';
 
 // ---------------------------------------------------------------- helpers
@@ -176,34 +174,9 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'jvb-http-transport-test-'));
-const file = (name: string): string => join(dir, name);
-
-function openssl(args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
-function makeCa(name: string): void {
-  openssl([
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${name}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
-}
-
-function makeLeaf(name: string, ca: string, cn: string, ext: string, serial: string): void {
-  writeFileSync(file(`${name}.ext`), ext);
-  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
-  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-set_serial', serial, '-days', '2', '-out', `${name}.crt`, '-extfile', `${name}.ext`]);
-}
-
-/** CA, server cert for 127.0.0.1 and push.test, client cert, and an unrelated CA. */
-function makeCertificates(): void {
-  makeCa('ca');
-  makeCa('other-ca');
-  makeLeaf('server', 'ca', 'push.test', 'subjectAltName=IP:127.0.0.1,DNS:push.test\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n', '1001');
-  makeLeaf('client', 'ca', 'jvb-agent', 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n', '1002');
-}
+const certs = new TestCertificates();
+const dir = certs.dir;
+const file = (name: string): string => certs.file(name);
 
 function options(url: string, extra: Partial<HttpDestinationOptions> = {}): HttpDestinationOptions {
   return { url, timeoutMs: 5000, headers: {}, tls: { insecureSkipVerify: false }, ...extra };
@@ -250,7 +223,6 @@ function refusal(opts: HttpDestinationOptions, env: Record<string, string> = {})
   throw new Error('unreachable');
 }
 
-makeCertificates();
 writeFileSync(file('password'), `${PASSWORD}\n`);
 writeFileSync(file('token'), `${TOKEN}\n`);
 
@@ -888,4 +860,4 @@ transport.run();
 tlsSuite.run();
 proxied.run();
 
-process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+process.on('exit', () => certs.remove());
