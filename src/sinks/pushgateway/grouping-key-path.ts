@@ -2,7 +2,8 @@
  * The Pushgateway URL path of a group:
  * `/metrics/job/<job>{/<label>/<value>}`. A value that is empty or holds a
  * `/` cannot be percent-encoded (the gateway splits the path before
- * decoding), so it goes as `<label>@base64/<URL-safe base64>`, with `=` for
+ * decoding), nor can `.` and `..` (dot segments), so it goes as
+ * `<label>@base64/<URL-safe base64>`, with `=` for
  * the empty value, as the Pushgateway README specifies; any other value is
  * percent-encoded. prom-client's Pushgateway class has no @base64 form,
  * hence this.
@@ -11,8 +12,13 @@
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 function segment(name: string, value: string): string {
-  if (value === '' ) return `${name}@base64/=`;
-  if (value.includes('/')) return `${name}@base64/${Buffer.from(value, 'utf8').toString('base64url')}`;
+  if (value === '') return `${name}@base64/=`;
+  // `.` and `..` are dot segments: URL parsers (WHATWG's here, the gateway's
+  // router there) resolve them away, so instance=".." would PUT to the
+  // parent group. Percent-encoding does not help (%2e is a dot segment too).
+  if (value.includes('/') || value === '.' || value === '..') {
+    return `${name}@base64/${Buffer.from(value, 'utf8').toString('base64url')}`;
+  }
   return `${name}/${encodeURIComponent(value)}`;
 }
 

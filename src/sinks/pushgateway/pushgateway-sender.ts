@@ -4,6 +4,9 @@ import type { HttpOutcome, HttpTransport } from '../http/http-transport';
 import { classifyResponse, describeDrop } from '../http/retry-policy';
 import type { PushgatewayMetrics } from './pushgateway-metrics';
 
+/** Distinct refusal messages remembered (bounded memory if every answer differs). */
+const MAX_REFUSALS_REMEMBERED = 32;
+
 /** Text exposition 0.0.4, which every Pushgateway version parses. */
 export const PUSHGATEWAY_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -31,9 +34,19 @@ export class PushgatewaySender {
   private inFlight: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  /** Cuts a retry's wait short at stop(). */
+  private readonly stopWaiting = new AbortController();
+  /** Cuts requests in flight at the shutdown deadline. */
   private readonly abort = new AbortController();
-  /** The last refusal logged, so the same explanation is not repeated every interval. */
-  private lastRefusal: string | undefined;
+  /** Whether the last push failed for a network or server error: later failures are logged at debug only. */
+  private failing = false;
+  /**
+   * The refusals logged since the last accepted push, so the same explanation
+   * is not repeated every interval. A set, not the last one: the gateway
+   * reports a type clash from either side at random (Go map order), so two
+   * messages alternate for one cause.
+   */
+  private readonly refusalsLogged = new Set<string>();
 
   constructor(private readonly opts: PushgatewaySenderOptions) {}
 
@@ -47,12 +60,17 @@ export class PushgatewaySender {
     this.inFlight = this.pushLoop().finally(() => (this.inFlight = undefined));
   }
 
-  /** Waits for a push in flight (its retry cut short), then DELETEs the group when configured. */
-  async stop(): Promise<void> {
+  /**
+   * Lets a push in flight finish (its retry wait cut short) for up to
+   * `deadlineMs`, then aborts it; then DELETEs the group when configured.
+   */
+  async stop(deadlineMs: number): Promise<void> {
     this.stopped = true;
     this.again = false;
-    this.abort.abort();
+    this.stopWaiting.abort();
+    const timer = setTimeout(() => this.abort.abort(), deadlineMs);
     await this.inFlight;
+    clearTimeout(timer);
     if (this.opts.deleteOnShutdown) {
       const outcome = await this.opts.transport.send({ method: 'DELETE', headers: {} });
       const decision = classifyResponse(outcome, { retryOn429: false });
@@ -72,33 +90,51 @@ export class PushgatewaySender {
   private async pushOnce(): Promise<void> {
     const { metrics, log, displayUrl } = this.opts;
     const started = performance.now();
-    const body = Buffer.from(await this.opts.render(), 'utf8');
+    let body: Buffer;
+    try {
+      body = Buffer.from(await this.opts.render(), 'utf8');
+    } catch (err) {
+      // Nobody awaits push(): a rejection here would be unhandled and end the process.
+      log.error('could not render the metrics to push', { err: err instanceof Error ? err.message : String(err) });
+      metrics.pushes.inc({ url: displayUrl, result: 'failed' });
+      return;
+    }
     for (let attempt = 0; attempt < 2; attempt++) {
       const outcome = await this.opts.transport.send(
         { method: 'PUT', body, headers: { 'Content-Type': PUSHGATEWAY_CONTENT_TYPE } },
-        attempt === 0 ? undefined : this.abort.signal,
+        this.abort.signal,
       );
       const decision = classifyResponse(outcome, { retryOn429: true });
       if (decision.kind === 'success') {
         metrics.pushes.inc({ url: displayUrl, result: attempt === 0 ? 'success' : 'retried_success' });
         metrics.lastSuccess.set({ url: displayUrl }, Date.now() / 1000);
         metrics.duration.observe({ url: displayUrl }, (performance.now() - started) / 1000);
-        if (this.lastRefusal !== undefined) log.info('Pushgateway accepts pushes again');
-        this.lastRefusal = undefined;
+        if (this.refusalsLogged.size > 0 || this.failing) log.info('Pushgateway accepts pushes again');
+        this.refusalsLogged.clear();
+        this.failing = false;
         return;
       }
       if (decision.kind === 'drop') {
         // A 4xx will not change on retry; say why once per distinct answer, not every interval.
-        const message = describeDrop(decision.status, outcome.kind === 'response' ? outcome.bodyPreview : '');
-        if (message !== this.lastRefusal) log.error(message.replace('the batch is dropped, not retried', 'this push is dropped'), { status: decision.status });
-        this.lastRefusal = message;
+        const preview = outcome.kind === 'response' ? outcome.bodyPreview : '';
+        const refusal = refusalKey(decision.status, preview);
+        if (!this.refusalsLogged.has(refusal)) {
+          log.error(describeRefusal(decision.status, preview), { status: decision.status });
+          if (this.refusalsLogged.size >= MAX_REFUSALS_REMEMBERED) this.refusalsLogged.clear();
+          this.refusalsLogged.add(refusal);
+        }
         break;
       }
+      // While the gateway stays down, one warning when it starts failing; the repeats only at debug.
+      const logFailure = this.failing ? log.debug : log.warn;
       if (attempt === 0) {
-        log.warn('push failed, retrying once', { reason: decision.reason, err: this.explain(outcome) });
-        if (this.stopped || !(await abortableSleep(Math.min(decision.retryAfterMs ?? this.opts.retryBackoffMs, 60_000), this.abort.signal))) break;
+        logFailure('push failed, retrying once', { reason: decision.reason, err: this.explain(outcome) });
+        // A Retry-After of 0 (or a date in the past) still waits the backoff: "retried once after a short backoff".
+        const waitMs = decision.retryAfterMs !== undefined && decision.retryAfterMs > 0 ? decision.retryAfterMs : this.opts.retryBackoffMs;
+        if (this.stopped || !(await abortableSleep(Math.min(waitMs, 60_000), this.stopWaiting.signal))) break;
       } else {
-        log.warn('push failed again; the next interval pushes fresh data', { reason: decision.reason, err: this.explain(outcome) });
+        logFailure('push failed again; the next interval pushes fresh data', { reason: decision.reason, err: this.explain(outcome) });
+        this.failing = true;
       }
     }
     metrics.pushes.inc({ url: displayUrl, result: 'failed' });
@@ -108,4 +144,34 @@ export class PushgatewaySender {
   private explain(outcome: HttpOutcome): string {
     return outcome.kind === 'network-error' ? outcome.message : `HTTP ${outcome.status}: ${outcome.bodyPreview.slice(0, 200)}`;
   }
+}
+
+/**
+ * The log line for a refused push. A 400 is the gateway saying the metrics
+ * are malformed or clash with another group's (the same name with another
+ * type, or a duplicate series); its body says which.
+ */
+function describeRefusal(status: number, bodyPreview: string): string {
+  if (status !== 400) return describeDrop(status, bodyPreview).replace('the batch is dropped, not retried', 'this push is dropped');
+  const body = bodyPreview.replace(/[\x00-\x1f\x7f]+/g, ' ').replace(/ {2,}/g, ' ').trim().slice(0, 1024);
+  return (
+    'Pushgateway answered HTTP 400 Bad Request: it refused the metrics as malformed or inconsistent with another group ' +
+    '(a metric of the same name with another type, or a duplicate series); this push is dropped and the next ones will be ' +
+    `refused alike until that is resolved; ${body === '' ? 'the response body was empty' : `response body: ${body}`}`
+  );
+}
+
+/**
+ * What makes two refusals "the same" for the log: the status and the body
+ * without sample values. The gateway quotes the offending sample
+ * (`collected metric "x" { ... counter:<value:42 > } is not a GAUGE`), and
+ * its value changes with every poll; without this the same refusal would be
+ * logged every interval. Label values (`value:"a"`, quoted) are kept.
+ */
+export function refusalKey(status: number, bodyPreview: string): string {
+  const withoutValues = bodyPreview.replace(
+    /\b(value|sample_count|sample_sum|cumulative_count|timestamp_ms)\s*:\s*[-+]?(?:[0-9][0-9.eE+-]*|[Nn]a[Nn]|[Ii]nf)(?=[\s>]|$)/g,
+    '$1:_',
+  );
+  return `${status} ${withoutValues}`;
 }

@@ -34,7 +34,7 @@ export class PushgatewaySink implements Sink {
     this.sender.push();
   }
 
-  stop(): Promise<void> {
-    return this.sender.stop();
+  stop(deadlineMs: number): Promise<void> {
+    return this.sender.stop(deadlineMs);
   }
 }
