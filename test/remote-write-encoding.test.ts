@@ -376,6 +376,78 @@ test('label cache: a label value containing separators cannot be confused with a
   assert.equal(series.map((s) => s.samples[0]!.value), [1, 2, 3]);
 });
 
+test('label cache under churn: random adds, removals, reorders and duplicates over many polls match a model', () => {
+  // Families are rebuilt every poll as fresh objects (labels in random key
+  // order, some values numeric), series come and go. The expected output is
+  // computed from the inputs alone: one sample per distinct label set (the
+  // first occurrence wins), one stale marker per label set that was live in
+  // the previous poll and is absent now.
+  let seed = 0x2545f491;
+  const rnd = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  const idOf = (name: string, labels: Record<string, string | number>) =>
+    [['__name__', name] as [string, string], ...Object.entries(labels).map(([k, v]) => [k, String(v)] as [string, string])]
+      .filter(([, v]) => v !== '')
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(',');
+  const universe = Array.from({ length: 60 }, (_, i) => ({ family: `churn_${i % 3}`, room: `r${i % 7}`, ep: i }));
+  const enc = encoder(17);
+  let previousLive = new Set<string>();
+  for (let p = 0; p < 40; p++) {
+    const ts = T0 + p * 1000;
+    const byFamily = new Map<string, { labels: Record<string, string | number>; value: number }[]>();
+    const expected = new Map<string, number>();
+    for (const s of universe) {
+      if (rnd() < 0.25) continue; // absent this poll
+      const copies = rnd() < 0.1 ? 2 : 1; // sometimes the same series twice
+      for (let c = 0; c < copies; c++) {
+        const ep: string | number = rnd() < 0.5 ? s.ep : String(s.ep);
+        const labels: Record<string, string | number> =
+          rnd() < 0.5 ? { room: s.room, ep, extra: '' } : { ep, extra: '', room: s.room };
+        const value = Math.round(rnd() * 1000) / 4;
+        if (!byFamily.has(s.family)) byFamily.set(s.family, []);
+        byFamily.get(s.family)!.push({ labels, value });
+      }
+    }
+    // shuffle the order of series inside each family now and then
+    for (const values of byFamily.values()) {
+      if (rnd() < 0.3) values.sort(() => rnd() - 0.5);
+    }
+    const families = [...byFamily.entries()].map(([name, values]) => ({ name, help: 'h', type: 'gauge', values }));
+    for (const f of families) {
+      for (const v of f.values) {
+        const id = idOf(f.name, v.labels);
+        if (!expected.has(id)) expected.set(id, v.value);
+      }
+    }
+    const reqs = enc.encodePoll(families as unknown as RegistryFamily[], ts);
+    assert.ok(sampleRequests(reqs).every((r) => r.samples <= 17));
+
+    const got = new Map<string, string>();
+    for (const s of decodedSeries(reqs)) {
+      const id = seriesId(s.labels);
+      assert.not.ok(got.has(id), `poll ${p}: ${id} sent twice`);
+      assert.is(s.samples.length, 1);
+      assert.is(s.samples[0]!.timestamp, ts);
+      got.set(id, s.samples[0]!.valueHex === STALE_VALUE_HEX ? 'stale' : String(s.samples[0]!.value));
+    }
+    const want = new Map<string, string>();
+    for (const [id, v] of expected) want.set(id, String(v));
+    for (const id of previousLive) if (!expected.has(id)) want.set(id, 'stale');
+    const wrong = [...new Set([...got.keys(), ...want.keys()])]
+      .filter((id) => got.get(id) !== want.get(id))
+      .map((id) => `${id}: got ${got.get(id)}, want ${want.get(id)}`);
+    assert.equal(wrong, [], `poll ${p}`);
+    assert.is(enc.cachedSeriesCount, expected.size, `poll ${p}: cache holds exactly the live series`);
+    previousLive = new Set(expected.keys());
+  }
+});
+
 // -------------------------------------------------------------- splitting ---
 
 test('splitting: at most maxSamplesPerRequest samples per request, nothing lost or repeated', async () => {
@@ -413,6 +485,19 @@ test('splitting: a histogram family is never split when it fits in one request',
   assert.is(perRequest.flat().length, 12);
 });
 
+test('splitting: a histogram with several children that fits in a request starts a new one rather than being cut', async () => {
+  const reg = new Registry();
+  const g = new Gauge({ name: 'aa_gauge', help: 'h', labelNames: ['id'], registers: [reg] });
+  for (let i = 0; i < 3; i++) g.set({ id: String(i) }, i);
+  const h = new Histogram({ name: 'bb_hist', help: 'h', buckets: [1], labelNames: ['c'], registers: [reg] });
+  h.observe({ c: 'x' }, 0.5); // 4 series per child: le=1, le=+Inf, _sum, _count
+  h.observe({ c: 'y' }, 0.5);
+  const reqs = sampleRequests(await poll(encoder(10), reg, T0)); // 3 + 8 > 10
+  assert.equal(reqs.map((r) => r.samples), [3, 8]);
+  const second = decodeRemoteWriteBody(reqs[1]!.body).timeseries;
+  assert.ok(second.every((s) => labelValue(s.labels, '__name__')!.startsWith('bb_hist')));
+});
+
 test('splitting: a histogram larger than a request is cut only between its children', async () => {
   const reg = new Registry();
   const h = new Histogram({ name: 'big_hist', help: 'h', buckets: [1, 2], labelNames: ['c'], registers: [reg] });
@@ -438,6 +523,8 @@ test('splitPoints: boundaries are honoured in order of preference', () => {
   const I = INSIDE;
   // 3 gauges then a 4-series unit: cut before the unit rather than inside it
   assert.equal(splitPoints([U, U, U, I, I, I, U], 7, 5), [3, 7]);
+  // ... even when the unit has a child boundary before the limit
+  assert.equal(splitPoints([U, U, U, I, A, I, U], 7, 5), [3, 7]);
   // a unit larger than max: cut at its child boundary
   assert.equal(splitPoints([I, A, I, A, I, U], 6, 3), [2, 4, 6]);
   // a child larger than max: cut where max says
@@ -478,6 +565,16 @@ test('metadata: first call, then not within the interval, then again after it; s
   assert.is((await poll(enc, reg, T0 + 65_000)).filter((r) => r.kind === 'metadata').length, 0);
 });
 
+test('metadata: a first call with nothing to describe does not start the interval', async () => {
+  const enc = encoder(2000, 60_000);
+  assert.equal(enc.encodePoll([], T0), []);
+  const reg = new Registry();
+  new Gauge({ name: 'late_gauge', help: 'appears later', registers: [reg] }).set(1);
+  const md = (await poll(enc, reg, T0 + 1000)).filter((r) => r.kind === 'metadata');
+  assert.is(md.length, 1);
+  assert.equal(decodeRemoteWriteBody(md[0]!.body).metadata.map((m) => m.metricFamilyName), ['late_gauge']);
+});
+
 // ------------------------------------------------------------- timestamps ---
 
 test('timestamps: one integer-ms timestamp shared by every sample of a poll', async () => {
@@ -494,6 +591,25 @@ test('timestamps: one integer-ms timestamp shared by every sample of a poll', as
   assert.ok(Number.isInteger([...stamps][0]));
   assert.ok(Math.abs([...stamps][0]! - Date.now()) < 60_000, 'milliseconds since the epoch');
   for (const r of reqs) assert.is(r.maxTimestampMs, Math.floor(now + 0.75));
+});
+
+test('timestamps: when the timestamp varint gets longer, cached series are re-encoded correctly', async () => {
+  const reg = new Registry();
+  const g = new Gauge({ name: 'varint_test', help: 'h', labelNames: ['id'], registers: [reg] });
+  for (let i = 0; i < 5; i++) g.set({ id: String(i) }, i);
+  const enc = encoder(3);
+  const stamps = [2 ** 35 - 2000, 2 ** 35 - 1000, 2 ** 35 + 1000, 2 ** 42 + 5]; // varint of 5, 5, 6, 7 bytes
+  for (const ts of stamps) {
+    g.set({ id: '4' }, ts); // a value that changes every poll
+    const series = decodedSeries(await poll(enc, reg, ts));
+    assert.is(series.length, 5);
+    for (const s of series) {
+      assert.is(s.samples[0]!.timestamp, ts);
+      const id = Number(labelValue(s.labels, 'id'));
+      assert.is(s.samples[0]!.value, id === 4 ? ts : id);
+      assert.equal(s.labels.map((l) => l.name), ['__name__', 'id']);
+    }
+  }
 });
 
 // ------------------------------------------------------------ body format ---
@@ -531,6 +647,22 @@ test('body: snappy block format (not framed), leading varint = uncompressed leng
 test('constructor: rejects a non-positive maxSamplesPerRequest', () => {
   assert.throws(() => new WriteRequestEncoder({ maxSamplesPerRequest: 0 }));
   assert.throws(() => new WriteRequestEncoder({ maxSamplesPerRequest: 1.5 }));
+});
+
+test("external labels (job, instance) are added where a series lacks them; a series' own label wins; order stays sorted", async () => {
+  const reg = new Registry();
+  reg.setDefaultLabels({ dc: 'eu' });
+  new Gauge({ name: 'plain', help: 'h', registers: [reg] }).set(1);
+  const own = new Gauge({ name: 'own_instance', help: 'h', labelNames: ['instance'], registers: [reg] });
+  own.set({ instance: 'mine' }, 2);
+  const enc = new WriteRequestEncoder({ maxSamplesPerRequest: 2000, externalLabels: { job: 'jvb', instance: 'bridge-1' } });
+  const series = decodedSeries(await poll(enc, reg, T0));
+  const plain = series.find(named('plain'))!;
+  assert.equal(plain.labels.map((l) => [l.name, l.value]), [['__name__', 'plain'], ['dc', 'eu'], ['instance', 'bridge-1'], ['job', 'jvb']]);
+  const mine = series.find(named('own_instance'))!;
+  assert.is(labelValue(mine.labels, 'instance'), 'mine');
+  assert.is(mine.labels.filter((l) => l.name === 'instance').length, 1);
+  assert.is(labelValue(mine.labels, 'job'), 'jvb');
 });
 
 test.run();

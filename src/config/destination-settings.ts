@@ -36,6 +36,8 @@ const HTTP_KEYS: readonly DestinationSettingSpec[] = [
 export const REMOTE_WRITE_KEYS: readonly DestinationSettingSpec[] = [
   ...HTTP_KEYS,
   { key: 'name', help: 'Name of the destination in logs and in the remote_name label (default: its host).' },
+  { key: 'job', help: 'The job label of every pushed series (a series of its own keeps its own).', default: 'jvb' },
+  { key: 'instance', help: 'The instance label of every pushed series (default: this host name), so bridges never write into the same series.' },
   { key: 'tenant-id', help: 'Tenant to write as, sent in --remote-write.tenant-header.' },
   { key: 'tenant-header', help: 'Header carrying the tenant: X-Scope-OrgID (Mimir, Cortex) or THANOS-TENANT (Thanos Receive).', default: 'X-Scope-OrgID' },
   { key: 'max-samples-per-request', help: 'Requests are split above this many samples.', default: '2000' },

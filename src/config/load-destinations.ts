@@ -7,6 +7,8 @@ import type { ValueParser } from './value-parsers';
 
 export interface RemoteWriteDestination {
   readonly name: string;
+  /** job and instance, added to every series that has no label of that name (like Prometheus' external_labels). */
+  readonly externalLabels: Readonly<Record<string, string>>;
   readonly http: HttpDestinationOptions;
   readonly maxSamplesPerRequest: number;
   readonly retryOn429: boolean;
@@ -200,6 +202,7 @@ function remoteWriteDestination(raw: RawDestination): RemoteWriteDestination {
   if (minBackoffMs > maxBackoffMs) throw new ConfigError(`--remote-write.min-backoff must not be longer than --remote-write.max-backoff`);
   return {
     name: reader.get('name', parsers.nonEmptyString) ?? new URL(http.url).host,
+    externalLabels: { job: reader.get('job', parsers.nonEmptyString)!, instance: reader.get('instance', parsers.nonEmptyString) ?? defaultInstance() },
     http,
     maxSamplesPerRequest: reader.get('max-samples-per-request', positiveInt)!,
     retryOn429: reader.get('retry-on-429', parsers.bool)!,

@@ -10,6 +10,8 @@ export const FLAG_STALE = 1;
 export class PollColumns {
   /** Series of each sample: this poll's live series first, then stale markers. */
   entries: CachedSeries[] = [];
+  /** Their ids (CachedSeries.id). */
+  ids = new Int32Array(1024);
   /** Sample values (ignored where flags has FLAG_STALE). */
   values = new Float64Array(1024);
   flags = new Uint8Array(1024);
@@ -21,8 +23,9 @@ export class PollColumns {
   /** How many of `entries` are live series (the rest are stale markers). */
   liveLength = 0;
 
-  /** The previous poll's live series, in `previousEntries[0 .. previousLiveLength)`. */
+  /** The previous poll's live series (and ids), in `previousEntries[0 .. previousLiveLength)`. */
   previousEntries: CachedSeries[] = [];
+  previousIds = new Int32Array(1024);
   previousLiveLength = 0;
 
   /** Starts a poll: the current entries become the previous ones. */
@@ -31,14 +34,18 @@ export class PollColumns {
     this.previousEntries = this.entries;
     this.previousLiveLength = this.liveLength;
     this.entries = swap;
+    const swapIds = this.previousIds;
+    this.previousIds = this.ids;
+    this.ids = swapIds.length >= this.values.length ? swapIds : new Int32Array(this.values.length);
     this.length = 0;
     this.liveLength = 0;
   }
 
-  push(entry: CachedSeries, value: number, flags: number, boundary: number, prefixLength: number): void {
+  push(entry: CachedSeries, id: number, value: number, flags: number, boundary: number, prefixLength: number): void {
     const i = this.length;
     if (i === this.values.length) this.grow();
     this.entries[i] = entry;
+    this.ids[i] = id;
     this.values[i] = value;
     this.flags[i] = flags;
     this.boundary[i] = boundary;
@@ -67,6 +74,9 @@ export class PollColumns {
     boundary.set(this.boundary);
     const prefixLength = new Int32Array(size);
     prefixLength.set(this.prefixLength);
+    const ids = new Int32Array(size);
+    ids.set(this.ids);
+    this.ids = ids;
     this.values = values;
     this.flags = flags;
     this.boundary = boundary;

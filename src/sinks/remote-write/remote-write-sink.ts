@@ -29,7 +29,7 @@ export class RemoteWriteSink implements Sink {
     log: Logger,
   ) {
     const displayUrl = redactUrl(destination.http.url);
-    this.encoder = new WriteRequestEncoder({ maxSamplesPerRequest: destination.maxSamplesPerRequest });
+    this.encoder = new WriteRequestEncoder({ maxSamplesPerRequest: destination.maxSamplesPerRequest, externalLabels: destination.externalLabels });
     this.sender = new RemoteWriteSender({
       name: destination.name,
       displayUrl,

@@ -2,55 +2,56 @@
 // markers (which series were seen in which poll).
 //
 // A series' labels do not change between polls, so its protobuf bytes up to
-// the sample value are encoded once (with protobufjs) and reused:
+// the sample value are encoded once (with protobufjs's Writer) and reused:
 //
 //   0a <len(TimeSeries)> <labels: 0a <len> Label ...> 12 <len(Sample)> 09
 //
 // followed at encode time by the 8 value bytes and the timestamp field
 // (10 <varint ms>), which is the same for every series of a poll.
 //
-// Lookup: a trie of Maps walked with the registry's own values, in the
-// labels object's own key order: metric name, then label name, label value,
-// label name, label value... Depth says whether a key is a name or a value,
-// so the path is unambiguous. The keys are the very strings prom-client
-// holds from poll to poll, whose hashes V8 caches, so a lookup builds no
-// string and hashes nothing new. (A key string built per series and poll,
-// then hashed, cost about 3x as much at 100 000 series.) Values are used raw
-// (a number `le` stays a number), so the trie distinguishes at least as
-// finely as the canonical labels do; different raw spellings of one series
-// (another key order, 1 vs "1") are aliases of one entry, so a series is
-// never considered vanished because its labels object was built differently.
+// Lookup (when family-positions.ts's positional guess fails): a trie of
+// Maps walked with the registry's own values, in the labels object's own key
+// order: metric name, then label name, label value, label name, label
+// value... Depth says whether a key is a name or a value, so the path is
+// unambiguous. The keys are the very strings prom-client holds from poll to
+// poll, whose hashes V8 caches, so a lookup builds no string and hashes
+// nothing new. (A key string built per series and poll, then hashed, cost
+// about 3x as much at 100 000 series.) Values are used raw (a number `le`
+// stays a number), so this trie distinguishes at least as finely as the
+// canonical labels do.
+//
+// Identity: a second trie over the canonical labels (sorted names, string
+// values, __name__ included). Different raw spellings of one series (another
+// key order, 1 vs "1") lead to one entry, so a series is never considered
+// vanished because its labels object was built differently.
 
 import { Writer } from 'protobufjs';
-import { type LabelPair, type RawLabels, canonicalLabels, canonicalSeriesKey } from './series-from-registry';
+import { type LabelPair, type RawLabels, canonicalLabels } from './series-from-registry';
 import { getWriteRequestSchema } from './write-request-schema';
 
 /** How many raw spellings of one series are remembered before the oldest is forgotten. */
 const MAX_ALIASES_PER_SERIES = 4;
 
 export interface CachedSeries {
-  readonly canonicalKey: string;
+  /**
+   * Slot of this series in the cache's per-series typed arrays (lastSeen,
+   * lastIndex, prefixLength). Reused after eviction, so compare entries, not ids.
+   */
+  readonly id: number;
+  /** Canonical labels: sorted, with __name__, no empty values. */
   readonly labels: readonly LabelPair[];
   /** Family name (metadata name), for grouping stale markers. */
   readonly family: string;
   /** Histogram/summary series: keep the family's series in one request. */
   readonly keepTogether: boolean;
-  /** Encoded TimeSeries.labels entries (repeated field 1). */
-  readonly labelBytes: Uint8Array;
   /** Bytes from the TimeSeries tag up to the Sample value (see the file comment). */
   prefix: Uint8Array;
-  /** prefix.length, kept as a number so hot loops need not touch the array. */
-  prefixLength: number;
-  /** Sample message length `prefix` was built for. */
-  prefixSampleLength: number;
-  /** Trie leaves (raw spellings) pointing at this entry. */
+  /** Raw-spelling trie leaves pointing at this entry. */
   leaves: TrieNode[];
+  /** Canonical-labels trie leaf pointing at this entry. */
+  canonicalLeaf: TrieNode | undefined;
   /** The spelling this series was last found under. */
   spelling: Spelling;
-  /** Position in its family's values in the last poll that contained it. */
-  lastIndex: number;
-  /** Number of the last poll that contained this series. */
-  lastSeenPoll: number;
 }
 
 /**
@@ -59,20 +60,6 @@ export interface CachedSeries {
  * labels object's key order, values as given (strings or numbers).
  */
 export type Spelling = readonly unknown[];
-
-/** Whether `labels` (with `metricName`) is exactly this spelling. Allocates nothing. */
-export function isSpelledAs(spelling: Spelling, metricName: string, labels: RawLabels | undefined): boolean {
-  if (spelling[0] !== metricName) return false;
-  const end = spelling.length;
-  let j = 1;
-  if (labels) {
-    for (const name in labels) {
-      if (j === end || spelling[j] !== name || spelling[j + 1] !== labels[name]) return false;
-      j += 2;
-    }
-  }
-  return j === end;
-}
 
 interface TrieNode {
   parent: TrieNode | undefined;
@@ -87,37 +74,55 @@ function newNode(parent: TrieNode | undefined, key: unknown): TrieNode {
   return { parent, key, children: undefined, entry: undefined, spelling: undefined };
 }
 
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
+/**
+ * The bytes of one TimeSeries (as WriteRequest field 1) up to its sample
+ * value, for samples whose timestamp field is as long as `timestampMs`'s.
+ * Encoded with protobufjs's Writer: the whole TimeSeries with a placeholder
+ * sample, from which the placeholder value and timestamp are cut off.
+ */
+export function encodeSeriesPrefix(labels: readonly LabelPair[], timestampMs: number): Uint8Array {
+  const t = getWriteRequestSchema().tags;
+  const w = Writer.create();
+  w.uint32(t.writeRequestTimeseries).fork();
+  for (const l of labels) {
+    w.uint32(t.timeSeriesLabels).fork().uint32(t.labelName).string(l.name).uint32(t.labelValue).string(l.value).ldelim();
   }
-  return out;
+  w.uint32(t.timeSeriesSamples).fork().uint32(t.sampleValue).double(0).uint32(t.sampleTimestamp).int64(timestampMs).ldelim();
+  const placeholderLength = 8 + Writer.create().uint32(t.sampleTimestamp).int64(timestampMs).finish().length;
+  const full = w.ldelim().finish();
+  return new Uint8Array(full.subarray(0, full.length - placeholderLength)); // a copy, not a view into protobufjs's pool
 }
 
 /**
- * Builds `prefix` for a Sample message of `sampleLength` bytes
- * (09 + 8 value bytes + timestamp field).
+ * The series cache. Per-series state read on every poll lives in compact
+ * typed arrays indexed by CachedSeries.id, so the hot loop reads a few bytes
+ * from a small array instead of touching each series object. (Those arrays
+ * are replaced when they grow: re-read them after add().)
  */
-export function buildSeriesPrefix(labelBytes: Uint8Array, sampleLength: number): Uint8Array {
-  const sampleHeader = Writer.create().uint32((2 << 3) | 2).uint32(sampleLength).finish();
-  const timeSeriesLength = labelBytes.length + sampleHeader.length + sampleLength;
-  const seriesHeader = Writer.create().uint32((1 << 3) | 2).uint32(timeSeriesLength).finish();
-  const valueTag = Writer.create().uint32((1 << 3) | 1).finish();
-  return concatBytes([seriesHeader, labelBytes, sampleHeader, valueTag]);
-}
-
 export class SeriesCache {
+  /** metric name, label name, label value, ... in the labels object's key order */
   private readonly root: TrieNode = newNode(undefined, undefined);
-  private readonly byCanonicalKey = new Map<string, CachedSeries>();
+  /** label name, label value, ... of the canonical labels (sorted, with __name__) */
+  private readonly canonicalRoot: TrieNode = newNode(undefined, undefined);
+  private count = 0;
+  private readonly byId: (CachedSeries | undefined)[] = [];
+  private readonly freeIds: number[] = [];
+  private timestampMs = 0;
+  private timestampFieldLength = 0;
+
+  /** `externalLabels` are constant for the cache's life, so the raw-spelling keys need not include them. */
+  constructor(private readonly externalLabels: Readonly<Record<string, string>> = {}) {}
+
+  /** Number of the last poll that contained each series (-1: none yet). */
+  lastSeen = new Int32Array(1024);
+  /** Position in its family's values in the last poll that contained it (-1: none). */
+  lastIndex = new Int32Array(1024);
+  /** Length of each series' prefix. */
+  prefixLength = new Int32Array(1024);
 
   /** Number of distinct series held. */
   get size(): number {
-    return this.byCanonicalKey.size;
+    return this.count;
   }
 
   /** The cached series for this raw spelling, if any. Allocates nothing. */
@@ -143,34 +148,35 @@ export class SeriesCache {
     labels: RawLabels | undefined,
     family: string,
     keepTogether: boolean,
-    sampleLength: number,
   ): CachedSeries {
     const leaf = this.leafFor(metricName, labels);
     if (leaf.entry) return leaf.entry;
-    const canonical = canonicalLabels(metricName, labels);
-    const canonicalKey = canonicalSeriesKey(canonical);
-    let entry = this.byCanonicalKey.get(canonicalKey);
+    const canonical = canonicalLabels(metricName, labels, this.externalLabels);
+    let canonicalLeaf = this.canonicalRoot;
+    for (const l of canonical) canonicalLeaf = this.child(this.child(canonicalLeaf, l.name), l.value);
+    let entry = canonicalLeaf.entry;
     if (entry) {
       // The same series under another spelling: alias it.
       if (entry.leaves.length >= MAX_ALIASES_PER_SERIES) this.detach(entry.leaves.shift()!);
     } else {
-      const labelBytes = Uint8Array.from(getWriteRequestSchema().TimeSeries.encode({ labels: canonical }).finish());
-      const prefix = buildSeriesPrefix(labelBytes, sampleLength);
+      const prefix = encodeSeriesPrefix(canonical, this.timestampMs);
+      const id = this.allocateId();
       entry = {
-        canonicalKey,
+        id,
         labels: canonical,
         family,
         keepTogether,
-        labelBytes,
         prefix,
-        prefixLength: prefix.length,
-        prefixSampleLength: sampleLength,
         leaves: [],
+        canonicalLeaf,
         spelling: leaf.spelling!,
-        lastIndex: -1,
-        lastSeenPoll: 0,
       };
-      this.byCanonicalKey.set(canonicalKey, entry);
+      this.byId[id] = entry;
+      this.lastSeen[id] = -1;
+      this.lastIndex[id] = -1;
+      this.prefixLength[id] = prefix.length;
+      canonicalLeaf.entry = entry;
+      this.count++;
     }
     leaf.entry = entry;
     entry.leaves.push(leaf);
@@ -179,24 +185,50 @@ export class SeriesCache {
   }
 
   /**
-   * The entry's prefix length for `sampleLength`, after rebuilding the prefix
-   * if the timestamp's varint length changed (about never: ms timestamps
-   * stay 6 bytes long from 2004 to 2527).
+   * Sets the poll's timestamp. Prefixes depend on the length of the
+   * timestamp field; if that changed, every prefix is re-encoded (ms
+   * timestamps keep a 6-byte varint from 1971 to 2109, so about never).
    */
-  prefixLengthFor(entry: CachedSeries, sampleLength: number): number {
-    if (entry.prefixSampleLength !== sampleLength) {
-      entry.prefix = buildSeriesPrefix(entry.labelBytes, sampleLength);
-      entry.prefixLength = entry.prefix.length;
-      entry.prefixSampleLength = sampleLength;
+  startPoll(timestampMs: number, timestampFieldLength: number): void {
+    this.timestampMs = timestampMs;
+    if (timestampFieldLength === this.timestampFieldLength) return;
+    this.timestampFieldLength = timestampFieldLength;
+    for (const entry of this.byId) {
+      if (entry === undefined) continue;
+      entry.prefix = encodeSeriesPrefix(entry.labels, timestampMs);
+      this.prefixLength[entry.id] = entry.prefix.length;
     }
-    return entry.prefixLength;
   }
 
   /** Forgets a series (after its stale marker was produced). */
   evict(entry: CachedSeries): void {
-    if (this.byCanonicalKey.get(entry.canonicalKey) === entry) this.byCanonicalKey.delete(entry.canonicalKey);
+    const canonicalLeaf = entry.canonicalLeaf;
+    if (canonicalLeaf === undefined) return; // already evicted
+    if (canonicalLeaf.entry === entry) this.detach(canonicalLeaf);
+    entry.canonicalLeaf = undefined;
+    this.count--;
     for (const leaf of entry.leaves) this.detach(leaf);
     entry.leaves = [];
+    this.byId[entry.id] = undefined;
+    this.freeIds.push(entry.id);
+  }
+
+  private allocateId(): number {
+    const free = this.freeIds.pop();
+    if (free !== undefined) return free;
+    const id = this.byId.length;
+    this.byId.push(undefined);
+    if (id === this.lastSeen.length) {
+      const grow = (a: Int32Array) => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.lastSeen = grow(this.lastSeen);
+      this.lastIndex = grow(this.lastIndex);
+      this.prefixLength = grow(this.prefixLength);
+    }
+    return id;
   }
 
   private leafFor(metricName: string, labels: RawLabels | undefined): TrieNode {

@@ -76,10 +76,15 @@ export function seriesMetricName(family: RegistryFamily, value: RegistryValue): 
 
 /**
  * Canonical remote-write labels of one series: __name__ plus the value's
- * labels, empty names/values dropped, sorted by code-unit order.
+ * labels plus the external labels it lacks, empty names/values dropped,
+ * sorted by code-unit order.
  * A `__name__` key inside the labels object is ignored (metricName wins).
  */
-export function canonicalLabels(metricName: string, labels: RawLabels | undefined): LabelPair[] {
+export function canonicalLabels(
+  metricName: string,
+  labels: RawLabels | undefined,
+  externalLabels: Readonly<Record<string, string>> = {},
+): LabelPair[] {
   const out: LabelPair[] = [];
   if (metricName !== '') out.push({ name: METRIC_NAME_LABEL, value: metricName });
   if (labels) {
@@ -90,21 +95,16 @@ export function canonicalLabels(metricName: string, labels: RawLabels | undefine
       out.push({ name, value });
     }
   }
+  // External labels (job, instance) as Prometheus applies them: only where the series has no label of that name.
+  for (const name in externalLabels) {
+    const value = externalLabels[name]!;
+    if (name === '' || name === METRIC_NAME_LABEL || value === '' || out.some((l) => l.name === name)) continue;
+    out.push({ name, value });
+  }
   // Object keys are unique, and __name__ was skipped above, so sorting is
   // enough to give unique, ordered names.
   out.sort((a, b) => compareCodeUnits(a.name, b.name));
   return out;
-}
-
-/**
- * An injective string key of canonical (sorted, filtered) labels: every
- * name and value is length-prefixed, so no content (not even a separator
- * character inside a value) can make two different label sets collide.
- */
-export function canonicalSeriesKey(labels: readonly LabelPair[]): string {
-  let key = '';
-  for (const l of labels) key += l.name.length + ':' + l.name + l.value.length + ':' + l.value;
-  return key;
 }
 
 /** prom-client type ('counter', ...; or its TS enum number) to the remote-write MetricType. */

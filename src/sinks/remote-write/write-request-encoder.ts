@@ -9,7 +9,8 @@
 //   Sample       := 09 <8 bytes double LE> 10 <varint ms>
 
 import { Writer } from 'protobufjs';
-import { type CachedSeries, SeriesCache, isSpelledAs } from './series-cache';
+import { SeriesCache } from './series-cache';
+import { FamilyPositions } from './family-positions';
 import { FLAG_STALE, PollColumns } from './poll-columns';
 import { splitPoints, INSIDE, ATOM_END, UNIT_END } from './request-splitter';
 import { RequestBodyBuilder } from './request-body-builder';
@@ -37,6 +38,8 @@ export interface WriteRequestEncoderOptions {
   maxSamplesPerRequest: number;
   /** Least time between metadata emissions, measured on poll timestamps. Default 60000. */
   metadataIntervalMs?: number;
+  /** Labels added to every series that has no label of that name (job, instance). */
+  externalLabels?: Readonly<Record<string, string>>;
 }
 
 export const DEFAULT_MAX_SAMPLES_PER_REQUEST = 2000;
@@ -47,24 +50,12 @@ function toIntegerMs(timestampMs: number): number {
   return Math.floor(timestampMs);
 }
 
-/**
- * A family's series by position in its values, in the previous and the
- * current poll. Registries list a family's series in the same order poll
- * after poll, so position i is first guessed from the previous poll.
- */
-interface FamilyOrder {
-  poll: number;
-  previous: CachedSeries[];
-  previousLength: number;
-  current: CachedSeries[];
-}
-
 export class WriteRequestEncoder {
   private readonly maxSamples: number;
   private readonly metadataIntervalMs: number;
-  private readonly cache = new SeriesCache();
+  private readonly cache: SeriesCache;
   private readonly columns = new PollColumns();
-  private readonly orders = new Map<string, FamilyOrder>();
+  private readonly positions = new Map<string, FamilyPositions>();
   private poll = 0;
   private lastMetadataMs: number | undefined;
   private readonly bodies = new RequestBodyBuilder();
@@ -78,6 +69,7 @@ export class WriteRequestEncoder {
     if (!(interval >= 0)) throw new RangeError(`metadataIntervalMs must be >= 0, got ${interval}`);
     this.maxSamples = max;
     this.metadataIntervalMs = interval;
+    this.cache = new SeriesCache(opts.externalLabels);
   }
 
   /** Number of series whose label bytes are cached (live in the last poll). */
@@ -96,14 +88,10 @@ export class WriteRequestEncoder {
   encodePoll(families: RegistryFamily[], timestampMs: number): EncodedWriteRequest[] {
     const ts = toIntegerMs(timestampMs);
     const out: EncodedWriteRequest[] = [];
-    if (this.metadataDue(ts)) {
-      this.encodeMetadata(families, ts, out);
-      this.lastMetadataMs = ts;
-    }
+    if (this.metadataDue(ts) && this.encodeMetadata(families, ts, out)) this.lastMetadataMs = ts;
 
-    const timestampField = Writer.create().uint32((2 << 3) | 0).int64(ts).finish();
-    const sampleLength = 1 + 8 + timestampField.length;
-    this.collect(families, sampleLength);
+    const timestampField = Writer.create().uint32(getWriteRequestSchema().tags.sampleTimestamp).int64(ts).finish();
+    this.collect(families, ts, timestampField.length);
 
     const cols = this.columns;
     const n = cols.length;
@@ -135,11 +123,16 @@ export class WriteRequestEncoder {
   }
 
   /** Fills `columns` with this poll's live samples then the stale markers, and updates the cache. */
-  private collect(families: RegistryFamily[], sampleLength: number): void {
+  private collect(families: RegistryFamily[], ts: number, timestampFieldLength: number): void {
     const poll = ++this.poll;
     const cache = this.cache;
     const cols = this.columns;
+    cache.startPoll(ts, timestampFieldLength);
     cols.startPoll();
+    // Per-series state, in typed arrays indexed by series id (re-read after cache.add()).
+    let lastSeen = cache.lastSeen;
+    let lastIndex = cache.lastIndex;
+    let prefixLength = cache.prefixLength;
     let carriedOver = 0; // live series that were also live in the previous poll
 
     for (let f = 0; f < families.length; f++) {
@@ -149,34 +142,38 @@ export class WriteRequestEncoder {
       const together = keepFamilyTogether(family.type);
       const countName = together ? family.name + '_count' : '';
       const familyStart = cols.length;
-      const order = this.familyOrder(family.name, poll);
-      const previous = order.previous;
-      const previousLength = order.previousLength;
-      const current = order.current;
-      let shift = 0;
+      const positions = this.familyPositions(family.name, poll);
+      positions.begin(values.length);
+      let shift = 0; // series added (<0) or removed (>0) before position i since the previous poll
       for (let i = 0; i < values.length; i++) {
         const value = values[i]!;
         const metricName = seriesMetricName(family, value);
         const labels = value.labels;
         const guess = i + shift;
-        let entry = guess < previousLength ? previous[guess] : undefined;
-        // The guess is checked exactly (name, label names, order and values).
-        if (entry === undefined || !isSpelledAs(entry.spelling, metricName, labels)) {
-          entry = cache.get(metricName, labels) ?? cache.add(metricName, labels, family.name, together, sampleLength);
-          // Series were added or removed before this one: follow the new offset.
-          const last = entry.lastIndex;
-          if (last >= 0 && last < previousLength && previous[last] === entry) shift = last - i;
+        let entry = positions.match(guess, metricName, labels);
+        let id: number;
+        const inPlace = entry !== undefined && shift === 0;
+        if (entry !== undefined) {
+          id = positions.idAt(guess);
+        } else {
+          entry = cache.get(metricName, labels) ?? cache.add(metricName, labels, family.name, together);
+          id = entry.id;
+          lastSeen = cache.lastSeen;
+          lastIndex = cache.lastIndex;
+          prefixLength = cache.prefixLength;
+          const last = lastIndex[id]!;
+          if (last >= 0 && positions.at(last) === entry) shift = last - i;
         }
-        current[i] = entry;
-        const lastSeen = entry.lastSeenPoll;
-        if (lastSeen === poll) continue; // the same series twice in one poll: keep the first
-        if (lastSeen === poll - 1) carriedOver++;
-        entry.lastSeenPoll = poll;
-        entry.lastIndex = i;
+        positions.record(i, entry, id, inPlace);
+        const seen = lastSeen[id]!;
+        if (seen === poll) continue; // the same series twice in one poll: keep the first
+        if (seen === poll - 1) carriedOver++;
+        lastSeen[id] = poll;
+        lastIndex[id] = i;
         const boundary = !together ? UNIT_END : metricName === countName ? ATOM_END : INSIDE;
-        cols.push(entry, value.value, 0, boundary, cache.prefixLengthFor(entry, sampleLength));
+        cols.push(entry, id, value.value, 0, boundary, prefixLength[id]!);
       }
-      order.previousLength = values.length; // becomes `previous` after the swap below
+      positions.end(values.length);
       if (together && cols.length > familyStart) cols.boundary[cols.length - 1] = UNIT_END;
     }
     cols.endLive();
@@ -184,11 +181,13 @@ export class WriteRequestEncoder {
     // Stale markers for series of the previous poll that are gone now
     // (none if every one of them was seen again).
     const previous = cols.previousEntries;
+    const previousIds = cols.previousIds;
     const previousLive = carriedOver === cols.previousLiveLength ? 0 : cols.previousLiveLength;
     for (let i = 0; i < previousLive; i++) {
+      const id = previousIds[i]!;
+      if (lastSeen[id] === poll) continue;
       const entry = previous[i]!;
-      if (entry.lastSeenPoll === poll) continue;
-      cols.push(entry, 0, FLAG_STALE, UNIT_END, cache.prefixLengthFor(entry, sampleLength));
+      cols.push(entry, id, 0, FLAG_STALE, UNIT_END, prefixLength[id]!);
       const last = cols.length - 1;
       if (last > cols.liveLength) {
         const before = cols.entries[last - 1]!;
@@ -196,40 +195,31 @@ export class WriteRequestEncoder {
           cols.boundary[last - 1] = ATOM_END;
         }
       }
-      cache.evict(entry);
     }
+    // Evict only now: eviction frees ids, and previousIds must stay meaningful until the loop ends.
+    for (let i = cols.liveLength; i < cols.length; i++) cache.evict(cols.entries[i]!);
 
-    for (const [name, order] of this.orders) {
-      if (order.poll !== poll) {
-        this.orders.delete(name);
-        continue;
-      }
-      const swap = order.previous;
-      order.previous = order.current;
-      order.current = swap;
-      if (swap.length > 2 * order.previousLength + 1024) swap.length = order.previousLength;
+    for (const [name, positions] of this.positions) {
+      if (positions.poll !== poll) this.positions.delete(name);
     }
   }
 
-  /** The family's series order of the previous poll, and the array to fill for this one. */
-  private familyOrder(name: string, poll: number): FamilyOrder {
-    let order = this.orders.get(name);
-    if (order === undefined) {
-      order = { poll, previous: [], previousLength: 0, current: [] };
-      this.orders.set(name, order);
-    } else if (order.poll === poll) {
-      // The same family name twice in one poll: no positional guesses for the second.
-      order.previous = [];
-      order.previousLength = 0;
-      order.current = [];
+  /** The family's positions from the previous poll. */
+  private familyPositions(name: string, poll: number): FamilyPositions {
+    let positions = this.positions.get(name);
+    if (positions === undefined || positions.poll === poll) {
+      // New family, or the same family name twice in one poll (then no guesses for the second).
+      positions = new FamilyPositions();
+      this.positions.set(name, positions);
     }
-    order.poll = poll;
-    return order;
+    positions.poll = poll;
+    return positions;
   }
 
-  private encodeMetadata(families: RegistryFamily[], ts: number, out: EncodedWriteRequest[]): void {
+  /** Appends metadata requests for `families`; false if there was nothing to send. */
+  private encodeMetadata(families: RegistryFamily[], ts: number, out: EncodedWriteRequest[]): boolean {
     const metadata = metadataFromFamilies(families);
-    if (metadata.length === 0) return;
+    if (metadata.length === 0) return false;
     const { WriteRequest } = getWriteRequestSchema();
     for (let start = 0; start < metadata.length; start += this.maxSamples) {
       // proto3 leaves out default values (type UNKNOWN, empty help/unit), as Prometheus does.
@@ -247,5 +237,6 @@ export class WriteRequestEncoder {
         kind: 'metadata',
       });
     }
+    return true;
   }
 }

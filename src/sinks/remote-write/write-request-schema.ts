@@ -54,6 +54,29 @@ export interface WriteRequestSchema {
   Sample: Type;
   MetricMetadata: Type;
   MetricType: Enum;
+  tags: WireTags;
+}
+
+/** Field keys (field number << 3 | wire type) as they appear on the wire. */
+export interface WireTags {
+  writeRequestTimeseries: number;
+  writeRequestMetadata: number;
+  timeSeriesLabels: number;
+  timeSeriesSamples: number;
+  labelName: number;
+  labelValue: number;
+  sampleValue: number;
+  sampleTimestamp: number;
+}
+
+const WIRE_TYPE_VARINT = 0;
+const WIRE_TYPE_FIXED64 = 1;
+const WIRE_TYPE_LENGTH_DELIMITED = 2;
+
+function tag(type: Type, field: string, wireType: number): number {
+  const f = type.fields[field];
+  if (!f) throw new Error(`remote-write schema mismatch: ${type.name}.${field} is missing`);
+  return (f.id << 3) | wireType;
 }
 
 const REMOTE_PROTO = path.join('prometheus', 'remote.proto');
@@ -83,15 +106,32 @@ export function getWriteRequestSchema(): WriteRequestSchema {
   const root = new Root().loadSync(path.join(findProtoDir(), REMOTE_PROTO), { keepCase: false });
   root.resolveAll();
   const MetricMetadata = root.lookupType('prometheus.MetricMetadata');
+  const WriteRequest = root.lookupType('prometheus.WriteRequest');
+  const TimeSeries = root.lookupType('prometheus.TimeSeries');
+  const Label = root.lookupType('prometheus.Label');
+  const Sample = root.lookupType('prometheus.Sample');
   const schema: WriteRequestSchema = {
     root,
-    WriteRequest: root.lookupType('prometheus.WriteRequest'),
-    TimeSeries: root.lookupType('prometheus.TimeSeries'),
-    Label: root.lookupType('prometheus.Label'),
-    Sample: root.lookupType('prometheus.Sample'),
+    WriteRequest,
+    TimeSeries,
+    Label,
+    Sample,
     MetricMetadata,
     MetricType: MetricMetadata.lookupEnum('MetricType'),
+    tags: {
+      writeRequestTimeseries: tag(WriteRequest, 'timeseries', WIRE_TYPE_LENGTH_DELIMITED),
+      writeRequestMetadata: tag(WriteRequest, 'metadata', WIRE_TYPE_LENGTH_DELIMITED),
+      timeSeriesLabels: tag(TimeSeries, 'labels', WIRE_TYPE_LENGTH_DELIMITED),
+      timeSeriesSamples: tag(TimeSeries, 'samples', WIRE_TYPE_LENGTH_DELIMITED),
+      labelName: tag(Label, 'name', WIRE_TYPE_LENGTH_DELIMITED),
+      labelValue: tag(Label, 'value', WIRE_TYPE_LENGTH_DELIMITED),
+      sampleValue: tag(Sample, 'value', WIRE_TYPE_FIXED64),
+      sampleTimestamp: tag(Sample, 'timestamp', WIRE_TYPE_VARINT),
+    },
   };
+  if (Sample.fields.value!.type !== 'double' || Sample.fields.timestamp!.type !== 'int64') {
+    throw new Error('remote-write schema mismatch: Sample must be { double value = 1; int64 timestamp = 2; }');
+  }
   for (const [name, number] of Object.entries(MetricTypeNumber)) {
     if (schema.MetricType.values[name] !== number) {
       throw new Error(`remote-write schema mismatch: MetricType.${name} is not ${number}`);
