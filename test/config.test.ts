@@ -40,7 +40,7 @@ defaults('every setting has the documented default', () => {
     labels: {},
     log: { level: 'info', format: 'logfmt' },
     demo: false,
-    storage: { flushDeadlineMs: 30000 },
+    storage: { path: './data', maxBytes: 512 * 1024 * 1024, maxAgeMs: 2 * 3600 * 1000, flushDeadlineMs: 30000 },
     destinations: { remoteWrite: [], pushgateway: [] },
     configFile: undefined,
   });

@@ -19,7 +19,13 @@ export interface AgentConfig {
   readonly labels: Readonly<Record<string, string>>;
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
   readonly demo: boolean;
-  readonly storage: { readonly flushDeadlineMs: number };
+  readonly storage: {
+    /** undefined: --storage.in-memory. */
+    readonly path: string | undefined;
+    readonly maxBytes: number;
+    readonly maxAgeMs: number;
+    readonly flushDeadlineMs: number;
+  };
   readonly destinations: Destinations;
   /** Where the config file came from, for the start-up log line. */
   readonly configFile: string | undefined;
@@ -154,7 +160,12 @@ export function loadConfig(sources: ConfigSources): CliRequest {
         format: settings.get('log.format', parsers.oneOf('logfmt', 'json')),
       },
       demo: settings.get('demo', parsers.bool),
-      storage: { flushDeadlineMs: settings.get('storage.flush-deadline', parsers.durationMs) },
+      storage: {
+        path: settings.get('storage.in-memory', parsers.bool) ? undefined : settings.get('storage.path', parsers.nonEmptyString),
+        maxBytes: settings.get('storage.max-bytes', parsers.byteSize),
+        maxAgeMs: settings.get('storage.max-age', parsers.durationMs),
+        flushDeadlineMs: settings.get('storage.flush-deadline', parsers.durationMs),
+      },
       destinations,
       configFile: configPath,
     },

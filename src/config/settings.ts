@@ -29,7 +29,11 @@ export const SETTINGS = [
   { flag: 'label', help: 'A constant label NAME=VALUE added to every series; repeatable (env: comma-separated).', repeatable: true },
   { flag: 'log.level', help: 'Only log messages of this level or above: debug, info, warn, error.', default: 'info' },
   { flag: 'log.format', help: 'Log line format: logfmt or json.', default: 'logfmt' },
-  { flag: 'storage.flush-deadline', help: 'On SIGTERM, keep delivering queued remote-write data for at most this long.', default: '30s' },
+  { flag: 'storage.path', help: 'Directory of the durable remote-write queues (one folder per destination); created if missing.', default: './data' },
+  { flag: 'storage.max-bytes', help: 'Most bytes each remote-write queue holds; past it the oldest data is dropped.', default: '512MiB' },
+  { flag: 'storage.max-age', help: 'Queued data older than this is dropped (match the receiver: Mimir refuses samples 1h older than its newest by default).', default: '2h' },
+  { flag: 'storage.flush-deadline', help: 'On SIGTERM, keep delivering queued remote-write data for at most this long; the rest stays queued on disk.', default: '30s' },
+  { flag: 'storage.in-memory', help: 'Queue in memory instead of on disk (a read-only container); a restart then loses undelivered data.', isSwitch: true, default: 'false' },
   { flag: 'demo', help: 'Start an embedded simulated JVB (a real capture, with moving counters) and poll it instead of --jvb.url.', isSwitch: true, default: 'false' },
 ] as const satisfies readonly SettingSpec[];
 

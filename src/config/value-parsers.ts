@@ -91,3 +91,28 @@ export const nonEmptyString: ValueParser<string> = {
   allowed: 'a non-empty string',
   parse: (raw) => (raw.trim() === '' ? undefined : raw.trim()),
 };
+
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  b: 1,
+  kb: 1000,
+  kib: 1024,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+  tb: 1000 ** 4,
+  tib: 1024 ** 4,
+};
+
+/** A size in bytes: `536870912`, `512MiB`, `1GiB`, `500MB` (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). */
+export const byteSize: ValueParser<number> = {
+  allowed: 'a size such as 512MiB, 1GiB or 100MB (or a number of bytes), greater than zero',
+  parse(raw) {
+    const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(raw.trim());
+    if (match === null) return undefined;
+    const unit = SIZE_UNITS[(match[2] || 'b').toLowerCase()];
+    if (unit === undefined) return undefined;
+    const bytes = Math.floor(Number(match[1]) * unit);
+    return bytes > 0 && Number.isSafeInteger(bytes) ? bytes : undefined;
+  },
+};
