@@ -16,6 +16,7 @@ import type { Sink } from '../src/sinks/sink';
 import { unusedPort } from './helpers/fake-jvb';
 import { ACTIVE_2021, fixtureJson } from './helpers/fixtures';
 import { parseExposition, sampleValue } from './helpers/parse-exposition';
+import { closeServer } from './helpers/close-server';
 
 /** URL-safe base64 without padding, from the standard alphabet by hand (RFC 4648 §5), not Buffer's base64url. */
 function urlSafeBase64(value: string): string {
@@ -134,10 +135,7 @@ class CaptureServer {
     const server = this.server;
     this.server = undefined;
     if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeServer(server);
   }
 }
 

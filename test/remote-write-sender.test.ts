@@ -10,6 +10,7 @@ import type { QueueEntry } from '../src/sinks/queue/request-queue';
 import { createRemoteWriteMetrics } from '../src/sinks/remote-write/remote-write-metrics';
 import { RemoteWriteSender } from '../src/sinks/remote-write/remote-write-sender';
 import { parseExposition, sampleValue } from './helpers/parse-exposition';
+import { closeServer } from './helpers/close-server';
 
 interface Received {
   readonly body: string;
@@ -36,11 +37,7 @@ async function scriptedReceiver(script: Script) {
   return {
     url,
     received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }
 
