@@ -18,6 +18,11 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY proto ./proto
+# The durable remote-write queue: mount a volume here so a backlog survives the
+# container. A read-only root file system without a volume: set JVB_ADAPTER_STORAGE_IN_MEMORY=true.
+ENV JVB_ADAPTER_STORAGE_PATH=/var/lib/jvb-adapter
+RUN mkdir -p /var/lib/jvb-adapter && chown node:node /var/lib/jvb-adapter
+VOLUME ["/var/lib/jvb-adapter"]
 # The image's own unprivileged user (uid 1000); nothing here needs root.
 USER node
 # Settings come from the same JVB_ADAPTER_* variables (or flags after the image name).

@@ -42,7 +42,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const pollMetrics = createPollMetrics(registry, VERSION);
   const collector = new JvbCollector(new JvbRegistryView(registry), pollMetrics, log.with({ component: 'collector' }));
   const client = createColibriStatsClient({ url: jvbUrl, timeoutMs: config.jvb.timeoutMs, userAgent: USER_AGENT });
-  const sinks = createSinks(config.destinations, registry, log);
+  const sinks = await createSinks(config, registry, log);
   let ready = false;
   let lastOk: boolean | undefined;
   let lastTimestampMs = 0;

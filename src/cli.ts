@@ -36,6 +36,12 @@ async function main(): Promise<number> {
   try {
     agent = await startAgent(config, log);
   } catch (error) {
+    if (error instanceof ConfigError) {
+      // A setting that cannot work here (e.g. an unwritable --storage.path): as a bad flag, exit 2.
+      log.error('cannot start', { err: error.message });
+      process.stderr.write(`${COMMAND}: error: ${error.message}\n`);
+      return 2;
+    }
     const err = error as NodeJS.ErrnoException;
     log.error('cannot start', { err: err.message, code: err.code });
     return 1;

@@ -1,18 +1,37 @@
 import type { Registry } from 'prom-client';
-import type { Destinations } from '../config/load-destinations';
+import type { AgentConfig } from '../config/load-config';
 import type { Logger } from '../log/logger';
 import { createPushgatewayMetrics } from './pushgateway/pushgateway-metrics';
 import { PushgatewaySink } from './pushgateway/pushgateway-sink';
 import { createRemoteWriteMetrics } from './remote-write/remote-write-metrics';
 import { RemoteWriteSink } from './remote-write/remote-write-sink';
+import { openRequestQueue } from './queue/open-request-queue';
 import type { Sink } from './sink';
 
-/** Every configured destination as a sink; self metrics are registered only for the kinds in use. */
-export function createSinks(destinations: Destinations, registry: Registry, log: Logger): Sink[] {
+/**
+ * Every configured destination as a sink; self metrics are registered only
+ * for the kinds in use. Opens the remote-write queues (a backlog on disk is
+ * replayed first); throws a ConfigError when the storage cannot be used.
+ */
+export async function createSinks(config: Pick<AgentConfig, 'destinations' | 'storage'>, registry: Registry, log: Logger): Promise<Sink[]> {
+  const { destinations } = config;
   const sinks: Sink[] = [];
   if (destinations.remoteWrite.length > 0) {
+    if (config.storage.path === undefined) {
+      log.warn('remote-write queues are in memory (--storage.in-memory): undelivered data is lost if the agent restarts');
+    } else {
+      log.info('remote-write queues on disk', { storage_path: config.storage.path });
+    }
     const metrics = createRemoteWriteMetrics(registry);
-    for (const destination of destinations.remoteWrite) sinks.push(new RemoteWriteSink(registry, destination, metrics, log));
+    try {
+      for (const destination of destinations.remoteWrite) {
+        const queue = await openRequestQueue(config.storage, destination.name, log.with({ component: 'queue', remote_name: destination.name }));
+        sinks.push(new RemoteWriteSink(registry, destination, queue, metrics, log));
+      }
+    } catch (error) {
+      await Promise.all(sinks.map((sink) => sink.stop(0)));
+      throw error;
+    }
   }
   if (destinations.pushgateway.length > 0) {
     const metrics = createPushgatewayMetrics(registry);

@@ -1,7 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 const CLI = resolve(__dirname, '..', '..', 'dist', 'cli.js');
+
+/** Temporary storage folders made for agents; removed when the test process ends. */
+const storageDirs: string[] = [];
+process.on('exit', () => storageDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+function temporaryStorage(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'jvb-adapter-storage-'));
+  storageDirs.push(dir);
+  return dir;
+}
 
 /**
  * The built agent (`dist/cli.js`, what `npm start` and the Docker image run)
@@ -24,9 +36,16 @@ export class AgentProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
+  /**
+   * Starts the agent. Unless `args` set a --storage.* of their own, the
+   * queues go to a fresh temporary folder (never the working directory).
+   */
   static spawn(args: string[], env: Record<string, string> = {}): AgentProcess {
     const cleanEnv: Record<string, string> = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp' };
-    return new AgentProcess(spawn(process.execPath, [CLI, ...args], { env: { ...cleanEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const storage = args.some((a) => a.startsWith('--storage.path') || a === '--storage.in-memory')
+      ? []
+      : [`--storage.path=${temporaryStorage()}`];
+    return new AgentProcess(spawn(process.execPath, [CLI, ...storage, ...args], { env: { ...cleanEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   }
 
   /** Waits for a log line matching `pattern`; returns the match. */
@@ -47,6 +66,10 @@ export class AgentProcess {
   async metricsPort(): Promise<number> {
     const match = await this.waitForLine(/msg="serving metrics" address=\S+:(\d+)/);
     return Number(match[1]);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
   }
 
   signal(signal: NodeJS.Signals): void {

@@ -1,9 +1,11 @@
 import type { QueueDrop, QueueEntry, RequestQueue } from './request-queue';
 
 /**
- * A bounded FIFO in memory. Bounded by the bytes of the bodies it holds
- * (what actually costs memory); when full, the oldest entries go first so
- * the receiver gets the newest data once it is back.
+ * A bounded FIFO in memory, with the disk queue's ordering and drop rules:
+ * bounded by the bytes of the bodies it holds (what actually costs memory);
+ * when full, the oldest entries go first so the receiver gets the newest
+ * data once it is back; entries older than `maxAgeMs` are dropped; an entry
+ * larger than the whole bound is refused.
  */
 export class MemoryRequestQueue implements RequestQueue {
   private readonly entries: QueueEntry[] = [];
@@ -11,14 +13,21 @@ export class MemoryRequestQueue implements RequestQueue {
   private head = 0;
   private samples = 0;
   private bytes = 0;
+  private drops: QueueDrop[] = [];
+  /** The entry the last peek() returned: ack() removes it only if it is still the head. */
+  private peeked: QueueEntry | undefined;
 
-  constructor(private readonly maxBytes: number) {
+  constructor(
+    private readonly maxBytes: number,
+    private readonly maxAgeMs: number = Infinity,
+    private readonly now: () => number = Date.now,
+  ) {
     if (!(maxBytes > 0)) throw new RangeError('maxBytes must be positive');
   }
 
   async append(entry: QueueEntry): Promise<QueueDrop[]> {
-    const dropped: QueueDrop[] = [];
-    // Never drop the entry being added: a single entry over the bound is still kept alone.
+    if (entry.body.length > this.maxBytes) return [{ entry, reason: 'too_big' }];
+    const dropped = this.dropTooOld();
     while (this.pendingEntries > 0 && this.bytes + entry.body.length > this.maxBytes) {
       dropped.push({ entry: this.removeHead(), reason: 'queue_full' });
     }
@@ -29,11 +38,27 @@ export class MemoryRequestQueue implements RequestQueue {
   }
 
   async peek(): Promise<QueueEntry | undefined> {
-    return this.entries[this.head];
+    this.drops.push(...this.dropTooOld());
+    this.peeked = this.entries[this.head];
+    return this.peeked;
   }
 
+  /**
+   * Removes the entry the last peek() returned. If an append dropped it
+   * meanwhile (queue full while it was being sent), the new head was never
+   * sent and stays.
+   */
   async ack(): Promise<void> {
-    if (this.pendingEntries > 0) this.removeHead();
+    if (this.pendingEntries === 0) return;
+    if (this.peeked !== undefined && this.entries[this.head] !== this.peeked) return;
+    this.removeHead();
+    this.peeked = undefined;
+  }
+
+  takeDrops(): QueueDrop[] {
+    const drops = this.drops;
+    this.drops = [];
+    return drops;
   }
 
   get pendingEntries(): number {
@@ -45,8 +70,25 @@ export class MemoryRequestQueue implements RequestQueue {
   get pendingBytes(): number {
     return this.bytes;
   }
+  get oldestTimestampMs(): number | undefined {
+    for (let i = this.head; i < this.entries.length; i++) if (this.entries[i]!.samples > 0) return this.entries[i]!.maxTimestampMs;
+    return undefined;
+  }
+  /** Nothing survives a restart in memory. */
+  readonly replayedEntries = 0;
+  readonly replayedSamples = 0;
 
   async close(): Promise<void> {}
+
+  /** Heads whose newest sample is older than the age bound (metadata-only entries age too). */
+  private dropTooOld(): QueueDrop[] {
+    const dropped: QueueDrop[] = [];
+    const oldest = this.now() - this.maxAgeMs;
+    while (this.pendingEntries > 0 && this.entries[this.head]!.maxTimestampMs < oldest) {
+      dropped.push({ entry: this.removeHead(), reason: 'too_old' });
+    }
+    return dropped;
+  }
 
   private removeHead(): QueueEntry {
     const entry = this.entries[this.head]!;

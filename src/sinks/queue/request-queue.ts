@@ -11,12 +11,12 @@ export interface QueueEntry {
   readonly body: Buffer;
   /** Samples inside (0 for a metadata-only request). */
   readonly samples: number;
-  /** The newest sample timestamp inside, in ms (0 for metadata). */
+  /** The newest sample timestamp inside, in ms (for metadata: the poll's time; entries age by it). */
   readonly maxTimestampMs: number;
 }
 
-/** Why entries left the queue without being delivered. */
-export type QueueDropReason = 'queue_full' | 'too_old';
+/** Why entries left the queue without being delivered. too_big: a single entry over the queue's whole bound (refused at append). */
+export type QueueDropReason = 'queue_full' | 'too_old' | 'too_big';
 
 export interface QueueDrop {
   readonly entry: QueueEntry;
@@ -30,8 +30,17 @@ export interface RequestQueue {
   peek(): Promise<QueueEntry | undefined>;
   /** Removes the head: it was delivered, or refused for good. */
   ack(): Promise<void>;
+  /**
+   * Entries dropped since the last call without being returned from
+   * append() (too old at peek(), or over the bound when a backlog was reopened).
+   */
+  takeDrops(): QueueDrop[];
   readonly pendingEntries: number;
   readonly pendingSamples: number;
   readonly pendingBytes: number;
+  /** Newest-sample timestamp of the oldest pending entry with samples; undefined when none. */
+  readonly oldestTimestampMs: number | undefined;
+  /** Samples found queued when the queue was opened (a backlog from before a restart). */
+  readonly replayedSamples: number;
   close(): Promise<void>;
 }

@@ -1,4 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { RequestQueue } from '../queue/request-queue';
+
+type DestinationLabels = { remote_name: string; url: string };
 
 /**
  * Self metrics of every remote-write destination, declared together and
@@ -6,10 +9,43 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
  * (prometheus_remote_storage_*{remote_name, url}), so existing dashboards
  * and alerts read them naturally.
  */
-export function createRemoteWriteMetrics(registry: Registry) {
+export function createRemoteWriteMetrics(registry: Registry, now: () => number = Date.now) {
   const registers = [registry];
   const labelNames = ['remote_name', 'url'] as const;
+  // Read off the queues at scrape time: their size and age change between polls too.
+  const queues = new Map<string, { labels: DestinationLabels; queue: RequestQueue }>();
   return {
+    /** Reports this destination's queue in the queue gauges from now on. */
+    trackQueue(labels: DestinationLabels, queue: RequestQueue): void {
+      queues.set(`${labels.remote_name}\u0000${labels.url}`, { labels, queue });
+    },
+    queueBytes: new Gauge({
+      name: 'jvb_remote_write_queue_bytes',
+      help: 'Bytes of encoded requests queued for the destination (on disk, or in memory with --storage.in-memory).',
+      labelNames,
+      registers,
+      collect() {
+        for (const { labels, queue } of queues.values()) this.set(labels, queue.pendingBytes);
+      },
+    }),
+    oldestPendingAge: new Gauge({
+      name: 'jvb_remote_write_oldest_pending_sample_age_seconds',
+      help: 'Age of the newest sample of the oldest queued request, in seconds; 0 when nothing is queued.',
+      labelNames,
+      registers,
+      collect() {
+        for (const { labels, queue } of queues.values()) {
+          const oldest = queue.oldestTimestampMs;
+          this.set(labels, oldest === undefined ? 0 : Math.max(0, (now() - oldest) / 1000));
+        }
+      },
+    }),
+    samplesReplayed: new Counter({
+      name: 'jvb_remote_write_samples_replayed_total',
+      help: 'Samples found queued on disk at start (a backlog from before a restart), sent before fresh data.',
+      labelNames,
+      registers,
+    }),
     samplesSent: new Counter({ name: 'jvb_remote_write_samples_total', help: 'Samples delivered (2xx) to the remote-write destination.', labelNames, registers }),
     samplesFailed: new Counter({
       name: 'jvb_remote_write_samples_failed_total',
@@ -20,7 +56,7 @@ export function createRemoteWriteMetrics(registry: Registry) {
     samplesRetried: new Counter({ name: 'jvb_remote_write_samples_retried_total', help: 'Samples sent again after a retryable failure.', labelNames, registers }),
     samplesDropped: new Counter({
       name: 'jvb_remote_write_samples_dropped_total',
-      help: 'Samples given up on, by reason: refused (a non-retryable answer such as 400), queue_full, too_old, shutdown.',
+      help: 'Samples given up on, by reason: refused (a non-retryable answer such as 400), queue_full (over --storage.max-bytes), too_old (over --storage.max-age), too_big (one request over --storage.max-bytes).',
       labelNames: [...labelNames, 'reason'],
       registers,
     }),

@@ -5,6 +5,12 @@ import { classifyResponse, describeDrop, retryDelayMs } from '../http/retry-poli
 import type { QueueDrop, QueueEntry, RequestQueue } from '../queue/request-queue';
 import type { RemoteWriteMetrics } from './remote-write-metrics';
 
+const DROP_MESSAGES: Readonly<Record<QueueDrop['reason'], string>> = {
+  queue_full: 'queue full (--storage.max-bytes): dropped the oldest requests',
+  too_old: 'dropped queued requests older than --storage.max-age',
+  too_big: 'dropped a request larger than the whole queue (--storage.max-bytes)',
+};
+
 /** The headers the remote-write 1.0 spec requires (User-Agent is set by the transport). */
 export const REMOTE_WRITE_HEADERS: Readonly<Record<string, string>> = {
   'Content-Encoding': 'snappy',
@@ -47,7 +53,12 @@ export class RemoteWriteSender {
 
   constructor(private readonly opts: RemoteWriteSenderOptions) {
     this.labels = { remote_name: opts.name, url: opts.displayUrl };
+    opts.metrics.trackQueue(this.labels, opts.queue);
     opts.metrics.samplesPending.set(this.labels, opts.queue.pendingSamples);
+    opts.metrics.samplesReplayed.inc(this.labels, opts.queue.replayedSamples);
+    if (opts.queue.pendingEntries > 0) {
+      opts.log.info('replaying the queued backlog before fresh data', { requests: opts.queue.pendingEntries, samples: opts.queue.pendingSamples });
+    }
   }
 
   start(): void {
@@ -56,7 +67,15 @@ export class RemoteWriteSender {
 
   /** Queues a poll's requests behind whatever is pending. */
   async enqueue(entries: readonly QueueEntry[]): Promise<void> {
-    for (const entry of entries) this.countDrops(await this.opts.queue.append(entry));
+    for (const entry of entries) {
+      try {
+        this.countDrops(await this.opts.queue.append(entry));
+      } catch (error) {
+        // Disk full or an I/O error: this request cannot be kept. Say so and count it; polling goes on.
+        this.opts.metrics.samplesDropped.inc({ ...this.labels, reason: 'storage_error' }, entry.samples);
+        this.opts.log.error('cannot queue a request, it is dropped', { err: error instanceof Error ? error.message : String(error), samples: entry.samples });
+      }
+    }
     this.opts.metrics.samplesPending.set(this.labels, this.opts.queue.pendingSamples);
     this.wake?.();
   }
@@ -85,18 +104,28 @@ export class RemoteWriteSender {
 
   private countDrops(drops: readonly QueueDrop[]): void {
     if (drops.length === 0) return;
-    let samples = 0;
+    const byReason = new Map<string, { requests: number; samples: number }>();
     for (const drop of drops) {
-      samples += drop.entry.samples;
       this.opts.metrics.samplesDropped.inc({ ...this.labels, reason: drop.reason }, drop.entry.samples);
+      const sum = byReason.get(drop.reason) ?? { requests: 0, samples: 0 };
+      sum.requests++;
+      sum.samples += drop.entry.samples;
+      byReason.set(drop.reason, sum);
     }
-    this.opts.log.warn('queue full: dropped the oldest requests', { dropped_requests: drops.length, dropped_samples: samples });
+    for (const [reason, sum] of byReason) {
+      this.opts.log.warn(DROP_MESSAGES[reason as QueueDrop['reason']], { reason, dropped_requests: sum.requests, dropped_samples: sum.samples });
+    }
   }
 
   private async run(): Promise<void> {
     const { queue } = this.opts;
     while (!this.abort.signal.aborted) {
       const head = await queue.peek();
+      const drops = queue.takeDrops();
+      if (drops.length > 0) {
+        this.countDrops(drops);
+        this.opts.metrics.samplesPending.set(this.labels, queue.pendingSamples);
+      }
       if (head === undefined) {
         if (this.stopping) return;
         await new Promise<void>((resolve) => (this.wake = resolve));

@@ -4,14 +4,11 @@ import type { Logger } from '../../log/logger';
 import { USER_AGENT } from '../../version';
 import { createHttpTransport } from '../http/http-transport';
 import { redactUrl } from '../../log/redact-url';
-import { MemoryRequestQueue } from '../queue/memory-request-queue';
+import type { RequestQueue } from '../queue/request-queue';
 import type { Sink } from '../sink';
 import type { RemoteWriteMetrics } from './remote-write-metrics';
 import { RemoteWriteSender } from './remote-write-sender';
 import { WriteRequestEncoder } from './write-request-encoder';
-
-/** In-memory queue bound per destination, until the durable queue takes over. */
-export const MEMORY_QUEUE_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * One remote-write destination: after each poll, the registry's samples are
@@ -25,6 +22,7 @@ export class RemoteWriteSink implements Sink {
   constructor(
     private readonly registry: Registry,
     destination: RemoteWriteDestination,
+    queue: RequestQueue,
     metrics: RemoteWriteMetrics,
     log: Logger,
   ) {
@@ -34,7 +32,7 @@ export class RemoteWriteSink implements Sink {
       name: destination.name,
       displayUrl,
       transport: createHttpTransport(destination.http, USER_AGENT, { settingPrefix: '--remote-write' }),
-      queue: new MemoryRequestQueue(MEMORY_QUEUE_MAX_BYTES),
+      queue,
       metrics,
       retry: { minBackoffMs: destination.minBackoffMs, maxBackoffMs: destination.maxBackoffMs, retryOn429: destination.retryOn429 },
       log: log.with({ component: 'remote_write', remote_name: destination.name, url: displayUrl }),

@@ -1,0 +1,831 @@
+/**
+ * A durable FIFO of remote-write requests, one directory per destination.
+ *
+ * ## On-disk format
+ *
+ *   <dir>/lock                    who holds the directory (see queue-dir-lock.ts)
+ *   <dir>/checkpoint              the read position (64 bytes, two slots)
+ *   <dir>/<16 hex digits>.seg     segment files, append-only
+ *
+ * Offsets are global byte offsets over all segments ever written: a segment
+ * is named by the offset of its first byte (lower-case hex, 16 digits), so
+ * the next segment's name is the previous one's name plus its size. Segments
+ * hold whole records, back to back; a new segment is started when the next
+ * record would take the current one past `segmentBytes` (default: a
+ * sixteenth of maxBytes, at most 8 MiB), so a record bigger than that is
+ * alone in its segment.
+ *
+ * A record is a 28-byte header and the request body (see
+ * queue-record-codec.ts): magic "JQR1", payload length, samples,
+ * maxTimestampMs (f64), CRC-32C of the payload, CRC-32C of the header.
+ *
+ * The checkpoint file has two 32-byte slots, each "JQC1", a sequence number
+ * (u64), the read offset (u64) and a CRC-32C of those 20 bytes. Writes
+ * alternate between the slots and are fdatasync'd; at open the valid slot
+ * with the higher sequence number wins, so a torn checkpoint write falls back
+ * to the previous read position (the same guarantee as write-temp + rename,
+ * at one fsync instead of two).
+ *
+ * ## Operations
+ *
+ * append: header + body are written at the end of the last segment and
+ * fdatasync'd (a new segment's directory entry is fsync'd too) before the
+ * promise resolves; only then is the entry counted as pending.
+ * ack (and every drop): the read position moves past the head record and
+ * the checkpoint is written and fdatasync'd before the promise resolves;
+ * then segments wholly before the read position are deleted. The segment
+ * being written is never deleted, so up to one segment of already-delivered
+ * records stays on disk until the next segment is started.
+ *
+ * open: the checkpoint gives the read position; segments before it are
+ * deleted; the headers from there to the end are scanned (payloads are not
+ * read, except the last record's) to count the backlog. A header that fails
+ * its checks (magic, checksum, length past the end of the file) is damage:
+ * the reader looks for the next position where a valid header starts
+ * (magic + header checksum + fits in the file). If there is one, the bytes
+ * in between are skipped and logged as `corrupt_record`; if there is none,
+ * the segment is truncated there and `torn_record` is logged. The payload
+ * of the last record of the last segment is checked too (a power loss can
+ * leave a valid header before zeros), and truncated the same way when it
+ * fails. Other payload checksums are checked when the record becomes the
+ * head (peek): a record that fails is skipped and logged as `corrupt_record`.
+ *
+ * ## What a crash can cost
+ *
+ * - An append whose promise had not resolved: that one record may be lost
+ *   (or, if it reached the disk whole, kept). Every resolved append survives
+ *   a crash, SIGKILL or power loss (as far as fdatasync is honoured).
+ * - An ack whose promise had not resolved: that one entry may come back once
+ *   after the restart (at least once). Resolved acks never come back.
+ * - A damaged record elsewhere costs that record: a damaged header costs
+ *   the bytes up to the next valid header, a damaged payload costs its record.
+ *
+ * ## Bounds
+ *
+ * The bytes of all segment files stay within maxBytes (plus the 64-byte
+ * checkpoint and the lock): pending records (header + body) are kept within
+ * maxBytes - segmentBytes, the rest being room for the delivered part of
+ * the oldest segment. Past it the oldest entries are dropped (`queue_full`);
+ * an entry whose record alone exceeds maxBytes is refused (`too_big`).
+ * Entries whose maxTimestampMs is older than now - maxAgeMs are dropped
+ * (`too_old`), metadata-only ones included (as MemoryRequestQueue does):
+ * the heads at append and at peek, and the entry being appended. Only heads
+ * are dropped; an old entry behind a newer one goes when it becomes the
+ * head. Entries dropped from the queue are reported with an empty body:
+ * bodies are not read back from disk to report them.
+ *
+ * Memory: the segment list, the head's header, the position of the oldest
+ * entry with samples and, once peeked, the head's body; nothing per pending
+ * entry.
+ */
+
+import type { FileHandle } from 'node:fs/promises';
+import * as fs from 'node:fs/promises';
+import path from 'node:path';
+import { lockQueueDir, QueueDirLockedError, type QueueDirLock } from './queue-dir-lock';
+import { crc32c, decodeRecordHeader, encodeRecordHeader, payloadMatches, RECORD_HEADER_BYTES, RECORD_MAGIC, type RecordHeader } from './queue-record-codec';
+import type { QueueDrop, QueueDropReason, QueueEntry, RequestQueue } from './request-queue';
+
+export type QueueLog = (event: string, fields: Record<string, string | number>) => void;
+
+export interface DiskRequestQueueOptions {
+  /** The queue's own directory (e.g. <storage.path>/<destination name>); created if missing. */
+  readonly dir: string;
+  /** Bound on the bytes of the segment files. */
+  readonly maxBytes: number;
+  /** Entries whose newest sample is older than this are dropped; Infinity disables it. */
+  readonly maxAgeMs: number;
+  readonly now?: () => number;
+  readonly log?: QueueLog;
+  /** Size at which a new segment file is started; default min(8 MiB, maxBytes / 16). Must be below maxBytes. */
+  readonly segmentBytes?: number;
+}
+
+const MAX_SEGMENT_BYTES = 8 * 1024 * 1024;
+const READ_WINDOW_BYTES = 64 * 1024;
+const SEGMENT_NAME = /^([0-9a-f]{16})\.seg$/;
+const CHECKPOINT_FILE = 'checkpoint';
+const CHECKPOINT_MAGIC = Buffer.from('JQC1', 'latin1');
+const CHECKPOINT_SLOT_BYTES = 32;
+const EMPTY = Buffer.alloc(0);
+
+interface Segment {
+  /** Global offset of its first byte, and its name. */
+  readonly start: number;
+  /** Bytes in the file (up to the end of its last record after open). */
+  size: number;
+}
+
+interface OldestSample {
+  readonly offset: number;
+  readonly ts: number;
+}
+
+interface Located {
+  readonly seg: Segment;
+  readonly pos: number;
+  readonly header: RecordHeader | undefined;
+}
+
+export class DiskRequestQueue implements RequestQueue {
+  private readonly segments: Segment[];
+  /** Where the head record starts; when the queue is empty, the end of the last segment. */
+  private cursorSeg: Segment;
+  private cursorPos: number;
+  /** The head record's header; undefined when the queue is empty. */
+  private headHeader: RecordHeader | undefined;
+  /** The first pending record with samples (global offset, maxTimestampMs); undefined when there is none. */
+  private oldestSample: OldestSample | undefined;
+  /** The head as returned by peek() (body read and checked), until it leaves. */
+  private headEntry: QueueEntry | undefined;
+  /** Bumped whenever the head leaves, so that ack() knows whether the entry it acknowledges is still there. */
+  private headSeq = 0;
+  private peekedSeq: number | undefined;
+
+  private entries = 0;
+  private samples = 0;
+  private bodyBytes = 0;
+  private recordBytes = 0;
+  private corruptEntryCount = 0;
+  private corruptSampleCount = 0;
+  private pendingDrops: QueueDrop[] = [];
+
+  private writeHandle: FileHandle | undefined;
+  private reader: SegmentReader | undefined;
+  private checkpointedOffset: number;
+  /** Damaged regions found at open, "start:pos", so that reaching them later is not logged twice. */
+  private readonly knownDamage = new Set<string>();
+  private chain: Promise<unknown> = Promise.resolve();
+  private closing = false;
+
+  private replayed = { entries: 0, samples: 0 };
+
+  private constructor(
+    private readonly dir: string,
+    private readonly maxBytes: number,
+    private readonly maxAgeMs: number,
+    private readonly segmentBytes: number,
+    private readonly now: () => number,
+    private readonly log: QueueLog,
+    private readonly lock: QueueDirLock,
+    private readonly checkpoint: Checkpoint,
+    state: OpenState,
+  ) {
+    this.segments = state.segments;
+    this.cursorSeg = state.cursorSeg;
+    this.cursorPos = state.cursorPos;
+    this.headHeader = state.headHeader;
+    this.oldestSample = state.oldestSample;
+    this.entries = state.entries;
+    this.samples = state.samples;
+    this.bodyBytes = state.bodyBytes;
+    this.recordBytes = state.recordBytes;
+    for (const key of state.damage) this.knownDamage.add(key);
+    this.checkpointedOffset = checkpoint.offset ?? -1;
+  }
+
+  static async open(opts: DiskRequestQueueOptions): Promise<DiskRequestQueue> {
+    const { maxBytes, maxAgeMs } = opts;
+    if (!(Number.isFinite(maxBytes) && maxBytes > RECORD_HEADER_BYTES)) throw new RangeError(`maxBytes must be a finite number above ${RECORD_HEADER_BYTES}, got ${maxBytes}`);
+    if (!(maxAgeMs > 0)) throw new RangeError(`maxAgeMs must be positive (Infinity to disable), got ${maxAgeMs}`);
+    const segmentBytes = opts.segmentBytes ?? Math.max(1, Math.min(MAX_SEGMENT_BYTES, Math.floor(maxBytes / 16)));
+    if (!(Number.isInteger(segmentBytes) && segmentBytes > 0 && segmentBytes < maxBytes)) {
+      throw new RangeError(`segmentBytes must be a positive integer below maxBytes, got ${segmentBytes}`);
+    }
+    const log = opts.log ?? (() => undefined);
+    const dir = path.resolve(opts.dir);
+
+    try {
+      await fs.mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw new Error(`cannot create queue directory ${dir}: ${errorText(err)}`, { cause: err });
+    }
+    let lock: QueueDirLock;
+    try {
+      lock = await lockQueueDir(dir, (fields) => log('stale_lock_taken_over', fields));
+    } catch (err) {
+      if (err instanceof QueueDirLockedError) throw err;
+      throw new Error(`cannot write to queue directory ${dir}: ${errorText(err)}`, { cause: err });
+    }
+
+    let checkpoint: Checkpoint | undefined;
+    let queue: DiskRequestQueue | undefined;
+    try {
+      checkpoint = await Checkpoint.open(dir, log);
+      const state = await recover(dir, checkpoint.offset, log);
+      queue = new DiskRequestQueue(dir, maxBytes, maxAgeMs, segmentBytes, opts.now ?? Date.now, log, lock, checkpoint, state);
+      await queue.finishOpen();
+      return queue;
+    } catch (err) {
+      await queue?.closeFiles().catch(() => undefined);
+      await checkpoint?.close().catch(() => undefined);
+      await lock.release().catch(() => undefined);
+      throw new Error(`cannot open queue directory ${dir}: ${errorText(err)}`, { cause: err });
+    }
+  }
+
+  private async finishOpen(): Promise<void> {
+    const last = this.lastSegment();
+    this.writeHandle = await fs.open(this.segmentPath(last), 'r+');
+    // A lower maxBytes than the run that wrote the backlog: the oldest go, reported through takeDrops().
+    while (this.entries > 0 && this.recordBytes > this.capacity()) await this.dropHead(this.pendingDrops, 'queue_full');
+    await this.commit();
+    this.replayed = { entries: this.entries, samples: this.samples };
+    if (this.entries > 0) this.log('replay', { entries: this.entries, samples: this.samples, bytes: this.bodyBytes });
+  }
+
+  append(entry: QueueEntry): Promise<QueueDrop[]> {
+    return this.serial(async () => {
+      // Before anything changes: a malformed entry is refused with a RangeError.
+      const header = encodeRecordHeader(entry.body, entry.samples, entry.maxTimestampMs);
+      const drops: QueueDrop[] = [];
+      await this.dropTooOld(drops);
+      const size = RECORD_HEADER_BYTES + entry.body.length;
+      if (this.isTooOld(entry.maxTimestampMs)) {
+        drops.push({ entry, reason: 'too_old' });
+      } else if (size > this.maxBytes) {
+        drops.push({ entry, reason: 'too_big' });
+      } else {
+        try {
+          while (this.entries > 0 && this.recordBytes + size > this.capacity()) await this.dropHead(drops, 'queue_full');
+          await this.commit();
+          await this.write(header, entry, size);
+        } catch (err) {
+          // The entry was not stored (the caller gets the error); what was dropped for it is still reported, by takeDrops().
+          this.pendingDrops.push(...drops);
+          throw err;
+        }
+      }
+      await this.commit();
+      return drops;
+    });
+  }
+
+  peek(): Promise<QueueEntry | undefined> {
+    return this.serial(async () => {
+      await this.dropTooOld(this.pendingDrops);
+      let result: QueueEntry | undefined;
+      while (this.headHeader !== undefined) {
+        if (this.headEntry !== undefined) {
+          result = this.headEntry;
+          break;
+        }
+        const header = this.headHeader;
+        const body = await this.readPayload(this.cursorSeg, this.cursorPos, header);
+        if (payloadMatches(header, body)) {
+          this.headEntry = { body, samples: header.samples, maxTimestampMs: header.maxTimestampMs };
+          continue;
+        }
+        this.log('corrupt_record', { segment: segmentName(this.cursorSeg), offset: this.cursorPos, reason: 'payload_checksum', samples: header.samples });
+        this.corruptEntryCount++;
+        this.corruptSampleCount += header.samples;
+        await this.advance();
+      }
+      await this.commit();
+      this.peekedSeq = result === undefined ? undefined : this.headSeq;
+      return result;
+    });
+  }
+
+  /**
+   * Removes the entry the last peek() returned. If that entry has left the
+   * queue since (dropped by an append while it was being sent), nothing is
+   * removed: the new head was never sent. Without a peek, removes the head.
+   */
+  ack(): Promise<void> {
+    return this.serial(async () => {
+      const peeked = this.peekedSeq;
+      this.peekedSeq = undefined;
+      if (peeked !== undefined && peeked !== this.headSeq) return;
+      if (this.headHeader === undefined) return;
+      await this.advance();
+      await this.commit();
+    });
+  }
+
+  /**
+   * The entries dropped since the last call other than those append()
+   * returned: too old at peek() (reason `too_old`), over maxBytes at open
+   * (`queue_full`, when maxBytes was lowered), or dropped by an append that
+   * then failed to write. Their bodies are empty.
+   * Returns them oldest first and forgets them; call it after peek().
+   */
+  takeDrops(): QueueDrop[] {
+    const drops = this.pendingDrops;
+    this.pendingDrops = [];
+    return drops;
+  }
+
+  get pendingEntries(): number {
+    return this.entries;
+  }
+  get pendingSamples(): number {
+    return this.samples;
+  }
+  /** Bytes of the pending request bodies (as MemoryRequestQueue counts them). */
+  get pendingBytes(): number {
+    return this.bodyBytes;
+  }
+  /** Bytes of all segment files: the pending records and the delivered part of the oldest segment. */
+  get diskBytes(): number {
+    let total = 0;
+    for (const seg of this.segments) total += seg.size;
+    return total;
+  }
+  /**
+   * maxTimestampMs of the oldest pending entry with samples (with one poll
+   * per request, the timestamp of the oldest pending sample); undefined when
+   * no entry with samples is pending.
+   */
+  get oldestTimestampMs(): number | undefined {
+    return this.oldestSample?.ts;
+  }
+  /** Entries pending when the queue was opened: the backlog of an earlier run, sent before anything new. */
+  get replayedEntries(): number {
+    return this.replayed.entries;
+  }
+  get replayedSamples(): number {
+    return this.replayed.samples;
+  }
+  /** Records skipped since open because their payload failed its checksum. */
+  get corruptEntries(): number {
+    return this.corruptEntryCount;
+  }
+  get corruptSamples(): number {
+    return this.corruptSampleCount;
+  }
+
+  /** Waits for the operations under way, then closes the files and releases the lock. Further calls do nothing. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await this.chain;
+    await this.closeFiles();
+    await this.checkpoint.close();
+    await this.lock.release();
+  }
+
+  // ---- internals ----
+
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(new Error(`disk request queue ${this.dir} is closed`));
+    const result = this.chain.then(op);
+    this.chain = result.catch(() => undefined);
+    return result;
+  }
+
+  private capacity(): number {
+    return this.maxBytes - this.segmentBytes;
+  }
+
+  private isTooOld(maxTimestampMs: number): boolean {
+    return Number.isFinite(this.maxAgeMs) && maxTimestampMs < this.now() - this.maxAgeMs;
+  }
+
+  private async dropTooOld(into: QueueDrop[]): Promise<void> {
+    while (this.headHeader !== undefined && this.isTooOld(this.headHeader.maxTimestampMs)) {
+      await this.dropHead(into, 'too_old');
+    }
+  }
+
+  private async dropHead(into: QueueDrop[], reason: QueueDropReason): Promise<void> {
+    const header = this.headHeader!;
+    await this.advance();
+    into.push({ entry: { body: EMPTY, samples: header.samples, maxTimestampMs: header.maxTimestampMs }, reason });
+  }
+
+  /** Moves the cursor past the head record, to the next valid one. Memory only: commit() makes it durable. */
+  private async advance(): Promise<void> {
+    const header = this.headHeader!;
+    const leaving = this.cursorSeg.start + this.cursorPos;
+    const next = await this.locate(this.cursorSeg, this.cursorPos + RECORD_HEADER_BYTES + header.payloadLength);
+    // Each record is looked at here at most once: the search resumes only when the head passes the one found.
+    const oldest = this.oldestSample?.offset === leaving ? await this.findSamples(next) : this.oldestSample;
+    this.oldestSample = oldest;
+    this.entries--;
+    this.samples -= header.samples;
+    this.bodyBytes -= header.payloadLength;
+    this.recordBytes -= RECORD_HEADER_BYTES + header.payloadLength;
+    this.setHead(next);
+    if (next.header === undefined && this.entries !== 0) {
+      this.log('counter_drift', { entries: this.entries, samples: this.samples });
+      this.entries = this.samples = this.bodyBytes = this.recordBytes = 0;
+      this.oldestSample = undefined;
+    }
+  }
+
+  /** The first record with samples at or after `from`. */
+  private async findSamples(from: Located): Promise<OldestSample | undefined> {
+    let at = from;
+    while (at.header !== undefined) {
+      if (at.header.samples > 0) return { offset: at.seg.start + at.pos, ts: at.header.maxTimestampMs };
+      at = await this.locate(at.seg, at.pos + RECORD_HEADER_BYTES + at.header.payloadLength, false);
+    }
+    return undefined;
+  }
+
+  private setHead(at: Located): void {
+    this.cursorSeg = at.seg;
+    this.cursorPos = at.pos;
+    this.headHeader = at.header;
+    this.headEntry = undefined;
+    this.headSeq++;
+  }
+
+  /** The first valid record at or after (seg, pos), or the end of the last segment. `report`: log damage skipped on the way. */
+  private async locate(seg: Segment, pos: number, report = true): Promise<Located> {
+    let index = this.segments.indexOf(seg);
+    for (;;) {
+      const current = this.segments[index]!;
+      if (pos < current.size) {
+        const found = await findRecord(await this.readerFor(current), pos, current.size);
+        if (report && found !== undefined && found.pos !== pos && !this.knownDamage.delete(`${current.start}:${pos}`)) {
+          this.log('corrupt_record', { segment: segmentName(current), offset: pos, skipped_bytes: found.pos - pos, reason: 'header' });
+        }
+        if (found !== undefined) return { seg: current, pos: found.pos, header: found.header };
+      }
+      if (index === this.segments.length - 1) return { seg: current, pos: current.size, header: undefined };
+      index++;
+      pos = 0;
+    }
+  }
+
+  private async readerFor(seg: Segment): Promise<SegmentReader> {
+    if (this.reader?.seg === seg) return this.reader;
+    await this.reader?.handle.close();
+    this.reader = undefined;
+    this.reader = new SegmentReader(seg, await fs.open(this.segmentPath(seg), 'r'));
+    return this.reader;
+  }
+
+  private async readPayload(seg: Segment, pos: number, header: RecordHeader): Promise<Buffer> {
+    const reader = await this.readerFor(seg);
+    const body = Buffer.allocUnsafe(header.payloadLength);
+    const n = await readFully(reader.handle, body, pos + RECORD_HEADER_BYTES);
+    return n === body.length ? body : body.subarray(0, n);
+  }
+
+  /** Writes the checkpoint if the read position moved, then deletes the segments wholly before it. */
+  private async commit(): Promise<void> {
+    const offset = this.cursorSeg.start + this.cursorPos;
+    if (offset !== this.checkpointedOffset) {
+      await this.checkpoint.write(offset);
+      this.checkpointedOffset = offset;
+    }
+    while (this.segments[0] !== this.cursorSeg) {
+      const gone = this.segments.shift()!;
+      if (this.reader?.seg === gone) {
+        await this.reader.handle.close().catch(() => undefined);
+        this.reader = undefined;
+      }
+      await fs.unlink(this.segmentPath(gone)).catch((err: unknown) => {
+        if (!isCode(err, 'ENOENT')) this.log('segment_delete_failed', { segment: segmentName(gone), error: errorText(err) });
+      });
+    }
+  }
+
+  private async write(header: Buffer, entry: QueueEntry, size: number): Promise<void> {
+    let seg = this.lastSegment();
+    const emptyQueue = this.headHeader === undefined;
+    if (seg.size > 0 && (seg.size + size > this.segmentBytes || (emptyQueue && seg.size + size > this.maxBytes))) {
+      seg = await this.roll();
+    }
+    const pos = seg.size;
+    const handle = this.writeHandle!;
+    try {
+      await writeFully(handle, header, pos);
+      await writeFully(handle, entry.body, pos + RECORD_HEADER_BYTES);
+      await handle.datasync();
+    } catch (err) {
+      // Leave no partial record behind; if even that fails, later reads resynchronise past it.
+      try {
+        await handle.truncate(pos);
+      } catch {
+        seg.size = Math.max(pos, (await handle.stat().catch(() => ({ size: pos }))).size);
+      }
+      this.log('append_failed', { segment: segmentName(seg), offset: pos, error: errorText(err) });
+      throw err;
+    }
+    seg.size = pos + size;
+    this.entries++;
+    this.samples += entry.samples;
+    this.bodyBytes += entry.body.length;
+    this.recordBytes += size;
+    if (emptyQueue) {
+      this.setHead({ seg, pos, header: decodeRecordHeader(header)! });
+    }
+    if (this.oldestSample === undefined && entry.samples > 0) this.oldestSample = { offset: seg.start + pos, ts: entry.maxTimestampMs };
+  }
+
+  /** Starts a new segment after the last one; when the queue is empty the cursor moves onto it. */
+  private async roll(): Promise<Segment> {
+    const last = this.lastSegment();
+    const seg: Segment = { start: last.start + last.size, size: 0 };
+    const handle = await fs.open(this.segmentPath(seg), 'w');
+    try {
+      await handle.sync();
+      await syncDir(this.dir);
+    } catch (err) {
+      await handle.close();
+      await fs.unlink(this.segmentPath(seg)).catch(() => undefined);
+      throw err;
+    }
+    await this.writeHandle?.close();
+    this.writeHandle = handle;
+    this.segments.push(seg);
+    if (this.headHeader === undefined) this.setHead({ seg, pos: 0, header: undefined });
+    return seg;
+  }
+
+  private lastSegment(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  private segmentPath(seg: Segment): string {
+    return path.join(this.dir, segmentName(seg));
+  }
+
+  private async closeFiles(): Promise<void> {
+    const handles = [this.writeHandle, this.reader?.handle];
+    this.writeHandle = undefined;
+    this.reader = undefined;
+    for (const handle of handles) await handle?.close().catch(() => undefined);
+  }
+}
+
+// ---- open: find the segments and the backlog ----
+
+interface OpenState {
+  readonly segments: Segment[];
+  readonly cursorSeg: Segment;
+  readonly cursorPos: number;
+  readonly headHeader: RecordHeader | undefined;
+  readonly oldestSample: OldestSample | undefined;
+  readonly entries: number;
+  readonly samples: number;
+  readonly bodyBytes: number;
+  readonly recordBytes: number;
+  readonly damage: string[];
+}
+
+async function recover(dir: string, checkpointOffset: number | undefined, log: QueueLog): Promise<OpenState> {
+  const segments: Segment[] = [];
+  for (const name of await fs.readdir(dir)) {
+    const match = SEGMENT_NAME.exec(name);
+    if (match === null) continue;
+    const { size } = await fs.stat(path.join(dir, name));
+    segments.push({ start: parseInt(match[1]!, 16), size });
+  }
+  segments.sort((a, b) => a.start - b.start);
+  let readOffset = checkpointOffset ?? segments[0]?.start ?? 0;
+  if (segments.length === 0) {
+    const seg = { start: readOffset, size: 0 };
+    await (await fs.open(path.join(dir, segmentName(seg)), 'w')).close();
+    await syncDir(dir);
+    segments.push(seg);
+  }
+  // Segments wholly before the read position were delivered; the last one stays (appends go there).
+  while (segments.length > 1 && segments[0]!.start + segments[0]!.size <= readOffset) {
+    const gone = segments.shift()!;
+    await fs.unlink(path.join(dir, segmentName(gone))).catch(() => undefined);
+  }
+  const first = segments[0]!;
+  if (readOffset < first.start) readOffset = first.start;
+
+  const state = {
+    segments,
+    cursorSeg: first,
+    cursorPos: Math.min(readOffset - first.start, first.size),
+    headHeader: undefined as RecordHeader | undefined,
+    oldestSample: undefined as OldestSample | undefined,
+    entries: 0,
+    samples: 0,
+    bodyBytes: 0,
+    recordBytes: 0,
+    damage: [] as string[],
+  };
+  let lastRecord: { seg: Segment; pos: number; header: RecordHeader } | undefined;
+  for (const seg of segments) {
+    let pos = seg === first ? state.cursorPos : 0;
+    const handle = await fs.open(path.join(dir, segmentName(seg)), 'r+');
+    try {
+      const reader = new SegmentReader(seg, handle);
+      while (pos < seg.size) {
+        const found = await findRecord(reader, pos, seg.size);
+        if (found === undefined) {
+          log('torn_record', { segment: segmentName(seg), offset: pos, bytes: seg.size - pos, reason: 'header' });
+          await truncateSegment(handle, seg, pos);
+          break;
+        }
+        if (found.pos !== pos) {
+          log('corrupt_record', { segment: segmentName(seg), offset: pos, skipped_bytes: found.pos - pos, reason: 'header' });
+          state.damage.push(`${seg.start}:${pos}`);
+        }
+        if (state.headHeader === undefined) {
+          state.cursorSeg = seg;
+          state.cursorPos = found.pos;
+          state.headHeader = found.header;
+        }
+        if (state.oldestSample === undefined && found.header.samples > 0) {
+          state.oldestSample = { offset: seg.start + found.pos, ts: found.header.maxTimestampMs };
+        }
+        state.entries++;
+        state.samples += found.header.samples;
+        state.bodyBytes += found.header.payloadLength;
+        state.recordBytes += RECORD_HEADER_BYTES + found.header.payloadLength;
+        lastRecord = { seg, pos: found.pos, header: found.header };
+        pos = found.pos + RECORD_HEADER_BYTES + found.header.payloadLength;
+      }
+      // The record written last may have a valid header before a payload that never reached the disk.
+      if (seg === segments[segments.length - 1] && lastRecord?.seg === seg) {
+        const body = Buffer.allocUnsafe(lastRecord.header.payloadLength);
+        await readFully(handle, body, lastRecord.pos + RECORD_HEADER_BYTES);
+        if (!payloadMatches(lastRecord.header, body)) {
+          const { header } = lastRecord;
+          log('torn_record', { segment: segmentName(seg), offset: lastRecord.pos, bytes: seg.size - lastRecord.pos, reason: 'payload_checksum' });
+          await truncateSegment(handle, seg, lastRecord.pos);
+          state.entries--;
+          state.samples -= header.samples;
+          state.bodyBytes -= header.payloadLength;
+          state.recordBytes -= RECORD_HEADER_BYTES + header.payloadLength;
+          if (state.entries === 0) state.headHeader = undefined;
+          if (state.oldestSample?.offset === seg.start + lastRecord.pos) state.oldestSample = undefined;
+        }
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+  if (state.headHeader === undefined) {
+    // Empty: the cursor sits at the end of the last segment.
+    state.cursorSeg = segments[segments.length - 1]!;
+    state.cursorPos = state.cursorSeg.size;
+  }
+  return state;
+}
+
+async function truncateSegment(handle: FileHandle, seg: Segment, at: number): Promise<void> {
+  await handle.truncate(at);
+  await handle.sync();
+  seg.size = at;
+}
+
+/** Reads from one segment through a small window, so that a run of small records costs few reads. */
+class SegmentReader {
+  private window: Buffer = EMPTY;
+  private windowStart = 0;
+
+  constructor(
+    readonly seg: Segment,
+    readonly handle: FileHandle,
+  ) {}
+
+  /** Up to `len` bytes at `pos`, never past `limit` (bytes before the segment's size never change). */
+  async bytes(pos: number, len: number, limit: number): Promise<Buffer> {
+    const end = Math.min(pos + len, limit);
+    if (end <= pos) return EMPTY;
+    const windowEnd = this.windowStart + this.window.length;
+    if (pos >= this.windowStart && end <= windowEnd) return this.window.subarray(pos - this.windowStart, end - this.windowStart);
+    const buf = Buffer.allocUnsafe(Math.max(end - pos, Math.min(READ_WINDOW_BYTES, limit - pos)));
+    const n = await readFully(this.handle, buf, pos);
+    this.window = buf.subarray(0, n);
+    this.windowStart = pos;
+    return this.window.subarray(0, Math.min(n, end - pos));
+  }
+}
+
+/**
+ * The first position at or after `from` where a valid record starts (magic,
+ * header checksum, payload within `limit`), with its header; undefined when
+ * there is none before `limit`.
+ */
+async function findRecord(reader: SegmentReader, from: number, limit: number): Promise<{ pos: number; header: RecordHeader } | undefined> {
+  const headerAt = async (pos: number): Promise<RecordHeader | undefined> => {
+    const header = decodeRecordHeader(await reader.bytes(pos, RECORD_HEADER_BYTES, limit));
+    return header !== undefined && pos + RECORD_HEADER_BYTES + header.payloadLength <= limit ? header : undefined;
+  };
+  const first = await headerAt(from);
+  if (first !== undefined) return { pos: from, header: first };
+  let at = from + 1;
+  while (at + RECORD_HEADER_BYTES <= limit) {
+    const chunk = await reader.bytes(at, READ_WINDOW_BYTES, limit);
+    const k = chunk.indexOf(RECORD_MAGIC);
+    if (k < 0) {
+      // The magic may straddle the chunk's end: keep its last 3 bytes.
+      at += Math.max(1, chunk.length - (RECORD_MAGIC.length - 1));
+      continue;
+    }
+    const header = await headerAt(at + k);
+    if (header !== undefined) return { pos: at + k, header };
+    at += k + 1;
+  }
+  return undefined;
+}
+
+// ---- the checkpoint ----
+
+class Checkpoint {
+  private constructor(
+    private readonly handle: FileHandle,
+    private seq: bigint,
+    readonly offset: number | undefined,
+  ) {}
+
+  static async open(dir: string, log: QueueLog): Promise<Checkpoint> {
+    const file = path.join(dir, CHECKPOINT_FILE);
+    let handle: FileHandle;
+    let created = false;
+    try {
+      handle = await fs.open(file, 'r+');
+    } catch (err) {
+      if (!isCode(err, 'ENOENT')) throw err;
+      handle = await fs.open(file, 'w+');
+      created = true;
+    }
+    try {
+      if (created) {
+        await handle.truncate(2 * CHECKPOINT_SLOT_BYTES);
+        await handle.sync();
+        await syncDir(dir);
+        return new Checkpoint(handle, 0n, undefined);
+      }
+      const buf = Buffer.alloc(2 * CHECKPOINT_SLOT_BYTES);
+      const n = await readFully(handle, buf, 0);
+      let best: { seq: bigint; offset: number } | undefined;
+      for (let slot = 0; slot < 2; slot++) {
+        const at = slot * CHECKPOINT_SLOT_BYTES;
+        if (n < at + 24 || !buf.subarray(at, at + 4).equals(CHECKPOINT_MAGIC) || crc32c(buf, at, at + 20) !== buf.readUInt32LE(at + 20)) continue;
+        const seq = buf.readBigUInt64LE(at + 4);
+        const offset = Number(buf.readBigUInt64LE(at + 12));
+        if (best === undefined || seq > best.seq) best = { seq, offset };
+      }
+      if (best === undefined && buf.subarray(0, n).some((b) => b !== 0)) {
+        log('checkpoint_invalid', { file, action: 'reading from the oldest segment' });
+      }
+      return new Checkpoint(handle, best?.seq ?? 0n, best?.offset);
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  async write(offset: number): Promise<void> {
+    this.seq++;
+    const slot = Buffer.alloc(CHECKPOINT_SLOT_BYTES);
+    CHECKPOINT_MAGIC.copy(slot, 0);
+    slot.writeBigUInt64LE(this.seq, 4);
+    slot.writeBigUInt64LE(BigInt(offset), 12);
+    slot.writeUInt32LE(crc32c(slot, 0, 20), 20);
+    await writeFully(this.handle, slot, Number(this.seq % 2n) * CHECKPOINT_SLOT_BYTES);
+    await this.handle.datasync();
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+// ---- small helpers ----
+
+function segmentName(seg: Segment): string {
+  return `${seg.start.toString(16).padStart(16, '0')}.seg`;
+}
+
+async function readFully(handle: FileHandle, buf: Buffer, position: number): Promise<number> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesRead } = await handle.read(buf, done, buf.length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+async function writeFully(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+/** Makes a created or renamed entry in `dir` durable; a no-op where directories can't be fsync'd. */
+async function syncDir(dir: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await fs.open(dir, 'r');
+    await handle.sync();
+  } catch (err) {
+    if (!isCode(err, 'EISDIR') && !isCode(err, 'EPERM') && !isCode(err, 'EINVAL') && !isCode(err, 'EBADF')) throw err;
+  } finally {
+    await handle?.close();
+  }
+}
+
+function isCode(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
