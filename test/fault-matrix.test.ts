@@ -226,9 +226,11 @@ fm('3. torn tail (SIGKILL in the middle of a queue write): the agent starts, log
   const expected = await c.freezeJvb();
   const arrived = await c.waitArrived(expected - 1);
   await c.stopAgent();
-  await c.finish('3. torn tail after SIGKILL', expected, arrived, `1 poll (the torn record)${c.dropped() === '0' ? '' : `, ${c.dropped()}`}`);
+  const lost = expected - arrived;
+  await c.finish('3. torn tail after SIGKILL', expected, arrived, `${lost} (the torn record${lost === 0 ? ' held no jitsi_participants sample' : ''})${c.dropped() === '0' ? '' : `, ${c.dropped()}`}`);
   assert.ok(beforeKill > 15);
-  assert.is(arrived, expected - 1, 'exactly the torn record is lost');
+  // The last record written before the kill may be a failed poll's (stale markers, jvb_up 0): losing it costs this series nothing.
+  assert.ok(lost === 0 || lost === 1, `lost ${lost} samples; at most the torn record may be lost`);
 });
 
 fm('4. receiver answering 500 for a while, then 429 with Retry-After, then 200: everything arrives', async () => {
