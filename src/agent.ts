@@ -31,6 +31,9 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     registry.removeSingleMetric(name);
   }
 
+  // Queues first: a storage folder that cannot be used stops the start before anything listens.
+  const sinks = await createSinks(config, registry, log);
+
   let demo: DemoJvb | undefined;
   let jvbUrl = config.jvb.url;
   if (config.demo) {
@@ -42,7 +45,6 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const pollMetrics = createPollMetrics(registry, VERSION);
   const collector = new JvbCollector(new JvbRegistryView(registry), pollMetrics, log.with({ component: 'collector' }));
   const client = createColibriStatsClient({ url: jvbUrl, timeoutMs: config.jvb.timeoutMs, userAgent: USER_AGENT });
-  const sinks = await createSinks(config, registry, log);
   let ready = false;
   let lastOk: boolean | undefined;
   let lastTimestampMs = 0;

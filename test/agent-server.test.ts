@@ -1,4 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startAgent, type RunningAgent } from '../src/agent';
@@ -171,6 +174,31 @@ cli('a port already in use: a clear error and exit 1, not a hang', async () => {
     assert.match(second.stderr, /cannot start.*EADDRINUSE/);
   } finally {
     await first.stop();
+  }
+});
+
+cli('a storage folder that cannot be created stops the agent at start: exit 2, a message naming --storage.path', () => {
+  // A path under a plain file can never become a folder (ENOTDIR), whoever runs the test, root included.
+  const file = join(mkdtempSync(join(tmpdir(), 'jvb-adapter-cli-')), 'a-file');
+  writeFileSync(file, 'not a folder');
+  const run = spawnSync(
+    process.execPath,
+    ['dist/cli.js', '--demo', '--web.listen-address=127.0.0.1:0', '--remote-write.url=http://127.0.0.1:9/api/v1/write', `--storage.path=${file}/data`],
+    { encoding: 'utf8', timeout: 15_000, env: { PATH: process.env['PATH'] } },
+  );
+  assert.is(run.status, 2);
+  assert.match(run.stderr, /--storage\.path ".*\/a-file\/data": cannot use .*ENOTDIR/);
+  assert.match(run.stderr, /--storage\.in-memory/);
+});
+
+cli('--storage.in-memory says at start that a restart loses undelivered data', async () => {
+  const agent = AgentProcess.spawn(['--demo', '--web.listen-address=127.0.0.1:0', '--storage.in-memory', '--storage.flush-deadline=500ms', '--remote-write.url=http://127.0.0.1:9/api/v1/write']);
+  try {
+    const line = await agent.waitForLine(/in memory/);
+    assert.match(line.input!, /level=warn/);
+    assert.match(line.input!, /lost if the agent restarts/);
+  } finally {
+    assert.is((await agent.stop()).code, 0);
   }
 });
 

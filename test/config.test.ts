@@ -129,6 +129,13 @@ const cases: Array<[string, string[], Record<string, string>, RegExp]> = [
   ['the same label twice', ['--label=dc=a', '--label=dc=b'], {}, /label "dc" is given twice in --label/],
   ['an unknown flag', ['--poll.intervall=15s'], {}, /poll\.intervall/],
   ['a flag without its value', ['--jvb.url'], {}, /--jvb\.url/],
+  ['a size without a known unit', ['--storage.max-bytes=512MB2'], {}, /--storage\.max-bytes.*"512MB2".*size/],
+  ['a zero size', [], { JVB_ADAPTER_STORAGE_MAX_BYTES: '0' }, /--storage\.max-bytes \(from JVB_ADAPTER_STORAGE_MAX_BYTES\)/],
+  ['a bad max age', ['--storage.max-age=2 hours'], {}, /--storage\.max-age/],
+  ['a remote-write setting without its URL', ['--remote-write.username=u'], {}, /--remote-write\.username is set but --remote-write\.url is not/],
+  ['a reserved remote-write header', ['--remote-write.url=http://r/api/v1/write', '--remote-write.header=Content-Type=text/plain'], {}, /Content-Type.*not allowed/],
+  ['a password file that does not exist', ['--remote-write.url=http://r/api/v1/write', '--remote-write.username=u', '--remote-write.password-file=/nonexistent/pw'], {}, /cannot read --remote-write\.password-file "\/nonexistent\/pw"/],
+  ['a grouping label named instance', ['--pushgateway.url=http://pg:9091', '--pushgateway.grouping=instance=x'], {}, /--pushgateway\.grouping/],
   ['a bad --demo value', [], { JVB_ADAPTER_DEMO: 'yes' }, /--demo \(from JVB_ADAPTER_DEMO\).*true or false/],
 ];
 for (const [what, argv, env, pattern] of cases) {
@@ -163,3 +170,47 @@ durations('forms it refuses', () => {
   for (const text of ['', '15', 's', '1.5s', '1m1h', '1s1s', ' 1s', '1 s', '1sec']) assert.is(parseDuration(text), undefined, text);
 });
 durations.run();
+
+const storage = suite('config: storage and destinations');
+storage('sizes, --storage.in-memory, and a remote-write destination with its defaults', () => {
+  const config = run(['--storage.max-bytes=1GiB', '--storage.max-age=30m', '--storage.in-memory', '--remote-write.url=https://mimir.example/api/v1/push', '--remote-write.tenant-id=t1', '--remote-write.instance=b1'], { JVB_ADAPTER_REMOTE_WRITE_PASSWORD: 'x', JVB_ADAPTER_REMOTE_WRITE_USERNAME: 'u' });
+  assert.is(config.storage.maxBytes, 1024 ** 3);
+  assert.is(config.storage.maxAgeMs, 30 * 60 * 1000);
+  assert.is(config.storage.path, undefined);
+  const [rw] = config.destinations.remoteWrite;
+  assert.is(rw!.name, 'mimir.example');
+  assert.equal(rw!.externalLabels, { job: 'jvb', instance: 'b1' });
+  assert.equal(rw!.http.headers, { 'X-Scope-OrgID': 't1' });
+  assert.equal(rw!.http.basicAuth, { username: 'u', password: 'x' });
+  assert.is(rw!.maxSamplesPerRequest, 2000);
+  assert.is(rw!.retryOn429, true);
+  assert.is(rw!.http.timeoutMs, 30000);
+});
+storage('the file takes lists of destinations; flags add one more', () => {
+  const file = `remote_write:
+  - url: http://a/api/v1/write
+    name: a
+    tenant-header: THANOS-TENANT
+    tenant-id: jitsi
+    tls:
+      insecure-skip-verify: true
+  - url: http://b/api/v1/write
+    header:
+      X-Team: video
+pushgateway:
+  - url: http://pg:9091
+    instance: jvb-1
+    grouping: {region: eu}
+`;
+  const config = run(['--config.file=a.yml', '--remote-write.url=http://c/api/v1/write'], {}, { 'a.yml': file });
+  assert.equal(config.destinations.remoteWrite.map((d) => d.name), ['a', 'b', 'c']);
+  assert.equal(config.destinations.remoteWrite[0]!.http.headers, { 'THANOS-TENANT': 'jitsi' });
+  assert.is(config.destinations.remoteWrite[0]!.http.tls.insecureSkipVerify, true);
+  assert.equal(config.destinations.remoteWrite[1]!.http.headers, { 'X-Team': 'video' });
+  assert.equal(config.destinations.pushgateway[0]!.groupingKey, [['instance', 'jvb-1'], ['region', 'eu']]);
+  assert.is(config.destinations.pushgateway[0]!.job, 'jvb');
+});
+storage('an unknown key inside a destination of the file is refused', () => {
+  assert.match(refused(['--config.file=a.yml'], {}, { 'a.yml': 'remote_write:\n  - url: http://a/\n    pasword-file: x\n' }), /unknown setting "remote_write\[0\]\.pasword-file"/);
+});
+storage.run();
