@@ -32,22 +32,9 @@ async function main(): Promise<number> {
   const log = createLogger({ level: config.log.level, format: config.log.format });
   log.info('starting', { version: VERSION, config_file: config.configFile });
 
-  let agent;
-  try {
-    agent = await startAgent(config, log);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      // A setting that cannot work here (e.g. an unwritable --storage.path): as a bad flag, exit 2.
-      log.error('cannot start', { err: error.message });
-      process.stderr.write(`${COMMAND}: error: ${error.message}\n`);
-      return 2;
-    }
-    const err = error as NodeJS.ErrnoException;
-    log.error('cannot start', { err: err.message, code: err.code });
-    return 1;
-  }
-
-  await new Promise<void>((resolve) => {
+  // Listen for the signals before starting, so a SIGTERM during start-up
+  // (say, while a queue backlog is opened) still ends in a graceful stop.
+  const stopRequested = new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       log.info('shutting down', { signal });
       process.off('SIGTERM', onSignal);
@@ -57,6 +44,23 @@ async function main(): Promise<number> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+
+  let agent;
+  try {
+    agent = await startAgent(config, log);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      // A setting that cannot work here (e.g. an unwritable --storage.path): as a bad flag, exit 2.
+      log.error('cannot start', { err: error.message });
+      process.stderr.write(`${COMMAND}: error: ${error.message}\n`);
+      process.exit(2);
+    }
+    const err = error as NodeJS.ErrnoException;
+    log.error('cannot start', { err: err.message, code: err.code });
+    process.exit(1);
+  }
+
+  await stopRequested;
   await agent.stop();
   log.info('stopped');
   return 0;
