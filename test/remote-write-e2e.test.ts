@@ -1,10 +1,15 @@
-import { writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { hashSync } from 'bcryptjs';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AgentProcess } from './helpers/agent-process';
+import { closeServer } from './helpers/close-server';
+import { parseExposition, sampleValue } from './helpers/parse-exposition';
 import { FakeJvb } from './helpers/fake-jvb';
 import { ACTIVE_2021, CAPTURE_2026, fixtureJson, fixtureText } from './helpers/fixtures';
 import { expectedQuantile, jvbHistogram } from './helpers/histogram-quantile';
@@ -94,6 +99,41 @@ push('the JVB goes down: its series are stale (absent from an instant query) wit
   await jvb.start();
   const back = await prometheus.waitFor('jitsi_healthy', (r) => r.length === 1);
   assert.is(back[0]!.value[1], '1');
+});
+
+push('one failing destination never delays another (two destinations from the YAML file, one never answers)', async () => {
+  const blackhole = http.createServer(() => {
+    // never answers
+  });
+  await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
+  const dir = mkdtempSync(join(tmpdir(), 'jvb-adapter-two-'));
+  const configFile = join(dir, 'agent.yml');
+  writeFileSync(
+    configFile,
+    `remote_write:
+  - url: http://127.0.0.1:${(blackhole.address() as AddressInfo).port}/api/v1/write
+    name: blackhole
+    timeout: 20s
+    instance: two-destinations
+  - url: ${prometheus.url}/api/v1/write
+    name: prometheus
+    instance: two-destinations
+`,
+  );
+  const two = AgentProcess.spawn([`--config.file=${configFile}`, `--jvb.url=${jvb.url}`, `--poll.interval=${INTERVAL_MS}ms`, '--jvb.timeout=400ms', '--web.listen-address=127.0.0.1:0']);
+  try {
+    // Five polls' worth of samples arrive at Prometheus while the other destination has not answered a single request.
+    const result = await prometheus.waitFor('count_over_time(jvb_up{instance="two-destinations"}[1m])', (r) => Number(r[0]?.value[1] ?? 0) >= 5, 15_000);
+    assert.ok(Number(result[0]?.value[1] ?? 0) >= 5, 'samples arrive at the working destination');
+    const port = await two.metricsPort();
+    const out = parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    assert.is(sampleValue(out, 'jvb_remote_write_samples_total', { remote_name: 'blackhole' }), 0);
+    assert.ok(sampleValue(out, 'jvb_remote_write_samples_pending', { remote_name: 'blackhole' }) > 0);
+  } finally {
+    await two.stop();
+    await closeServer(blackhole);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 push.run();

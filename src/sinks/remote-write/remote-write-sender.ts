@@ -54,6 +54,9 @@ export class RemoteWriteSender {
   constructor(private readonly opts: RemoteWriteSenderOptions) {
     this.labels = { remote_name: opts.name, url: opts.displayUrl };
     opts.metrics.trackQueue(this.labels, opts.queue);
+    // Every series exists from the start at 0, so rate() and alerts see 0, not absence.
+    for (const counter of [opts.metrics.samplesSent, opts.metrics.samplesFailed, opts.metrics.samplesRetried, opts.metrics.samplesReplayed]) counter.inc(this.labels, 0);
+    for (const reason of ['refused', 'queue_full', 'too_old', 'too_big', 'storage_error']) opts.metrics.samplesDropped.inc({ ...this.labels, reason }, 0);
     opts.metrics.samplesPending.set(this.labels, opts.queue.pendingSamples);
     opts.metrics.samplesReplayed.inc(this.labels, opts.queue.replayedSamples);
     if (opts.queue.pendingEntries > 0) {
