@@ -57,7 +57,9 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       lastTimestampMs = timestampMs;
       const outcome = await client.poll();
       const summary = collector.collect(outcome);
-      await Promise.all(sinks.map((sink) => sink.afterPoll(timestampMs)));
+      let families: ReturnType<Registry['getMetricsAsJSON']> | undefined;
+      const polled = { timestampMs, families: () => (families ??= registry.getMetricsAsJSON()) };
+      await Promise.all(sinks.map((sink) => sink.afterPoll(polled)));
       if (summary.ok) {
         ready = true;
         // One line a poll in demo mode or at debug; otherwise only when the state changes, to keep logs boring.

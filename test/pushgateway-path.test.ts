@@ -173,7 +173,7 @@ body('the sink PUTs the registry as text 0.0.4: right Content-Type, LF only, no 
     createPushgatewayMetrics(registry),
     log,
   );
-  await sink.afterPoll(Date.now());
+  await sink.afterPoll({ timestampMs: Date.now(), families: () => registry.getMetricsAsJSON() });
   await capture.waitForRequests(1);
   await sink.stop(1000);
 
@@ -213,7 +213,7 @@ body('without delete-on-shutdown, stop sends nothing', async () => {
     createPushgatewayMetrics(registry),
     log,
   );
-  await sink.afterPoll(Date.now());
+  await sink.afterPoll({ timestampMs: Date.now(), families: () => registry.getMetricsAsJSON() });
   await capture.waitForRequests(1);
   await sink.stop(1000);
   await new Promise((r) => setTimeout(r, 100));

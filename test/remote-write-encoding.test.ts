@@ -12,10 +12,7 @@ import {
   WriteRequestEncoder,
 } from '../src/sinks/remote-write/write-request-encoder';
 import { getWriteRequestSchema } from '../src/sinks/remote-write/write-request-schema';
-import {
-  type RegistryFamily,
-  seriesFromFamilies,
-} from '../src/sinks/remote-write/series-from-registry';
+import { type RegistryFamily, canonicalLabels, seriesMetricName } from '../src/sinks/remote-write/series-from-registry';
 import { ATOM_END, INSIDE, UNIT_END, splitPoints } from '../src/sinks/remote-write/request-splitter';
 import {
   type DecodedTimeSeries,
@@ -176,7 +173,11 @@ test('labels: numeric label values and le formatted as in the text format', () =
       ],
     },
   ] as unknown as RegistryFamily[];
-  const got = seriesFromFamilies(families).map((s) => s.labels.map((l) => `${l.name}=${l.value}`).join(','));
+  const got = families[0]!.values.map((v) =>
+    canonicalLabels(seriesMetricName(families[0]!, v), v.labels)
+      .map((l) => `${l.name}=${l.value}`)
+      .join(','),
+  );
   assert.equal(got, [
     '__name__=num_bucket,le=0.1',
     '__name__=num_bucket,le=1e-7',

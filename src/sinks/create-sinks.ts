@@ -26,7 +26,7 @@ export async function createSinks(config: Pick<AgentConfig, 'destinations' | 'st
     try {
       for (const destination of destinations.remoteWrite) {
         const queue = await openRequestQueue(config.storage, destination.name, log.with({ component: 'queue', remote_name: destination.name }));
-        sinks.push(new RemoteWriteSink(registry, destination, queue, metrics, log));
+        sinks.push(new RemoteWriteSink(destination, queue, metrics, log));
       }
     } catch (error) {
       await Promise.all(sinks.map((sink) => sink.stop(0)));

@@ -1,11 +1,10 @@
-import type { Registry } from 'prom-client';
 import type { RemoteWriteDestination } from '../../config/load-destinations';
 import type { Logger } from '../../log/logger';
 import { USER_AGENT } from '../../version';
 import { createHttpTransport } from '../http/http-transport';
 import { redactUrl } from '../../log/redact-url';
 import type { RequestQueue } from '../queue/request-queue';
-import type { Sink } from '../sink';
+import type { PolledMetrics, Sink } from '../sink';
 import type { RemoteWriteMetrics } from './remote-write-metrics';
 import { RemoteWriteSender } from './remote-write-sender';
 import { WriteRequestEncoder } from './write-request-encoder';
@@ -20,7 +19,6 @@ export class RemoteWriteSink implements Sink {
   private readonly sender: RemoteWriteSender;
 
   constructor(
-    private readonly registry: Registry,
     destination: RemoteWriteDestination,
     queue: RequestQueue,
     metrics: RemoteWriteMetrics,
@@ -40,9 +38,8 @@ export class RemoteWriteSink implements Sink {
     this.sender.start();
   }
 
-  async afterPoll(timestampMs: number): Promise<void> {
-    const families = await this.registry.getMetricsAsJSON();
-    await this.sender.enqueue(this.encoder.encodePoll(families, timestampMs));
+  async afterPoll(poll: PolledMetrics): Promise<void> {
+    await this.sender.enqueue(this.encoder.encodePoll(await poll.families(), poll.timestampMs));
   }
 
   stop(deadlineMs: number): Promise<void> {

@@ -26,14 +26,6 @@ export interface LabelPair {
   value: string;
 }
 
-/** One series of one poll: sorted labels (with __name__) and its value. */
-export interface FlatSeries {
-  /** Family (metadata) name, e.g. `http_duration_seconds` for `..._bucket`. */
-  family: string;
-  labels: LabelPair[];
-  value: number;
-}
-
 export interface FamilyMetadata {
   /** prometheus.MetricMetadata.MetricType wire number. */
   type: number;
@@ -139,21 +131,6 @@ export function metricTypeNumber(type: unknown): number {
 export function keepFamilyTogether(type: unknown): boolean {
   const t = metricTypeNumber(type);
   return t === MetricTypeNumber.HISTOGRAM || t === MetricTypeNumber.SUMMARY;
-}
-
-/** All series of a poll, in registry order. */
-export function seriesFromFamilies(families: readonly RegistryFamily[]): FlatSeries[] {
-  const out: FlatSeries[] = [];
-  for (const family of families) {
-    for (const value of family.values ?? []) {
-      out.push({
-        family: family.name,
-        labels: canonicalLabels(seriesMetricName(family, value), value.labels),
-        value: value.value,
-      });
-    }
-  }
-  return out;
 }
 
 /** One metadata entry per family name (first occurrence wins). */
