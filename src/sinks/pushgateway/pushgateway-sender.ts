@@ -7,6 +7,9 @@ import type { PushgatewayMetrics } from './pushgateway-metrics';
 /** Distinct refusal messages remembered (bounded memory if every answer differs). */
 const MAX_REFUSALS_REMEMBERED = 32;
 
+/** The least time the DELETE at shutdown gets, even when the push before it used up the deadline. */
+const DELETE_MIN_BUDGET_MS = 5000;
+
 /** Text exposition 0.0.4, which every Pushgateway version parses. */
 export const PUSHGATEWAY_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -62,9 +65,12 @@ export class PushgatewaySender {
 
   /**
    * Lets a push in flight finish (its retry wait cut short) for up to
-   * `deadlineMs`, then aborts it; then DELETEs the group when configured.
+   * `deadlineMs`, then aborts it; then DELETEs the group when configured,
+   * within what is left of the deadline (at least DELETE_MIN_BUDGET_MS: a
+   * decommissioned bridge's group must really go).
    */
   async stop(deadlineMs: number): Promise<void> {
+    const started = Date.now();
     this.stopped = true;
     this.again = false;
     this.stopWaiting.abort();
@@ -72,7 +78,8 @@ export class PushgatewaySender {
     await this.inFlight;
     clearTimeout(timer);
     if (this.opts.deleteOnShutdown) {
-      const outcome = await this.opts.transport.send({ method: 'DELETE', headers: {} });
+      const budgetMs = Math.max(deadlineMs - (Date.now() - started), DELETE_MIN_BUDGET_MS);
+      const outcome = await this.opts.transport.send({ method: 'DELETE', headers: {} }, AbortSignal.timeout(budgetMs));
       const decision = classifyResponse(outcome, { retryOn429: false });
       if (decision.kind === 'success') this.opts.log.info('deleted the group from the Pushgateway (--pushgateway.delete-on-shutdown)');
       else this.opts.log.error('could not delete the group from the Pushgateway', { err: this.explain(outcome) });
