@@ -1,4 +1,5 @@
 import type { HttpDestinationOptions } from '../sinks/http/http-destination-options';
+import { isUserLabelName } from '../registry/label-name';
 import { ConfigError, invalidSetting } from './config-error';
 import { defaultInstance, DESTINATION_KINDS, type DestinationKind, type DestinationSettingSpec } from './destination-settings';
 import { envVarName } from './settings';
@@ -216,7 +217,7 @@ function pushgatewayDestination(raw: RawDestination): PushgatewayDestination {
   const instance = reader.get('instance', parsers.nonEmptyString) ?? defaultInstance();
   const groupingKey: Array<readonly [string, string]> = [['instance', instance]];
   for (const [name, value] of reader.pairs('grouping', 'a grouping label')) {
-    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) || name.startsWith('__') || name === 'job' || name === 'instance') {
+    if (!isUserLabelName(name) || name === 'job' || name === 'instance') {
       throw invalidSetting('--pushgateway.grouping', reader.origin('grouping'), `${name}=${value}`, 'NAME=VALUE with a valid label name other than job and instance (they have settings of their own)');
     }
     if (groupingKey.some(([n]) => n === name)) throw new ConfigError(`grouping label ${JSON.stringify(name)} is given twice (${reader.origin('grouping')})`);

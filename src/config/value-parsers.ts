@@ -1,3 +1,4 @@
+import { isUserLabelName } from '../registry/label-name';
 import { parseDuration } from './duration';
 
 /**
@@ -72,7 +73,6 @@ export const bool: ValueParser<boolean> = {
   },
 };
 
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** One `NAME=VALUE` constant label; names follow Prometheus' rules, `__` is reserved. */
 export const labelPair: ValueParser<readonly [string, string]> = {
@@ -82,7 +82,7 @@ export const labelPair: ValueParser<readonly [string, string]> = {
     if (eq <= 0) return undefined;
     const name = raw.slice(0, eq).trim();
     const value = raw.slice(eq + 1);
-    if (!LABEL_NAME.test(name) || name.startsWith('__') || value === '') return undefined;
+    if (!isUserLabelName(name) || value === '') return undefined;
     return [name, value];
   },
 };

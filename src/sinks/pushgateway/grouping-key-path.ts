@@ -9,7 +9,7 @@
  * hence this.
  */
 
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+import { isUserLabelName } from '../../registry/label-name';
 
 function segment(name: string, value: string): string {
   if (value === '') return `${name}@base64/=`;
@@ -27,7 +27,7 @@ export function groupingKeyPath(job: string, groupingKey: ReadonlyArray<readonly
   const parts = [`metrics`, segment('job', job)];
   const seen = new Set<string>(['job']);
   for (const [name, value] of groupingKey) {
-    if (!LABEL_NAME.test(name) || name.startsWith('__')) throw new RangeError(`invalid grouping label name ${JSON.stringify(name)}`);
+    if (!isUserLabelName(name)) throw new RangeError(`invalid grouping label name ${JSON.stringify(name)}`);
     if (seen.has(name)) throw new RangeError(`grouping label ${JSON.stringify(name)} given twice`);
     seen.add(name);
     parts.push(segment(name, value));
