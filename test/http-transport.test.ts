@@ -10,13 +10,13 @@ import {
   DestinationConfigError,
   validateHttpDestinationOptions,
   type HttpDestinationOptions,
-} from '../src/sinks/http/http-destination-options';
-import { createHttpTransport, type HttpOutcome, type HttpTransport } from '../src/sinks/http/http-transport';
-import { isBypassedByNoProxy, selectProxy } from '../src/sinks/http/proxy-selection';
+} from '../src/http/http-destination-options';
+import { createHttpTransport, type HttpOutcome, type HttpTransport } from '../src/http/http-transport';
+import { isBypassedByNoProxy, selectProxy } from '../src/http/proxy-selection';
 import { redactUrl } from '../src/log/redact-url';
-import { RESERVED_HEADERS } from '../src/sinks/http/reserved-headers';
+import { RESERVED_HEADERS } from '../src/http/reserved-headers';
 import { TestCertificates } from './helpers/test-certificates';
-import { classifyResponse } from '../src/sinks/http/retry-policy';
+import { classifyResponse } from '../src/http/retry-policy';
 
 // ---------------------------------------------------------------- helpers
 

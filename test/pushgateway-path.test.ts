@@ -7,7 +7,7 @@ import { createLogger } from '../src/log/logger';
 import { JvbCollector } from '../src/registry/jvb-collector';
 import { JvbRegistryView } from '../src/registry/jvb-registry-view';
 import { createPollMetrics } from '../src/registry/self-metrics';
-import { createHttpTransport } from '../src/sinks/http/http-transport';
+import { createHttpTransport } from '../src/http/http-transport';
 import { groupingKeyPath, groupUrl } from '../src/sinks/pushgateway/grouping-key-path';
 import { createPushgatewayMetrics } from '../src/sinks/pushgateway/pushgateway-metrics';
 import { PushgatewaySender } from '../src/sinks/pushgateway/pushgateway-sender';

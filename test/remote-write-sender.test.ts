@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../src/log/logger';
-import { createHttpTransport } from '../src/sinks/http/http-transport';
+import { createHttpTransport } from '../src/http/http-transport';
 import { MemoryRequestQueue } from '../src/sinks/queue/memory-request-queue';
 import type { QueueEntry } from '../src/sinks/queue/request-queue';
 import { createRemoteWriteMetrics } from '../src/sinks/remote-write/remote-write-metrics';

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { HttpOutcome } from '../src/sinks/http/http-transport';
+import type { HttpOutcome } from '../src/http/http-transport';
 import {
   MAX_RETRY_AFTER_MS,
   classifyResponse,
@@ -9,7 +9,7 @@ import {
   nextBackoffMs,
   parseRetryAfter,
   retryDelayMs,
-} from '../src/sinks/http/retry-policy';
+} from '../src/http/retry-policy';
 
 function response(status: number, headers: Record<string, string> = {}, bodyPreview = ''): HttpOutcome {
   return { kind: 'response', status, headers, bodyPreview, durationMs: 1 };

@@ -6,7 +6,7 @@ import * as parsers from './value-parsers';
 import type { ListenAddress, ValueParser } from './value-parsers';
 import { formatDuration } from './duration';
 import { destinationFlagOptions, loadDestinations, type Destinations } from './load-destinations';
-import { validateHttpDestinationOptions } from '../sinks/http/http-destination-options';
+import { validateHttpDestinationOptions } from '../http/http-destination-options';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'logfmt' | 'json';

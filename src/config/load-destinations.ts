@@ -1,4 +1,4 @@
-import type { HttpDestinationOptions } from '../sinks/http/http-destination-options';
+import type { HttpDestinationOptions } from '../http/http-destination-options';
 import { isUserLabelName } from '../registry/label-name';
 import { ConfigError, invalidSetting } from './config-error';
 import { defaultInstance, DESTINATION_KINDS, type DestinationKind, type DestinationSettingSpec } from './destination-settings';

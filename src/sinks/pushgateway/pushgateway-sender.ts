@@ -1,7 +1,7 @@
 import type { Logger } from '../../log/logger';
-import { abortableSleep } from '../abortable-sleep';
-import type { HttpOutcome, HttpTransport } from '../http/http-transport';
-import { classifyResponse, describeDrop } from '../http/retry-policy';
+import { abortableSleep } from '../../http/abortable-sleep';
+import type { HttpOutcome, HttpTransport } from '../../http/http-transport';
+import { classifyResponse, describeDrop } from '../../http/retry-policy';
 import type { PushgatewayMetrics } from './pushgateway-metrics';
 
 /** Distinct refusal messages remembered (bounded memory if every answer differs). */

@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import type { PushgatewayDestination } from '../../config/load-destinations';
 import type { Logger } from '../../log/logger';
 import { USER_AGENT } from '../../version';
-import { createHttpTransport } from '../http/http-transport';
+import { createHttpTransport } from '../../http/http-transport';
 import { redactUrl } from '../../log/redact-url';
 import type { Sink } from '../sink';
 import { groupUrl } from './grouping-key-path';

@@ -1,7 +1,7 @@
 import type { Logger } from '../../log/logger';
-import { abortableSleep } from '../abortable-sleep';
-import type { HttpTransport } from '../http/http-transport';
-import { classifyResponse, describeDrop, retryDelayMs } from '../http/retry-policy';
+import { abortableSleep } from '../../http/abortable-sleep';
+import type { HttpTransport } from '../../http/http-transport';
+import { classifyResponse, describeDrop, retryDelayMs } from '../../http/retry-policy';
 import type { QueueDrop, QueueEntry, RequestQueue } from '../queue/request-queue';
 import type { RemoteWriteMetrics } from './remote-write-metrics';
 

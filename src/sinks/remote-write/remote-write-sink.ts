@@ -1,7 +1,7 @@
 import type { RemoteWriteDestination } from '../../config/load-destinations';
 import type { Logger } from '../../log/logger';
 import { USER_AGENT } from '../../version';
-import { createHttpTransport } from '../http/http-transport';
+import { createHttpTransport } from '../../http/http-transport';
 import { redactUrl } from '../../log/redact-url';
 import type { RequestQueue } from '../queue/request-queue';
 import type { PolledMetrics, Sink } from '../sink';

@@ -20,7 +20,7 @@ import { DestinationConfigError, HTTP_DESTINATION_SETTINGS } from './http-destin
 import { BODY_PREVIEW_BYTES, readBodyPreview } from './body-preview';
 import { createConnectionAgents } from './connection-agents';
 import { ProxyUrlError, selectProxy, type ProxyEnvironment, type SelectedProxy } from './proxy-selection';
-import { redactUrl, redactUrlsInText } from '../../log/redact-url';
+import { redactUrl, redactUrlsInText } from '../log/redact-url';
 import { createRequestAuthorization, takeUrlCredentials } from './request-authorization';
 import { SecretFileError } from './secret-file';
 import { scrubCutSecretTail, scrubSecrets } from './secret-scrubber';

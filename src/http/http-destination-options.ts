@@ -11,9 +11,9 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
-import { ConfigError } from '../../config/config-error';
+import { ConfigError } from '../config/config-error';
 import { RESERVED_HEADERS, isReservedHeader } from './reserved-headers';
-import { redactUrl } from '../../log/redact-url';
+import { redactUrl } from '../log/redact-url';
 import { readSecretFileSync } from './secret-file';
 import { countPemCertificates } from './tls-material';
 import { ProxyUrlError, selectProxy, type ProxyEnvironment } from './proxy-selection';
