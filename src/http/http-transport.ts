@@ -18,6 +18,7 @@ import axios, { type AxiosInstance, type RawAxiosRequestHeaders } from 'axios';
 import type { HttpDestinationOptions } from './http-destination-options';
 import { DestinationConfigError, HTTP_DESTINATION_SETTINGS } from './http-destination-options';
 import { BODY_PREVIEW_BYTES, readBodyPreview } from './body-preview';
+import { readBodyLimited } from './read-body';
 import { createConnectionAgents } from './connection-agents';
 import { ProxyUrlError, selectProxy, type ProxyEnvironment, type SelectedProxy } from './proxy-selection';
 import { redactUrl, redactUrlsInText } from '../log/redact-url';
@@ -27,9 +28,14 @@ import { scrubCutSecretTail, scrubSecrets } from './secret-scrubber';
 import { loadOriginTlsOptions, type OriginTlsOptions } from './tls-material';
 
 export interface HttpRequest {
-  method: 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   body?: Buffer;
   headers: Record<string, string>;
+  /**
+   * Read the whole response body, up to this many (decompressed) bytes, into
+   * `body` (a poll of a bridge); without it only a preview is kept (a push).
+   */
+  readBodyUpToBytes?: number;
 }
 
 export type HttpOutcome =
@@ -40,6 +46,8 @@ export type HttpOutcome =
       headers: Record<string, string>;
       /** The first 1 KiB of the body, as UTF-8 text, with known secrets replaced. */
       bodyPreview: string;
+      /** With `readBodyUpToBytes`: the whole body, or 'too-large' past the limit. */
+      body?: Buffer | 'too-large';
       durationMs: number;
     }
   | {
@@ -184,13 +192,24 @@ export function createHttpTransport(
         headers: requestHeaders(opts.headers, req, userAgent, authHeader),
         signal: controller.signal,
       });
-      const body = await readBodyPreview(response.data, controller.signal);
-      const preview = clean(body.toString('utf8'));
+      let whole: Buffer | 'too-large' | undefined;
+      let body: Buffer;
+      if (req.readBodyUpToBytes === undefined) {
+        body = await readBodyPreview(response.data, controller.signal);
+      } else {
+        const read = await readBodyLimited(response.data, controller.signal, req.readBodyUpToBytes);
+        if (read.kind === 'aborted') return cancelled() ?? failure('ABORTED', 'request cancelled');
+        if (read.kind === 'failed') return failure('ECONNRESET', `the response body broke off: ${read.message}`);
+        whole = read.kind === 'too-large' ? 'too-large' : read.body;
+        body = read.kind === 'too-large' ? Buffer.alloc(0) : read.body.subarray(0, BODY_PREVIEW_BYTES);
+      }
+      const preview = clean(body.subarray(0, BODY_PREVIEW_BYTES).toString('utf8'));
       return {
         kind: 'response',
         status: response.status,
         headers: flattenHeaders(response.headers as Record<string, unknown>),
         bodyPreview: body.length >= BODY_PREVIEW_BYTES ? scrubCutSecretTail(preview, knownSecrets()) : preview,
+        ...(whole !== undefined ? { body: whole } : {}),
         durationMs: elapsed(),
       };
     } catch (err) {

@@ -1,7 +1,7 @@
 import type { Logger } from '../../log/logger';
-import { abortableSleep } from '../../http/abortable-sleep';
 import type { HttpOutcome, HttpTransport } from '../../http/http-transport';
 import { classifyResponse, describeDrop } from '../../http/retry-policy';
+import { sendWithRetries } from '../../http/send-with-retries';
 import type { PushgatewayMetrics } from './pushgateway-metrics';
 
 /** Distinct refusal messages remembered (bounded memory if every answer differs). */
@@ -106,14 +106,32 @@ export class PushgatewaySender {
       metrics.pushes.inc({ url: displayUrl, result: 'failed' });
       return;
     }
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const outcome = await this.opts.transport.send(
-        { method: 'PUT', body, headers: { 'Content-Type': PUSHGATEWAY_CONTENT_TYPE } },
-        this.abort.signal,
-      );
-      const decision = classifyResponse(outcome, { retryOn429: true });
+    const result = await sendWithRetries(
+      this.opts.transport,
+      () => ({ method: 'PUT', body, headers: { 'Content-Type': PUSHGATEWAY_CONTENT_TYPE } }),
+      {
+        // The gateway keeps only the latest state: one retry, then the next interval's push replaces this one.
+        maxAttempts: 2,
+        retryOn429: true,
+        // A Retry-After of 0 (or a date in the past) still waits the backoff: "retried once after a short backoff".
+        delayMs: (_retry, retryAfterMs) => Math.min(retryAfterMs !== undefined && retryAfterMs > 0 ? retryAfterMs : this.opts.retryBackoffMs, 60_000),
+      },
+      {
+        signal: this.abort.signal,
+        giveUpWaiting: this.stopWaiting.signal,
+        onAttempt: ({ attempt, outcome, decision, retryInMs }) => {
+          if (decision.kind !== 'retry') return;
+          // While the gateway stays down, one warning when it starts failing; the repeats only at debug.
+          const logFailure = this.failing ? log.debug : log.warn;
+          if (retryInMs !== undefined) logFailure('push failed, retrying once', { reason: decision.reason, err: this.explain(outcome) });
+          else if (attempt > 0) logFailure('push failed again; the next interval pushes fresh data', { reason: decision.reason, err: this.explain(outcome) });
+        },
+      },
+    );
+    if (result.kind === 'done') {
+      const { decision, outcome, attempts } = result;
       if (decision.kind === 'success') {
-        metrics.pushes.inc({ url: displayUrl, result: attempt === 0 ? 'success' : 'retried_success' });
+        metrics.pushes.inc({ url: displayUrl, result: attempts === 1 ? 'success' : 'retried_success' });
         metrics.lastSuccess.set({ url: displayUrl }, Date.now() / 1000);
         metrics.duration.observe({ url: displayUrl }, (performance.now() - started) / 1000);
         if (this.refusalsLogged.size > 0 || this.failing) log.info('Pushgateway accepts pushes again');
@@ -130,17 +148,7 @@ export class PushgatewaySender {
           if (this.refusalsLogged.size >= MAX_REFUSALS_REMEMBERED) this.refusalsLogged.clear();
           this.refusalsLogged.add(refusal);
         }
-        break;
-      }
-      // While the gateway stays down, one warning when it starts failing; the repeats only at debug.
-      const logFailure = this.failing ? log.debug : log.warn;
-      if (attempt === 0) {
-        logFailure('push failed, retrying once', { reason: decision.reason, err: this.explain(outcome) });
-        // A Retry-After of 0 (or a date in the past) still waits the backoff: "retried once after a short backoff".
-        const waitMs = decision.retryAfterMs !== undefined && decision.retryAfterMs > 0 ? decision.retryAfterMs : this.opts.retryBackoffMs;
-        if (this.stopped || !(await abortableSleep(Math.min(waitMs, 60_000), this.stopWaiting.signal))) break;
-      } else {
-        logFailure('push failed again; the next interval pushes fresh data', { reason: decision.reason, err: this.explain(outcome) });
+      } else if (attempts > 1) {
         this.failing = true;
       }
     }

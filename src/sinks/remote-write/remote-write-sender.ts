@@ -1,7 +1,7 @@
 import type { Logger } from '../../log/logger';
-import { abortableSleep } from '../../http/abortable-sleep';
 import type { HttpTransport } from '../../http/http-transport';
-import { classifyResponse, describeDrop, retryDelayMs } from '../../http/retry-policy';
+import { describeDrop, retryDelayMs } from '../../http/retry-policy';
+import { sendWithRetries } from '../../http/send-with-retries';
 import type { QueueDrop, QueueEntry, RequestQueue } from '../queue/request-queue';
 import type { RemoteWriteMetrics } from './remote-write-metrics';
 
@@ -145,39 +145,53 @@ export class RemoteWriteSender {
   /** Sends one entry until it is delivered or refused for good (true), or the sender is aborted (false). */
   private async deliver(entry: QueueEntry): Promise<boolean> {
     const { metrics, transport, retry, log } = this.opts;
-    for (let attempt = 0; ; attempt++) {
-      const headers = attempt === 0 ? { ...REMOTE_WRITE_HEADERS } : { ...REMOTE_WRITE_HEADERS, 'Retry-Attempt': String(attempt) };
-      if (attempt > 0) metrics.samplesRetried.inc(this.labels, entry.samples);
-      const outcome = await transport.send({ method: 'POST', body: entry.body, headers }, this.abort.signal);
-      if (outcome.kind === 'network-error' && outcome.code === 'ABORTED') return false;
-      metrics.requestDuration.observe(this.labels, outcome.durationMs / 1000);
-      const decision = classifyResponse(outcome, { retryOn429: retry.retryOn429 });
-      metrics.requests.inc({ ...this.labels, code: outcome.kind === 'response' ? String(outcome.status) : decision.kind === 'retry' ? decision.reason : 'other' });
-
-      if (decision.kind === 'success') {
-        metrics.samplesSent.inc(this.labels, entry.samples);
-        metrics.lastSuccess.set(this.labels, Date.now() / 1000);
-        if (entry.samples > 0) metrics.highestSentTimestamp.set(this.labels, entry.maxTimestampMs / 1000);
-        if (attempt > 0) log.info('delivered after retrying', { attempts: attempt + 1, samples: entry.samples });
-        return true;
-      }
-      metrics.samplesFailed.inc(this.labels, entry.samples);
-      if (decision.kind === 'drop') {
-        metrics.samplesDropped.inc({ ...this.labels, reason: 'refused' }, entry.samples);
-        const body = outcome.kind === 'response' ? outcome.bodyPreview : '';
-        log.error(describeDrop(decision.status, body), { status: decision.status, samples: entry.samples });
-        return true;
-      }
-      const delayMs = retryDelayMs(attempt, decision.retryAfterMs, { minMs: retry.minBackoffMs, maxMs: retry.maxBackoffMs }, this.opts.random);
-      // The first failure of a request is worth a warning; the rest of the series of retries only at debug.
-      const logAt = attempt === 0 ? log.warn : log.debug;
-      logAt('request failed, will retry', {
-        reason: decision.reason,
-        attempt: attempt + 1,
-        retry_in_ms: Math.round(delayMs),
-        err: outcome.kind === 'network-error' ? outcome.message : outcome.bodyPreview.slice(0, 200),
-      });
-      if (!(await abortableSleep(delayMs, this.abort.signal))) return false;
+    const backoff = { minMs: retry.minBackoffMs, maxMs: retry.maxBackoffMs };
+    const result = await sendWithRetries(
+      transport,
+      (attempt) => ({
+        method: 'POST',
+        body: entry.body,
+        headers: attempt === 0 ? { ...REMOTE_WRITE_HEADERS } : { ...REMOTE_WRITE_HEADERS, 'Retry-Attempt': String(attempt) },
+      }),
+      {
+        maxAttempts: Infinity,
+        retryOn429: retry.retryOn429,
+        delayMs: (n, retryAfterMs) => retryDelayMs(n, retryAfterMs, backoff, this.opts.random),
+      },
+      {
+        signal: this.abort.signal,
+        onAttempt: ({ attempt, outcome, decision, retryInMs }) => {
+          if (attempt > 0) metrics.samplesRetried.inc(this.labels, entry.samples);
+          metrics.requestDuration.observe(this.labels, outcome.durationMs / 1000);
+          metrics.requests.inc({ ...this.labels, code: outcome.kind === 'response' ? String(outcome.status) : decision.kind === 'retry' ? decision.reason : 'other' });
+          if (decision.kind === 'success') return;
+          metrics.samplesFailed.inc(this.labels, entry.samples);
+          if (decision.kind !== 'retry' || retryInMs === undefined) return;
+          // The first failure of a request is worth a warning; the rest of the series of retries only at debug.
+          const logAt = attempt === 0 ? log.warn : log.debug;
+          logAt('request failed, will retry', {
+            reason: decision.reason,
+            attempt: attempt + 1,
+            retry_in_ms: Math.round(retryInMs),
+            err: outcome.kind === 'network-error' ? outcome.message : outcome.bodyPreview.slice(0, 200),
+          });
+        },
+      },
+    );
+    if (result.kind === 'aborted') return false; // the head stays queued
+    const { decision, outcome, attempts } = result;
+    if (decision.kind === 'success') {
+      metrics.samplesSent.inc(this.labels, entry.samples);
+      metrics.lastSuccess.set(this.labels, Date.now() / 1000);
+      if (entry.samples > 0) metrics.highestSentTimestamp.set(this.labels, entry.maxTimestampMs / 1000);
+      if (attempts > 1) log.info('delivered after retrying', { attempts, samples: entry.samples });
+      return true;
     }
+    if (decision.kind === 'drop') {
+      metrics.samplesDropped.inc({ ...this.labels, reason: 'refused' }, entry.samples);
+      log.error(describeDrop(decision.status, outcome.kind === 'response' ? outcome.bodyPreview : ''), { status: decision.status, samples: entry.samples });
+      return true;
+    }
+    return false; // unreachable with unlimited attempts: a retryable failure is retried until aborted
   }
 }
