@@ -1,27 +1,34 @@
+import { hostname } from 'node:os';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { AgentConfig } from './config/load-config';
+import type { BridgeSettings } from './config/load-bridges';
 import { formatDuration } from './config/duration';
 import type { Logger } from './log/logger';
 import { redactUrl } from './log/redact-url';
-import { JvbCollector } from './registry/jvb-collector';
-import { JvbRegistryView } from './registry/jvb-registry-view';
-import { createPollMetrics } from './registry/self-metrics';
+import { BridgeRegistry } from './registry/bridge-registry';
+import { registerBuildInfo } from './registry/self-metrics';
+import { ServedExposition } from './registry/served-exposition';
+import { BridgePoller, PollClock } from './scheduler/bridge-poller';
 import { PollScheduler } from './scheduler/poll-scheduler';
 import { startMetricsServer, type MetricsServer } from './server/http-server';
+import { createSource } from './sources/create-source';
 import { startDemoJvb, type DemoJvb } from './sources/demo/demo-jvb-server';
-import { createColibriStatsClient } from './sources/jvb/fetch-colibri-stats';
+import type { Source } from './sources/source';
 import { createSinks } from './sinks/create-sinks';
-import { USER_AGENT, VERSION } from './version';
+import type { Sink } from './sinks/sink';
+import { VERSION } from './version';
+
+/** The job of the agent's own metrics when they are pushed on their own (several bridges). */
+export const AGENT_JOB = 'jvb-prometheus-adapter';
 
 export interface RunningAgent {
   readonly server: MetricsServer;
   readonly registry: Registry;
-  /** Stops polling, lets in-flight work finish and closes the server. */
+  /** Stops polling (a poll in flight is aborted), delivers what it can and closes the server. */
   stop(): Promise<void>;
 }
 
-/** Wires the data's path: poll (source) -> collect (registry) -> serve; sinks hang off the same tick. */
-export async function startAgent(config: AgentConfig, log: Logger): Promise<RunningAgent> {
+function createAgentRegistry(config: AgentConfig): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ ...config.labels });
   collectDefaultMetrics({ register: registry });
@@ -30,61 +37,68 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
     registry.removeSingleMetric(name);
   }
+  registerBuildInfo(registry, VERSION);
+  return registry;
+}
 
+/**
+ * Wires the data's path for every bridge, each on its own schedule:
+ * poll (source) -> collect (its registry) -> push (sinks); the server
+ * serves all registries.
+ */
+export async function startAgent(config: AgentConfig, log: Logger): Promise<RunningAgent> {
+  const agentRegistry = createAgentRegistry(config);
   // Queues first: a storage folder that cannot be used stops the start before anything listens.
-  const sinks = await createSinks(config, registry, log);
+  const sinks = await createSinks(config, agentRegistry, log);
 
   let demo: DemoJvb | undefined;
-  let jvbUrl = config.jvb.url;
+  let bridges: readonly BridgeSettings[] = config.bridges;
   if (config.demo) {
     demo = await startDemoJvb();
-    jvbUrl = demo.url;
-    log.info('demo mode: polling an embedded simulated JVB instead of --jvb.url', { jvb_url: jvbUrl });
+    bridges = [{ ...config.bridges[0]!, url: demo.url, source: 'colibri', http: { ...config.bridges[0]!.http, url: demo.url } }];
+    log.info('demo mode: polling an embedded simulated JVB instead of --jvb.url', { jvb_url: demo.url });
   }
 
-  const pollMetrics = createPollMetrics(registry, VERSION);
-  const collector = new JvbCollector(new JvbRegistryView(registry), pollMetrics, log.with({ component: 'collector' }));
-  const client = createColibriStatsClient({ url: jvbUrl, timeoutMs: config.jvb.timeoutMs, userAgent: USER_AGENT });
-  let ready = false;
-  let lastOk: boolean | undefined;
-  let lastTimestampMs = 0;
-
-  const scheduler = new PollScheduler(
-    config.poll.intervalMs,
-    async () => {
-      // One timestamp for everything a poll produces; strictly increasing even if the wall clock steps back.
-      const timestampMs = Math.max(Date.now(), lastTimestampMs + 1);
-      lastTimestampMs = timestampMs;
-      const outcome = await client.poll();
-      const summary = collector.collect(outcome);
-      let families: ReturnType<Registry['getMetricsAsJSON']> | undefined;
-      const polled = { timestampMs, families: () => (families ??= registry.getMetricsAsJSON()) };
-      await Promise.all(sinks.map((sink) => sink.afterPoll(polled)));
-      if (summary.ok) {
-        ready = true;
-        // One line a poll in demo mode or at debug; otherwise only when the state changes, to keep logs boring.
-        const fields = { families: summary.families, series: summary.series, skipped_fields: summary.skipped, duration_ms: Math.round(outcome.durationMs) };
-        if (config.demo) log.info('poll collected', fields);
-        else if (lastOk !== true) log.info('JVB poll succeeded', fields);
-        else log.debug('poll collected', fields);
-      }
-      lastOk = summary.ok;
-    },
-    log,
-  );
+  const single = bridges.length === 1;
+  // With one bridge the agent's own metrics travel with its series (as before there were fleets); their names are then taken.
+  const reserved = new Set(single ? agentRegistry.getMetricsAsArray().map((metric) => metric.name) : []);
+  const shutdown = new AbortController();
+  const sources: Source[] = [];
+  const pollers: BridgePoller[] = [];
+  const schedulers: PollScheduler[] = [];
+  const bridgeRegistries: BridgeRegistry[] = [];
+  for (const bridge of bridges) {
+    const bridgeLog = single ? log : log.with({ bridge: bridge.name });
+    const registry = new BridgeRegistry(bridge.name, bridge.job, { ...config.labels, ...bridge.labels }, bridgeLog.with({ component: 'collector' }), reserved);
+    const source = createSource(bridge, log.with({ component: 'source', bridge: bridge.name }));
+    const poller = new BridgePoller(bridge, source, registry, sinks, {
+      log: bridgeLog,
+      ...(single ? { agentRegistry } : {}),
+      verbose: config.demo,
+      signal: shutdown.signal,
+    });
+    bridgeRegistries.push(registry);
+    sources.push(source);
+    pollers.push(poller);
+    schedulers.push(new PollScheduler(bridge.intervalMs, () => poller.tick(), bridgeLog));
+  }
+  if (!single && sinks.length > 0) schedulers.push(agentPushScheduler(agentRegistry, sinks, config.poll.intervalMs, log));
 
   let server: MetricsServer;
   try {
+    const exposition = new ServedExposition(agentRegistry, bridgeRegistries);
     server = await startMetricsServer({
       listenAddress: config.web.listenAddress,
       telemetryPath: config.web.telemetryPath,
-      registry,
-      isReady: () => ready,
+      render: () => exposition.render(),
+      contentType: exposition.contentType,
+      isReady: () => pollers.some((poller) => poller.ready),
       version: VERSION,
       log: log.with({ component: 'web' }),
     });
   } catch (error) {
     await Promise.all(sinks.map((sink) => sink.stop(0)));
+    for (const source of sources) source.close();
     await demo?.close();
     throw error;
   }
@@ -92,17 +106,52 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     address: `${server.address.family === 'IPv6' ? `[${server.address.address}]` : server.address.address}:${server.address.port}`,
     path: config.web.telemetryPath,
   });
-  log.info('polling JVB', { jvb_url: redactUrl(jvbUrl), interval: formatDuration(config.poll.intervalMs), timeout: formatDuration(config.jvb.timeoutMs) });
-  scheduler.start();
+  for (const bridge of bridges) {
+    log.info('polling JVB', {
+      bridge: bridge.name,
+      job: bridge.job,
+      jvb_url: redactUrl(bridge.url),
+      source: bridge.source,
+      interval: formatDuration(bridge.intervalMs),
+      timeout: formatDuration(bridge.timeoutMs),
+    });
+  }
+  for (const scheduler of schedulers) scheduler.start();
 
   return {
     server,
-    registry,
+    registry: agentRegistry,
     async stop() {
-      await scheduler.stop();
+      shutdown.abort();
+      await Promise.all(schedulers.map((scheduler) => scheduler.stop()));
+      for (const source of sources) source.close();
       await Promise.all(sinks.map((sink) => sink.stop(config.storage.flushDeadlineMs)));
       await server.close();
       await demo?.close();
     },
   };
+}
+
+/** With several bridges, the agent's own metrics are a target of their own: job=jvb-prometheus-adapter, instance=this host. */
+function agentPushScheduler(registry: Registry, sinks: readonly Sink[], intervalMs: number, log: Logger): PollScheduler {
+  const clock = new PollClock();
+  const instance = hostname();
+  return new PollScheduler(
+    intervalMs,
+    async () => {
+      const timestampMs = clock.next();
+      let families: ReturnType<Registry['getMetricsAsJSON']> | undefined;
+      let text: Promise<string> | undefined;
+      const unit = {
+        key: '',
+        job: AGENT_JOB,
+        instance,
+        timestampMs,
+        families: () => (families ??= registry.getMetricsAsJSON()),
+        text: () => (text ??= registry.metrics()),
+      };
+      await Promise.all(sinks.map((sink) => sink.afterPoll(unit)));
+    },
+    log,
+  );
 }

@@ -1,13 +1,10 @@
-import { Registry } from 'prom-client';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../src/log/logger';
-import { JvbCollector } from '../src/registry/jvb-collector';
-import { JvbRegistryView } from '../src/registry/jvb-registry-view';
-import { mapColibriStats } from '../src/registry/map-colibri-stats';
-import { createPollMetrics } from '../src/registry/self-metrics';
-import type { PollOutcome } from '../src/sources/jvb/colibri-stats';
-import { createColibriStatsClient } from '../src/sources/jvb/fetch-colibri-stats';
+import { BridgeRegistry } from '../src/registry/bridge-registry';
+import { mapColibriStats } from '../src/sources/colibri/map-colibri-stats';
+import { createSource } from '../src/sources/create-source';
+import type { PollOutcome } from '../src/sources/source';
 import { ACTIVE_2021, fixtureText } from './helpers/fixtures';
 import { FakeJvb, unusedPort, type FakeResponse } from './helpers/fake-jvb';
 import { parseExposition, sampleValue } from './helpers/parse-exposition';
@@ -29,12 +26,14 @@ bodies.before.each(() => {
 /** One poll of the fake JVB answering `reply`, collected into a fresh registry, as the agent does it. */
 async function pollOnce(reply: FakeResponse, url = jvb.url, timeoutMs = 1000) {
   jvb.respond = () => reply;
-  const registry = new Registry();
   const log = createLogger({ level: 'debug', format: 'logfmt', write: (line) => logLines.push(line) });
-  const collector = new JvbCollector(new JvbRegistryView(registry), createPollMetrics(registry, 'test'), log);
-  const outcome: PollOutcome = await createColibriStatsClient({ url, timeoutMs, userAgent: 'test' }).poll();
-  collector.collect(outcome);
-  return { outcome, out: parseExposition(await registry.metrics()) };
+  const bridge = new BridgeRegistry('test', 'jvb', {}, log);
+  const http = { url, timeoutMs, headers: {}, tls: { insecureSkipVerify: false } };
+  const source = createSource({ source: 'colibri', url, http, timeoutMs, maxBodyBytes: 16 * 1024 * 1024, maxSeries: 100_000 }, log);
+  const outcome: PollOutcome = await source.poll(new AbortController().signal);
+  source.close();
+  bridge.collect(outcome);
+  return { outcome, out: parseExposition(await bridge.registry.metrics()) };
 }
 
 function assertFailed(result: Awaited<ReturnType<typeof pollOnce>>, reason: string, messagePart: RegExp) {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError } from '../src/config/config-error';
@@ -34,7 +35,20 @@ const defaults = suite('config: defaults');
 defaults('every setting has the documented default', () => {
   const config = run([]);
   assert.equal(config, {
-    jvb: { url: 'http://localhost:8080/colibri/stats', timeoutMs: 5000 },
+    bridges: [
+      {
+        name: hostname(),
+        job: 'jvb',
+        labels: {},
+        intervalMs: 15000,
+        source: 'auto',
+        url: 'http://localhost:8080/',
+        http: { url: 'http://localhost:8080/', timeoutMs: 5000, headers: {}, tls: { insecureSkipVerify: false } },
+        timeoutMs: 5000,
+        maxBodyBytes: 16 * 1024 * 1024,
+        maxSeries: 100000,
+      },
+    ],
     poll: { intervalMs: 15000 },
     web: { listenAddress: { host: undefined, port: 9001 }, telemetryPath: '/metrics' },
     labels: {},
@@ -70,8 +84,8 @@ log:
 `;
 precedence('the file overrides defaults', () => {
   const config = run(['--config.file', 'a.yml'], {}, { 'a.yml': FILE });
-  assert.is(config.jvb.url, 'http://file.example:8080/colibri/stats');
-  assert.is(config.jvb.timeoutMs, 2000);
+  assert.is(config.bridges[0]!.url, 'http://file.example:8080/colibri/stats');
+  assert.is(config.bridges[0]!.timeoutMs, 2000);
   assert.is(config.poll.intervalMs, 30000);
   assert.equal(config.web.listenAddress, { host: '127.0.0.1', port: 9100 });
   assert.is(config.web.telemetryPath, '/file-metrics');
@@ -81,7 +95,7 @@ precedence('the file overrides defaults', () => {
 precedence('the environment overrides the file; the config file itself may come from the environment', () => {
   const config = run([], { JVB_ADAPTER_CONFIG_FILE: 'a.yml', JVB_ADAPTER_POLL_INTERVAL: '1m', JVB_ADAPTER_LABEL: 'dc=env-dc,zone=z' }, { 'a.yml': FILE });
   assert.is(config.poll.intervalMs, 60000);
-  assert.is(config.jvb.timeoutMs, 2000);
+  assert.is(config.bridges[0]!.timeoutMs, 2000);
   assert.equal(config.labels, { dc: 'env-dc', rack: 'r1', zone: 'z' });
 });
 precedence('flags override the environment', () => {
@@ -95,12 +109,12 @@ precedence('flags override the environment', () => {
   assert.equal(config.labels, { dc: 'flag-dc', rack: 'r1' });
 });
 precedence("the seed's JVB_STATS_URL still works, below the canonical variable", () => {
-  assert.is(run([], { JVB_STATS_URL: 'http://seed:8080/colibri/stats' }).jvb.url, 'http://seed:8080/colibri/stats');
+  assert.is(run([], { JVB_STATS_URL: 'http://seed:8080/colibri/stats' }).bridges[0]!.url, 'http://seed:8080/colibri/stats');
   assert.is(
-    run([], { JVB_STATS_URL: 'http://seed:8080/colibri/stats', JVB_ADAPTER_JVB_URL: 'http://new:8080/colibri/stats' }).jvb.url,
+    run([], { JVB_STATS_URL: 'http://seed:8080/colibri/stats', JVB_ADAPTER_JVB_URL: 'http://new:8080/colibri/stats' }).bridges[0]!.url,
     'http://new:8080/colibri/stats',
   );
-  assert.is(run(['--jvb.url=http://flag/colibri/stats'], { JVB_STATS_URL: 'http://seed:8080/x' }).jvb.url, 'http://flag/colibri/stats');
+  assert.is(run(['--jvb.url=http://flag/colibri/stats'], { JVB_STATS_URL: 'http://seed:8080/x' }).bridges[0]!.url, 'http://flag/colibri/stats');
 });
 precedence('--demo as a flag and as an environment variable', () => {
   assert.is(run(['--demo']).demo, true);
@@ -114,7 +128,7 @@ const cases: Array<[string, string[], Record<string, string>, RegExp]> = [
   ['a negative duration', ['--jvb.timeout=-1s'], {}, /--jvb\.timeout.*"-1s"/],
   ['a zero interval', ['--poll.interval=0s'], {}, /--poll\.interval.*positive duration/],
   ['a duration with units out of order', ['--poll.interval=1s1m'], {}, /--poll\.interval/],
-  ['a timeout longer than the interval', ['--poll.interval=5s', '--jvb.timeout=10s'], {}, /--jvb\.timeout \(10s\) must not be longer than --poll\.interval \(5s\)/],
+  ['a timeout longer than the interval', ['--poll.interval=5s', '--jvb.timeout=10s'], {}, /--jvb\.timeout \(10s, --jvb\.timeout\) must not be longer than the poll interval \(5s\)/],
   ['a URL that is not http', ['--jvb.url=ftp://jvb/colibri/stats'], {}, /--jvb\.url.*"ftp:\/\/jvb\/colibri\/stats".*http/],
   ['a URL that is not a URL', [], { JVB_STATS_URL: 'localhost:8080' }, /--jvb\.url \(from JVB_STATS_URL\)/],
   ['a port out of range', ['--web.listen-address=:70000'], {}, /--web\.listen-address.*":70000".*port 0-65535/],
@@ -179,7 +193,8 @@ storage('sizes, --storage.in-memory, and a remote-write destination with its def
   assert.is(config.storage.path, undefined);
   const [rw] = config.destinations.remoteWrite;
   assert.is(rw!.name, 'mimir.example');
-  assert.equal(rw!.externalLabels, { job: 'jvb', instance: 'b1' });
+  assert.is(rw!.job, undefined, "the bridge's job applies");
+  assert.is(rw!.instance, 'b1');
   assert.equal(rw!.http.headers, { 'X-Scope-OrgID': 't1' });
   assert.equal(rw!.http.basicAuth, { username: 'u', password: 'x' });
   assert.is(rw!.maxSamplesPerRequest, 2000);
@@ -207,8 +222,9 @@ pushgateway:
   assert.equal(config.destinations.remoteWrite[0]!.http.headers, { 'THANOS-TENANT': 'jitsi' });
   assert.is(config.destinations.remoteWrite[0]!.http.tls.insecureSkipVerify, true);
   assert.equal(config.destinations.remoteWrite[1]!.http.headers, { 'X-Team': 'video' });
-  assert.equal(config.destinations.pushgateway[0]!.groupingKey, [['instance', 'jvb-1'], ['region', 'eu']]);
-  assert.is(config.destinations.pushgateway[0]!.job, 'jvb');
+  assert.is(config.destinations.pushgateway[0]!.instance, 'jvb-1');
+  assert.equal(config.destinations.pushgateway[0]!.grouping, [['region', 'eu']]);
+  assert.is(config.destinations.pushgateway[0]!.job, undefined, "the bridge's job applies");
 });
 storage('an unknown key inside a destination of the file is refused', () => {
   assert.match(refused(['--config.file=a.yml'], {}, { 'a.yml': 'remote_write:\n  - url: http://a/\n    pasword-file: x\n' }), /unknown setting "remote_write\[0\]\.pasword-file"/);

@@ -1,8 +1,8 @@
-import { Registry } from 'prom-client';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { JvbRegistryView } from '../src/registry/jvb-registry-view';
-import { mapColibriStats } from '../src/registry/map-colibri-stats';
+import { createLogger } from '../src/log/logger';
+import { BridgeRegistry } from '../src/registry/bridge-registry';
+import { mapColibriStats } from '../src/sources/colibri/map-colibri-stats';
 import { ACTIVE_2021, CAPTURE_2026, fixtureJson, fixtureText, IDLE_2021, jsonFixtureNames, SEED_OUTPUT } from './helpers/fixtures';
 import { parseExposition, sampleValue, type Exposition } from './helpers/parse-exposition';
 
@@ -12,9 +12,10 @@ const HISTOGRAM_KEYS = ['conference_sizes', 'conferences_by_audio_senders', 'con
 const INFO_KEYS = ['version', 'release', 'region', 'relay_id'];
 
 async function render(stats: Record<string, unknown>): Promise<Exposition> {
-  const registry = new Registry();
-  new JvbRegistryView(registry).replace(mapColibriStats(stats).families);
-  return parseExposition(await registry.metrics());
+  const bridge = new BridgeRegistry('test', 'jvb', {}, createLogger({ level: 'error', format: 'logfmt', write: () => {} }));
+  const mapped = mapColibriStats(stats);
+  bridge.collect({ ok: true, families: mapped.families, skipped: mapped.skipped, endpoint: 'test', durationMs: 0 });
+  return parseExposition(await bridge.registry.metrics());
 }
 
 /** The naming rule as README states it, written again here so the test does not trust the code's copy. */

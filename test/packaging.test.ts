@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { envVarName, SETTINGS, type SettingSpec } from '../src/config/settings';
+import { DESTINATION_KINDS } from '../src/config/destination-settings';
 
 const ROOT = resolve(__dirname, '..');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
@@ -66,7 +67,10 @@ systemd('a bad setting (exit 2) is not restarted in a loop; the stop timeout lea
 });
 
 systemd('the example environment file only sets variables the agent knows', () => {
-  const known = new Set((SETTINGS as readonly SettingSpec[]).flatMap((s) => [envVarName(s.flag), ...(s.envAliases ?? [])]));
+  const known = new Set([
+    ...(SETTINGS as readonly SettingSpec[]).flatMap((s) => [envVarName(s.flag), ...(s.envAliases ?? [])]),
+    ...Object.entries(DESTINATION_KINDS).flatMap(([kind, { keys }]) => keys.flatMap((k) => [envVarName(`${kind}.${k.key}`), ...(k.envAliases ?? [])])),
+  ]);
   const vars = read('systemd/jvb-prometheus-adapter.env')
     .split('\n')
     .map((line) => /^#?([A-Z_]+)=/.exec(line)?.[1])

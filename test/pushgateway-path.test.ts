@@ -4,15 +4,14 @@ import { Registry } from 'prom-client';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../src/log/logger';
-import { JvbCollector } from '../src/registry/jvb-collector';
-import { JvbRegistryView } from '../src/registry/jvb-registry-view';
-import { createPollMetrics } from '../src/registry/self-metrics';
+import { BridgeRegistry } from '../src/registry/bridge-registry';
+import { mapColibriStats } from '../src/sources/colibri/map-colibri-stats';
 import { createHttpTransport } from '../src/http/http-transport';
 import { groupingKeyPath, groupUrl } from '../src/sinks/pushgateway/grouping-key-path';
 import { createPushgatewayMetrics } from '../src/sinks/pushgateway/pushgateway-metrics';
 import { PushgatewaySender } from '../src/sinks/pushgateway/pushgateway-sender';
 import { PushgatewaySink } from '../src/sinks/pushgateway/pushgateway-sink';
-import type { Sink } from '../src/sinks/sink';
+import type { PushUnit, Sink } from '../src/sinks/sink';
 import { unusedPort } from './helpers/fake-jvb';
 import { ACTIVE_2021, fixtureJson } from './helpers/fixtures';
 import { parseExposition, sampleValue } from './helpers/parse-exposition';
@@ -162,18 +161,18 @@ body.before.each(() => {
 
 body('the sink PUTs the registry as text 0.0.4: right Content-Type, LF only, no timestamps, the fixture values; DELETE on stop', async () => {
   const stats = fixtureJson(ACTIVE_2021);
-  const registry = new Registry();
   const lines: string[] = [];
   const log = testLogger(lines);
-  const collector = new JvbCollector(new JvbRegistryView(registry), createPollMetrics(registry, 'test'), log);
-  collector.collect({ ok: true, stats, durationMs: 3 });
+  const bridge = new BridgeRegistry('bridge/1', 'jvb', {}, log);
+  const registry = bridge.registry;
+  const mapped = mapColibriStats(stats);
+  bridge.collect({ ok: true, families: mapped.families, skipped: mapped.skipped, endpoint: 'test', durationMs: 3 });
   const sink: Sink = new PushgatewaySink(
-    registry,
-    { http: HTTP(`${capture.url}/gw/`), job: 'jvb', groupingKey: [['instance', 'bridge/1'], ['dc', 'zürich']], deleteOnShutdown: true },
+    { http: HTTP(`${capture.url}/gw/`), grouping: [['dc', 'zürich']], deleteOnShutdown: true },
     createPushgatewayMetrics(registry),
     log,
   );
-  await sink.afterPoll({ timestampMs: Date.now(), families: () => registry.getMetricsAsJSON() });
+  await sink.afterPoll(unitOf(registry, 'bridge/1'));
   await capture.waitForRequests(1);
   await sink.stop(1000);
 
@@ -208,17 +207,21 @@ body('without delete-on-shutdown, stop sends nothing', async () => {
   const registry = new Registry();
   const log = testLogger([]);
   const sink: Sink = new PushgatewaySink(
-    registry,
-    { http: HTTP(capture.url), job: 'jvb', groupingKey: [['instance', 'h']], deleteOnShutdown: false },
+    { http: HTTP(capture.url), instance: 'h', grouping: [], deleteOnShutdown: false },
     createPushgatewayMetrics(registry),
     log,
   );
-  await sink.afterPoll({ timestampMs: Date.now(), families: () => registry.getMetricsAsJSON() });
+  await sink.afterPoll(unitOf(registry, 'bridge'));
   await capture.waitForRequests(1);
   await sink.stop(1000);
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(capture.requests.map((r) => r.method), ['PUT']);
 });
+
+/** One poll of a bridge named `name` (job jvb) as the agent hands it to the sinks. */
+function unitOf(registry: Registry, name: string): PushUnit {
+  return { key: name, job: 'jvb', instance: name, timestampMs: Date.now(), families: () => registry.getMetricsAsJSON(), text: () => registry.metrics() };
+}
 
 /** A sender to the capture server with its own registry, metrics and log. */
 function makeSender(opts: { backoffMs?: number; render?: () => Promise<string>; url?: string } = {}) {
@@ -233,8 +236,8 @@ function makeSender(opts: { backoffMs?: number; render?: () => Promise<string>; 
     log: testLogger(lines),
     retryBackoffMs: opts.backoffMs ?? 50,
     deleteOnShutdown: false,
-    render: opts.render ?? (async () => 'x 1\n'),
   });
+  const render = opts.render ?? (async () => 'x 1\n');
   const exposition = async () => parseExposition(await registry.metrics());
   const pushes = async (result: string) => {
     const found = (await exposition()).samples.find((s) => s.name === 'jvb_pushgateway_pushes_total' && s.labels['result'] === result);
@@ -245,7 +248,7 @@ function makeSender(opts: { backoffMs?: number; render?: () => Promise<string>; 
     const total = async () =>
       (await exposition()).samples.filter((s) => s.name === 'jvb_pushgateway_pushes_total').reduce((sum, s) => sum + s.value, 0);
     const before = await total();
-    sender.push();
+    sender.push(render);
     const deadline = Date.now() + 5000;
     while ((await total()) === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     if ((await total()) === before) throw new Error('the push was not counted within 5 s');

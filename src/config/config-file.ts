@@ -14,8 +14,10 @@ export interface FileSettings {
   readonly path: string;
   readonly values: ReadonlyMap<string, string>;
   readonly labels: ReadonlyArray<readonly [string, string]>;
-  /** The `remote_write:` and `pushgateway:` lists, read by load-destinations.ts. */
+  /** The `bridges:`, `remote_write:` and `pushgateway:` lists, read by load-bridges.ts and load-destinations.ts. */
   readonly lists: Partial<Record<DestinationKind, unknown>>;
+  /** The `jvb:` section: settings every bridge inherits, read by load-bridges.ts. */
+  readonly bridgeDefaults: unknown;
 }
 
 type Yaml = unknown;
@@ -52,11 +54,17 @@ export function flattenConfigDocument(path: string, doc: Yaml): FileSettings {
   const values = new Map<string, string>();
   const labels: Array<readonly [string, string]> = [];
   const lists: Partial<Record<DestinationKind, unknown>> = {};
+  let bridgeDefaults: unknown;
 
   for (const [section, body] of Object.entries(doc)) {
     const kind = (Object.keys(DESTINATION_KINDS) as DestinationKind[]).find((k) => DESTINATION_KINDS[k].fileKey === section);
     if (kind !== undefined) {
       lists[kind] = body;
+      continue;
+    }
+    if (section === 'jvb') {
+      if (!isMapping(body)) throw new ConfigError(`${where}: "jvb" must be a mapping of bridge settings (url, timeout, source, ...)`);
+      bridgeDefaults = body;
       continue;
     }
     if (section === 'labels') {
@@ -81,5 +89,5 @@ export function flattenConfigDocument(path: string, doc: Yaml): FileSettings {
       values.set(flag, text);
     }
   }
-  return { path, values, labels, lists };
+  return { path, values, labels, lists, bridgeDefaults };
 }

@@ -14,11 +14,12 @@ export interface DestinationSettingSpec {
   readonly isSwitch?: boolean;
   readonly repeatable?: boolean;
   readonly envOnly?: boolean;
+  /** Older environment variable names still honoured, after the canonical one. */
+  readonly envAliases?: readonly string[];
 }
 
-const HTTP_KEYS: readonly DestinationSettingSpec[] = [
-  { key: 'url', help: 'Where to push; setting it enables this destination.' },
-  { key: 'timeout', help: 'A request that takes longer fails (and is retried as a network error).', default: '30s' },
+/** How to reach a server: shared by the bridges (polled) and the destinations (pushed to). */
+const CONNECTION_KEYS: readonly DestinationSettingSpec[] = [
   { key: 'username', help: 'Basic-auth user name (Grafana Cloud: the numeric instance id).' },
   { key: 'password-file', help: 'File holding the basic-auth password (Grafana Cloud: an access-policy token); read at each request.' },
   { key: 'password', help: 'The basic-auth password itself; environment only, prefer the file.', envOnly: true },
@@ -30,14 +31,45 @@ const HTTP_KEYS: readonly DestinationSettingSpec[] = [
   { key: 'tls.key-file', help: 'Private key (PEM) of the client certificate.' },
   { key: 'tls.server-name', help: 'Name to verify the server certificate against (and send as SNI).' },
   { key: 'tls.insecure-skip-verify', help: 'Do not verify the server certificate (testing only).', isSwitch: true, default: 'false' },
-  { key: 'proxy-url', help: 'HTTP(S) proxy for this destination; otherwise HTTPS_PROXY/HTTP_PROXY/NO_PROXY apply.' },
+  { key: 'proxy-url', help: 'HTTP(S) proxy; otherwise HTTPS_PROXY/HTTP_PROXY/NO_PROXY apply.' },
+];
+
+const HTTP_KEYS: readonly DestinationSettingSpec[] = [
+  { key: 'url', help: 'Where to push; setting it enables this destination.' },
+  { key: 'timeout', help: 'A request that takes longer fails (and is retried as a network error).', default: '30s' },
+  ...CONNECTION_KEYS,
+];
+
+/**
+ * A bridge to poll. From flags and environment, `--jvb.url` may be repeated
+ * (each URL a bridge, the other settings shared); the config file's
+ * `bridges:` list gives each its own, and inherits the rest from flags,
+ * environment and the file's `jvb:` section.
+ */
+export const BRIDGE_KEYS: readonly DestinationSettingSpec[] = [
+  {
+    key: 'url',
+    help: "The bridge's base URL (its private HTTP port), or the full URL of /metrics or /colibri/stats; repeatable, one bridge each.",
+    default: 'http://localhost:8080',
+    repeatable: true,
+    envAliases: ['JVB_STATS_URL'],
+  },
+  { key: 'source', help: 'auto (ask /metrics, then /colibri/stats), native (/metrics) or colibri (/colibri/stats).', default: 'auto' },
+  { key: 'name', help: "The bridge's instance label (default: the URL's host:port; this host's name for a local bridge)." },
+  { key: 'job', help: "The bridge's job label (jicofo for a Jicofo's /metrics).", default: 'jvb' },
+  { key: 'label', help: "A label NAME=VALUE for this bridge's series; repeatable (file: labels: {NAME: VALUE})." , repeatable: true },
+  { key: 'interval', help: 'How often to poll this bridge (default: --poll.interval).' },
+  { key: 'timeout', help: 'A poll that takes longer fails (default: the smaller of 5s and the interval; at most the interval).' },
+  { key: 'max-body-size', help: 'A body larger than this fails the poll (body_too_large).', default: '16MiB' },
+  { key: 'max-series', help: 'A poll yielding more series than this fails (too_many_series).', default: '100000' },
+  ...CONNECTION_KEYS,
 ];
 
 export const REMOTE_WRITE_KEYS: readonly DestinationSettingSpec[] = [
   ...HTTP_KEYS,
   { key: 'name', help: 'Name of the destination in logs and in the remote_name label (default: its host).' },
-  { key: 'job', help: 'The job label of every pushed series (a series of its own keeps its own).', default: 'jvb' },
-  { key: 'instance', help: 'The instance label of every pushed series (default: this host name), so bridges never write into the same series.' },
+  { key: 'job', help: "The job label of every pushed series, for a single bridge (default: the bridge's job, jvb)." },
+  { key: 'instance', help: "The instance label of every pushed series, for a single bridge (default: the bridge's name)." },
   { key: 'tenant-id', help: 'Tenant to write as, sent in --remote-write.tenant-header.' },
   { key: 'tenant-header', help: 'Header carrying the tenant: X-Scope-OrgID (Mimir, Cortex) or THANOS-TENANT (Thanos Receive).', default: 'X-Scope-OrgID' },
   { key: 'max-samples-per-request', help: 'Requests are split above this many samples.', default: '2000' },
@@ -48,20 +80,28 @@ export const REMOTE_WRITE_KEYS: readonly DestinationSettingSpec[] = [
 
 export const PUSHGATEWAY_KEYS: readonly DestinationSettingSpec[] = [
   ...HTTP_KEYS,
-  { key: 'job', help: 'The job label of the group.', default: 'jvb' },
-  { key: 'instance', help: 'The instance label of the group (default: this host name), so bridges never overwrite each other.' },
+  { key: 'job', help: "The job label of the group, for a single bridge (default: the bridge's job, jvb)." },
+  { key: 'instance', help: "The instance label of the group, for a single bridge (default: the bridge's name); each bridge has a group of its own." },
   { key: 'grouping', help: 'A further grouping-key label NAME=VALUE; repeatable.', repeatable: true },
   { key: 'delete-on-shutdown', help: "Delete the group on SIGTERM (off: a restart would blank the dashboards until the next push).", isSwitch: true, default: 'false' },
 ];
 
 export const DESTINATION_KINDS = {
+  jvb: { fileKey: 'bridges', keys: BRIDGE_KEYS },
   'remote-write': { fileKey: 'remote_write', keys: REMOTE_WRITE_KEYS },
   pushgateway: { fileKey: 'pushgateway', keys: PUSHGATEWAY_KEYS },
 } as const;
 
 export type DestinationKind = keyof typeof DESTINATION_KINDS;
 
-/** The default instance of a Pushgateway group. */
-export function defaultInstance(): string {
-  return hostname();
+/** The default name (instance label) of a bridge: host:port, or this machine's name for a local bridge (with the port when several local bridges are polled). */
+export function defaultBridgeName(url: string, severalLocal: boolean): string {
+  const parsed = new URL(url);
+  if (!isLocalHost(parsed.hostname)) return parsed.host;
+  const port = parsed.port || (parsed.protocol === 'https:' ? '443' : '80');
+  return severalLocal ? `${hostname()}:${port}` : hostname();
+}
+
+export function isLocalHost(host: string): boolean {
+  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host === '::1';
 }

@@ -5,7 +5,7 @@ export function helpText(command: string, version: string): string {
   const lines = [
     `usage: ${command} [flags]`,
     '',
-    `${command} ${version}: polls a Jitsi Videobridge, serves its statistics as Prometheus metrics and pushes them.`,
+    `${command} ${version}: polls Jitsi Videobridges (their /metrics or /colibri/stats), serves their metrics as Prometheus metrics and pushes them.`,
     'Every flag is also an environment variable (shown below) and a key of the --config.file YAML.',
     'Precedence: flag > environment > config file > default.',
     '',
@@ -21,12 +21,18 @@ export function helpText(command: string, version: string): string {
     lines.push(`      env: ${env}${spec.default !== undefined ? `; default: ${spec.default}` : ''}`);
   }
   for (const [kind, { fileKey, keys }] of Object.entries(DESTINATION_KINDS)) {
-    lines.push('', `${kind} destination (one from flags/environment; any number in the config file's ${fileKey}: list):`);
+    lines.push(
+      '',
+      kind === 'jvb'
+        ? `Bridges to poll (one per --jvb.url; any number in the config file's ${fileKey}: list, which inherits the --jvb.* settings and the file's jvb: section):`
+        : `${kind} destination (one from flags/environment; any number in the config file's ${fileKey}: list):`,
+    );
     for (const spec of keys) {
       const flag = `${kind}.${spec.key}`;
-      lines.push(spec.envOnly ? `  (environment only) ${envVarName(flag)}` : `  --${flag}${spec.isSwitch ? '' : spec.repeatable ? '=NAME=VALUE' : '=VALUE'}`);
+      lines.push(spec.envOnly ? `  (environment only) ${envVarName(flag)}` : `  --${flag}${spec.isSwitch ? '' : spec.repeatable && spec.key !== 'url' ? '=NAME=VALUE' : '=VALUE'}`);
       lines.push(`      ${spec.help}`);
-      if (!spec.envOnly) lines.push(`      env: ${envVarName(flag)}${spec.default !== undefined ? `; default: ${spec.default}` : ''}`);
+      const env = [envVarName(flag), ...(spec.envAliases ?? [])].join(', ');
+      if (!spec.envOnly) lines.push(`      env: ${env}${spec.default !== undefined ? `; default: ${spec.default}` : ''}`);
     }
   }
   return `${lines.join('\n')}\n`;

@@ -4,7 +4,7 @@ import { readConfigFile, type FileSettings } from './config-file';
 import { envVarName, findSetting, SETTINGS, type SettingFlag } from './settings';
 import * as parsers from './value-parsers';
 import type { ListenAddress, ValueParser } from './value-parsers';
-import { formatDuration } from './duration';
+import { loadBridges, type BridgeSettings } from './load-bridges';
 import { destinationFlagOptions, loadDestinations, type Destinations } from './load-destinations';
 import { validateHttpDestinationOptions } from '../http/http-destination-options';
 
@@ -12,7 +12,8 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'logfmt' | 'json';
 
 export interface AgentConfig {
-  readonly jvb: { readonly url: string; readonly timeoutMs: number };
+  /** At least one. */
+  readonly bridges: readonly BridgeSettings[];
   readonly poll: { readonly intervalMs: number };
   readonly web: { readonly listenAddress: ListenAddress; readonly telemetryPath: string };
   /** Constant labels for every series, by name. */
@@ -132,23 +133,29 @@ export function loadConfig(sources: ConfigSources): CliRequest {
   const settings = new SettingResolver(flags, sources.env, file);
 
   const intervalMs = settings.get('poll.interval', parsers.durationMs);
-  const timeoutMs = settings.get('jvb.timeout', parsers.durationMs);
-  if (timeoutMs > intervalMs) {
-    // As Prometheus refuses scrape_timeout > scrape_interval: polls would pile up.
-    throw new ConfigError(
-      `--jvb.timeout (${formatDuration(timeoutMs)}) must not be longer than --poll.interval (${formatDuration(intervalMs)})`,
-    );
-  }
+  const bridges = loadBridges(flags, sources.env, file && { path: file.path, list: file.lists.jvb, defaults: file.bridgeDefaults }, intervalMs);
 
   const destinations = loadDestinations(flags, sources.env, file && { path: file.path, lists: file.lists });
+  if (bridges.length > 1) {
+    // With several bridges each brings its own job and instance; one value for all would merge their series.
+    for (const [kind, list] of [['remote-write', destinations.remoteWrite], ['pushgateway', destinations.pushgateway]] as const) {
+      for (const d of list) {
+        const set = (['job', 'instance'] as const).filter((key) => d[key] !== undefined);
+        if (set.length > 0) {
+          throw new ConfigError(`--${kind}.${set[0]} sets one ${set[0]} for all ${bridges.length} bridges, which would write them into the same series: leave it unset and give each bridge its own job and name`);
+        }
+      }
+    }
+  }
   // Credential, CA and key files are read now, so a typo stops the agent at start, not at the first push.
+  for (const b of bridges) validateHttpDestinationOptions(b.http, '--jvb', sources.env);
   for (const d of destinations.remoteWrite) validateHttpDestinationOptions(d.http, '--remote-write', sources.env);
   for (const d of destinations.pushgateway) validateHttpDestinationOptions(d.http, '--pushgateway', sources.env);
 
   return {
     kind: 'run',
     config: {
-      jvb: { url: settings.get('jvb.url', parsers.httpUrl), timeoutMs },
+      bridges,
       poll: { intervalMs },
       web: {
         listenAddress: settings.get('web.listen-address', parsers.listenAddress),

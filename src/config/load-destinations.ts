@@ -1,15 +1,20 @@
 import type { HttpDestinationOptions } from '../http/http-destination-options';
 import { isUserLabelName } from '../registry/label-name';
 import { ConfigError, invalidSetting } from './config-error';
-import { defaultInstance, DESTINATION_KINDS, type DestinationKind, type DestinationSettingSpec } from './destination-settings';
+import { DESTINATION_KINDS, type DestinationKind, type DestinationSettingSpec } from './destination-settings';
 import { envVarName } from './settings';
 import * as parsers from './value-parsers';
 import type { ValueParser } from './value-parsers';
 
 export interface RemoteWriteDestination {
   readonly name: string;
-  /** job and instance, added to every series that has no label of that name (like Prometheus' external_labels). */
-  readonly externalLabels: Readonly<Record<string, string>>;
+  /**
+   * job and instance for this destination, when set (one bridge only);
+   * otherwise each bridge's. Added to every series that has no label of that
+   * name, like Prometheus' external_labels.
+   */
+  readonly job?: string;
+  readonly instance?: string;
   readonly http: HttpDestinationOptions;
   readonly maxSamplesPerRequest: number;
   readonly retryOn429: boolean;
@@ -19,16 +24,18 @@ export interface RemoteWriteDestination {
 
 export interface PushgatewayDestination {
   readonly http: HttpDestinationOptions;
-  readonly job: string;
-  /** instance first, then the --pushgateway.grouping labels, in order. */
-  readonly groupingKey: ReadonlyArray<readonly [string, string]>;
+  /** The group's job and instance when set (one bridge only); otherwise each bridge's. */
+  readonly job?: string;
+  readonly instance?: string;
+  /** The --pushgateway.grouping labels, in order, after instance. */
+  readonly grouping: ReadonlyArray<readonly [string, string]>;
   readonly deleteOnShutdown: boolean;
 }
 
 /** One destination's settings as text, each with where it came from (for messages). */
-type RawDestination = Map<string, { readonly values: readonly string[]; readonly origin: string }>;
+export type RawDestination = Map<string, { readonly values: readonly string[]; readonly origin: string }>;
 
-type FlagValues = Record<string, string | boolean | Array<string | boolean> | undefined>;
+export type FlagValues = Record<string, string | boolean | Array<string | boolean> | undefined>;
 
 /** The destination flags for node:util parseArgs. */
 export function destinationFlagOptions(): Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> {
@@ -43,7 +50,7 @@ export function destinationFlagOptions(): Record<string, { type: 'string' | 'boo
 }
 
 /** The destination defined by flags and environment variables (flag first), if any of its settings is given. */
-function fromFlagsAndEnv(kind: DestinationKind, flags: FlagValues, env: Readonly<Record<string, string | undefined>>): RawDestination | undefined {
+export function fromFlagsAndEnv(kind: DestinationKind, flags: FlagValues, env: Readonly<Record<string, string | undefined>>): RawDestination | undefined {
   const raw: RawDestination = new Map();
   for (const spec of DESTINATION_KINDS[kind].keys) {
     const flag = `${kind}.${spec.key}`;
@@ -53,14 +60,17 @@ function fromFlagsAndEnv(kind: DestinationKind, flags: FlagValues, env: Readonly
       raw.set(spec.key, { values, origin: `--${flag}` });
       continue;
     }
-    const fromEnv = env[envVarName(flag)];
-    if (fromEnv !== undefined && fromEnv !== '') {
+    for (const name of [envVarName(flag), ...(spec.envAliases ?? [])]) {
+      const fromEnv = env[name];
+      if (fromEnv === undefined || fromEnv === '') continue;
       const values = spec.repeatable ? fromEnv.split(',').filter((v) => v.trim() !== '') : [fromEnv];
-      raw.set(spec.key, { values, origin: envVarName(flag) });
+      raw.set(spec.key, { values, origin: name });
+      break;
     }
   }
   if (raw.size === 0) return undefined;
-  if (!raw.has('url')) {
+  // A bridge's URL has a default; a destination is switched on by its URL.
+  if (kind !== 'jvb' && !raw.has('url')) {
     const [, first] = [...raw.entries()][0]!;
     throw new ConfigError(`${first.origin} is set but --${kind}.url is not: set the URL to push to`);
   }
@@ -72,12 +82,12 @@ function isMapping(value: unknown): value is Record<string, unknown> {
 }
 
 /** The destinations of the YAML file's list for `kind`, e.g. `remote_write: [{url: ..., tls: {ca-file: ...}}]`. */
-export function fromFileList(kind: DestinationKind, list: unknown, filePath: string): RawDestination[] {
+export function fromFileList(kind: DestinationKind, list: unknown, filePath: string, opts: { urlRequired?: boolean; at?: string } = {}): RawDestination[] {
   const { fileKey, keys } = DESTINATION_KINDS[kind];
   const where = `--config.file ${JSON.stringify(filePath)}`;
   const items = Array.isArray(list) ? list : [list];
   return items.map((item, index) => {
-    const at = `${fileKey}[${index}]`;
+    const at = opts.at ?? `${fileKey}[${index}]`;
     if (!isMapping(item)) throw new ConfigError(`${where}: ${at} must be a mapping of settings`);
     const raw: RawDestination = new Map();
     const visit = (prefix: string, node: Record<string, unknown>) => {
@@ -99,14 +109,16 @@ export function fromFileList(kind: DestinationKind, list: unknown, filePath: str
         }
       }
     };
-    visit('', item);
-    if (!raw.has('url')) throw new ConfigError(`${where}: ${at} has no url`);
+    // A bridge's labels are a mapping, as the file's top-level labels are.
+    const { labels, ...rest } = item;
+    visit('', kind === 'jvb' && labels !== undefined ? { ...rest, label: labels } : item);
+    if ((opts.urlRequired ?? true) && !raw.has('url')) throw new ConfigError(`${where}: ${at} has no url`);
     return raw;
   });
 }
 
 /** Typed access to one raw destination, with defaults and messages naming the setting. */
-class DestinationReader {
+export class DestinationReader {
   constructor(
     private readonly kind: DestinationKind,
     private readonly raw: RawDestination,
@@ -140,12 +152,12 @@ class DestinationReader {
   }
 }
 
-const positiveInt: ValueParser<number> = {
+export const positiveInt: ValueParser<number> = {
   allowed: 'a whole number greater than zero',
   parse: (raw) => (/^\d+$/.test(raw.trim()) && Number(raw) > 0 ? Number(raw) : undefined),
 };
 
-function httpOptions(kind: DestinationKind, reader: DestinationReader, extraHeaders: Array<readonly [string, string]>): HttpDestinationOptions {
+export function httpOptions(kind: DestinationKind, reader: DestinationReader, extraHeaders: Array<readonly [string, string]>): HttpDestinationOptions {
   const headers: Record<string, string> = {};
   for (const [name, value] of [...reader.pairs('header', 'a header'), ...extraHeaders]) {
     if (Object.keys(headers).some((h) => h.toLowerCase() === name.toLowerCase())) {
@@ -177,7 +189,7 @@ function httpOptions(kind: DestinationKind, reader: DestinationReader, extraHead
   const proxyUrl = reader.get('proxy-url', parsers.nonEmptyString);
   return {
     url: reader.get('url', parsers.httpUrl)!,
-    timeoutMs: reader.get('timeout', parsers.durationMs)!,
+    timeoutMs: reader.get('timeout', parsers.durationMs) ?? 0,
     ...(username !== undefined ? { basicAuth: { username, ...(passwordFile !== undefined ? { passwordFile } : { password: password! }) } } : {}),
     ...(bearerTokenFile !== undefined ? { bearerTokenFile } : {}),
     ...(bearerToken !== undefined ? { bearerToken } : {}),
@@ -203,7 +215,8 @@ function remoteWriteDestination(raw: RawDestination): RemoteWriteDestination {
   if (minBackoffMs > maxBackoffMs) throw new ConfigError(`--remote-write.min-backoff must not be longer than --remote-write.max-backoff`);
   return {
     name: reader.get('name', parsers.nonEmptyString) ?? new URL(http.url).host,
-    externalLabels: { job: reader.get('job', parsers.nonEmptyString)!, instance: reader.get('instance', parsers.nonEmptyString) ?? defaultInstance() },
+    ...optional('job', reader.get('job', parsers.nonEmptyString)),
+    ...optional('instance', reader.get('instance', parsers.nonEmptyString)),
     http,
     maxSamplesPerRequest: reader.get('max-samples-per-request', positiveInt)!,
     retryOn429: reader.get('retry-on-429', parsers.bool)!,
@@ -214,21 +227,25 @@ function remoteWriteDestination(raw: RawDestination): RemoteWriteDestination {
 
 function pushgatewayDestination(raw: RawDestination): PushgatewayDestination {
   const reader = new DestinationReader('pushgateway', raw);
-  const instance = reader.get('instance', parsers.nonEmptyString) ?? defaultInstance();
-  const groupingKey: Array<readonly [string, string]> = [['instance', instance]];
+  const grouping: Array<readonly [string, string]> = [];
   for (const [name, value] of reader.pairs('grouping', 'a grouping label')) {
     if (!isUserLabelName(name) || name === 'job' || name === 'instance') {
       throw invalidSetting('--pushgateway.grouping', reader.origin('grouping'), `${name}=${value}`, 'NAME=VALUE with a valid label name other than job and instance (they have settings of their own)');
     }
-    if (groupingKey.some(([n]) => n === name)) throw new ConfigError(`grouping label ${JSON.stringify(name)} is given twice (${reader.origin('grouping')})`);
-    groupingKey.push([name, value]);
+    if (grouping.some(([n]) => n === name)) throw new ConfigError(`grouping label ${JSON.stringify(name)} is given twice (${reader.origin('grouping')})`);
+    grouping.push([name, value]);
   }
   return {
     http: httpOptions('pushgateway', reader, []),
-    job: reader.get('job', parsers.nonEmptyString)!,
-    groupingKey,
+    ...optional('job', reader.get('job', parsers.nonEmptyString)),
+    ...optional('instance', reader.get('instance', parsers.nonEmptyString)),
+    grouping,
     deleteOnShutdown: reader.get('delete-on-shutdown', parsers.bool)!,
   };
+}
+
+function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
 }
 
 export interface Destinations {

@@ -21,9 +21,7 @@ export interface SettingSpec {
 
 export const SETTINGS = [
   { flag: 'config.file', help: 'Path of an optional YAML file with the same settings as nested keys.', flagAndEnvOnly: true },
-  { flag: 'jvb.url', help: "URL of the JVB's /colibri/stats endpoint (its private REST API).", default: 'http://localhost:8080/colibri/stats', envAliases: ['JVB_STATS_URL'] },
-  { flag: 'jvb.timeout', help: 'A poll of the JVB that takes longer than this fails (must not exceed --poll.interval).', default: '5s' },
-  { flag: 'poll.interval', help: 'How often to poll the JVB (and push, where pushing is configured).', default: '15s' },
+  { flag: 'poll.interval', help: 'How often to poll each bridge (and push, where pushing is configured), unless a bridge sets its own interval.', default: '15s' },
   { flag: 'web.listen-address', help: 'Address on which to serve /metrics, /-/healthy and /-/ready.', default: ':9001' },
   { flag: 'web.telemetry-path', help: 'Path under which to serve the metrics.', default: '/metrics' },
   { flag: 'label', help: 'A constant label NAME=VALUE added to every series; repeatable (env: comma-separated).', repeatable: true },

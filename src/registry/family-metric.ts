@@ -1,5 +1,7 @@
 import type { Metric } from 'prom-client';
-import type { JvbMetricFamily } from './jvb-metric-family';
+import type { MetricFamily } from '../sources/metric-family';
+
+type ValueLabels = Record<string, string | number>;
 
 /**
  * What prom-client's metrics return from `get()` at run time (its .d.ts
@@ -8,39 +10,39 @@ import type { JvbMetricFamily } from './jvb-metric-family';
 export interface FamilyValues {
   readonly name: string;
   readonly help: string;
-  readonly type: 'gauge' | 'counter' | 'histogram';
-  readonly aggregator: 'sum';
-  readonly values: ReadonlyArray<{ readonly labels: Record<string, string | number>; readonly value: number; readonly metricName?: string }>;
+  readonly type: MetricFamily['type'];
+  readonly unit: string;
+  readonly aggregator: 'first';
+  readonly values: ReadonlyArray<{ readonly labels: ValueLabels; readonly value: number; readonly metricName?: string }>;
 }
 
-/** prom-client's own value list for one family, as `metric.get()` returns it for its Histogram, Gauge and Counter. */
-export function familyValues(family: JvbMetricFamily): FamilyValues {
-  if (family.kind === 'scalar') {
-    return {
-      name: family.name,
-      help: family.help,
-      type: family.type,
-      aggregator: 'sum',
-      values: family.samples.map((sample) => ({ labels: { ...sample.labels }, value: sample.value })),
-    };
+/** One family as prom-client's value list: a histogram's buckets, _sum and _count as its own Histogram gives them. */
+export function familyValues(family: MetricFamily): FamilyValues {
+  const values: Array<{ labels: ValueLabels; value: number; metricName?: string }> = [];
+  const { name } = family;
+  switch (family.type) {
+    case 'histogram':
+      for (const s of family.series) {
+        for (const b of s.buckets) values.push({ labels: { ...s.labels, le: b.le }, value: b.count, metricName: `${name}_bucket` });
+        if (s.sum !== undefined) values.push({ labels: { ...s.labels }, value: s.sum, metricName: `${name}_sum` });
+        if (s.count !== undefined) values.push({ labels: { ...s.labels }, value: s.count, metricName: `${name}_count` });
+      }
+      break;
+    case 'summary':
+      for (const s of family.series) {
+        for (const q of s.quantiles) values.push({ labels: { ...s.labels, quantile: q.quantile }, value: q.value, metricName: name });
+        if (s.sum !== undefined) values.push({ labels: { ...s.labels }, value: s.sum, metricName: `${name}_sum` });
+        if (s.count !== undefined) values.push({ labels: { ...s.labels }, value: s.count, metricName: `${name}_count` });
+      }
+      break;
+    default:
+      for (const s of family.series) values.push({ labels: { ...s.labels }, value: s.value });
   }
-  const bucketName = `${family.name}_bucket`;
-  return {
-    name: family.name,
-    help: family.help,
-    type: 'histogram',
-    aggregator: 'sum',
-    values: [
-      ...family.buckets.map((bucket) => ({ labels: { le: bucket.le }, value: bucket.count, metricName: bucketName })),
-      { labels: { le: '+Inf' }, value: family.count, metricName: bucketName },
-      { labels: {}, value: family.sum, metricName: `${family.name}_sum` },
-      { labels: {}, value: family.count, metricName: `${family.name}_count` },
-    ],
-  };
+  return { name, help: family.help, type: family.type, unit: family.unit, aggregator: 'first', values };
 }
 
 /**
- * One JVB family as a metric object prom-client's Registry accepts: the
+ * One bridge family as a metric object prom-client's Registry accepts: the
  * registry's public contract is `name`, `help`, `type`, `aggregator`,
  * `get()` and `reset()` — the same shape its own metrics and its cluster
  * aggregator use. The values are replaced wholesale after each poll, which
@@ -48,10 +50,10 @@ export function familyValues(family: JvbMetricFamily): FamilyValues {
  * No private field of prom-client is read or written.
  */
 export class FamilyMetric {
-  readonly aggregator = 'sum' as const;
+  readonly aggregator = 'first' as const;
   private values: FamilyValues;
 
-  constructor(family: JvbMetricFamily) {
+  constructor(family: MetricFamily) {
     this.values = familyValues(family);
   }
 
@@ -70,7 +72,7 @@ export class FamilyMetric {
     return this.values.values.length;
   }
 
-  update(family: JvbMetricFamily): void {
+  update(family: MetricFamily): void {
     this.values = familyValues(family);
   }
 

@@ -1,17 +1,17 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { POLL_FAILURE_REASONS } from '../sources/jvb/colibri-stats';
-import { SKIP_REASONS } from './jvb-metric-family';
+import { POLL_FAILURE_REASONS, SKIP_REASONS } from '../sources/source';
 
 /**
- * The agent's own health. Everything is under `jvb_`, a prefix no JVB field
+ * The health of the polls of one bridge, in that bridge's registry (so they
+ * carry its instance). Everything is under `jvb_`, a prefix no JVB field
  * can reach (JVB fields become `jitsi_*`, JVB's native metrics are
  * `jitsi_jvb_*`), so a new JVB version can never collide with them.
  */
-export function createPollMetrics(registry: Registry, version: string) {
+export function createPollMetrics(registry: Registry) {
   const registers = [registry];
   const failures = new Counter({
     name: 'jvb_poll_failures_total',
-    help: 'Polls of the JVB that failed, by reason (timeout, connection_error, http_status, invalid_body, not_jvb).',
+    help: `Polls of the JVB that failed, by reason (${POLL_FAILURE_REASONS.join(', ')}).`,
     labelNames: ['reason'],
     registers,
   });
@@ -19,19 +19,11 @@ export function createPollMetrics(registry: Registry, version: string) {
   for (const reason of POLL_FAILURE_REASONS) failures.inc({ reason }, 0);
   const skipped = new Counter({
     name: 'jvb_skipped_fields_total',
-    help: 'Fields of /colibri/stats that could not be turned into a metric, by reason.',
+    help: 'Fields of /colibri/stats (or families of /metrics) that could not be turned into a metric, by reason.',
     labelNames: ['reason'],
     registers,
   });
   for (const reason of SKIP_REASONS) skipped.inc({ reason }, 0);
-
-  const buildInfo = new Gauge({
-    name: 'jvb_adapter_build_info',
-    help: 'The version of this agent and of Node.js it runs on; the value is always 1.',
-    labelNames: ['version', 'nodejs_version'],
-    registers,
-  });
-  buildInfo.set({ version, nodejs_version: process.version }, 1);
 
   return {
     up: new Gauge({ name: 'jvb_up', help: 'Whether the last poll of the JVB succeeded (1) or not (0).', registers }),
@@ -49,3 +41,14 @@ export function createPollMetrics(registry: Registry, version: string) {
 }
 
 export type PollMetrics = ReturnType<typeof createPollMetrics>;
+
+/** The agent's own version, in the agent's registry. */
+export function registerBuildInfo(registry: Registry, version: string): void {
+  const buildInfo = new Gauge({
+    name: 'jvb_adapter_build_info',
+    help: 'The version of this agent and of Node.js it runs on; the value is always 1.',
+    labelNames: ['version', 'nodejs_version'],
+    registers: [registry],
+  });
+  buildInfo.set({ version, nodejs_version: process.version }, 1);
+}

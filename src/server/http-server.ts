@@ -1,13 +1,14 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
 import type { ListenAddress } from '../config/value-parsers';
 import type { Logger } from '../log/logger';
 
 export interface MetricsServerOptions {
   readonly listenAddress: ListenAddress;
   readonly telemetryPath: string;
-  readonly registry: Registry;
+  /** The exposition to serve, rendered per scrape. */
+  readonly render: () => Promise<string>;
+  readonly contentType: string;
   /** Ready once the first poll succeeded. */
   readonly isReady: () => boolean;
   readonly version: string;
@@ -51,9 +52,9 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
     }
     switch (path) {
       case opts.telemetryPath:
-        opts.registry
-          .metrics()
-          .then((body) => send(res, 200, opts.registry.contentType, body, head))
+        opts
+          .render()
+          .then((body) => send(res, 200, opts.contentType, body, head))
           .catch((error: unknown) => {
             opts.log.error('rendering metrics failed', { err: error instanceof Error ? error.message : String(error) });
             send(res, 500, 'text/plain; charset=utf-8', 'error rendering metrics\n', head);

@@ -35,7 +35,7 @@ export async function createSinks(config: Pick<AgentConfig, 'destinations' | 'st
   }
   if (destinations.pushgateway.length > 0) {
     const metrics = createPushgatewayMetrics(registry);
-    for (const destination of destinations.pushgateway) sinks.push(new PushgatewaySink(registry, destination, metrics, log));
+    for (const destination of destinations.pushgateway) sinks.push(new PushgatewaySink(destination, metrics, log));
   }
   return sinks;
 }

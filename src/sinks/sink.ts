@@ -1,16 +1,26 @@
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 
-/** What a poll hands to the sinks: its timestamp, and the registry's samples read once for all of them. */
-export interface PolledMetrics {
+/**
+ * What one poll hands to the sinks: the metrics of one "target" (a bridge,
+ * or the agent itself), named the way a Prometheus scrape would name that
+ * target: `job` and `instance`.
+ */
+export interface PushUnit {
+  /** Stable across polls: the bridge's name ('' for the agent's own metrics). State per target (stale markers, groups) hangs off it. */
+  readonly key: string;
+  readonly job: string;
+  readonly instance: string;
   readonly timestampMs: number;
-  /** registry.getMetricsAsJSON(), read at most once per poll however many sinks ask. */
+  /** The samples, read once however many sinks ask. */
   readonly families: () => Promise<MetricObjectWithValues<MetricValue<string>>[]>;
+  /** The same samples as text exposition 0.0.4, rendered once however many sinks ask. */
+  readonly text: () => Promise<string>;
 }
 
 /** Where a poll's metrics go after the registry: a push destination. */
 export interface Sink {
   /** Called after each poll (successful or not); must not wait on the network. */
-  afterPoll(poll: PolledMetrics): Promise<void>;
+  afterPoll(unit: PushUnit): Promise<void>;
   /** Delivers what it can within `deadlineMs`, then lets go. */
   stop(deadlineMs: number): Promise<void>;
 }

@@ -22,8 +22,6 @@ export interface PushgatewaySenderOptions {
   /** Wait before the one retry of a failed push. */
   readonly retryBackoffMs: number;
   readonly deleteOnShutdown: boolean;
-  /** The body to PUT: the registry's text, rendered when the push starts so it is never older than needed. */
-  readonly render: () => Promise<string>;
 }
 
 /**
@@ -51,11 +49,15 @@ export class PushgatewaySender {
    */
   private readonly refusalsLogged = new Set<string>();
 
+  /** The body of the next push: the newest poll's text, rendered when the push starts. */
+  private render: () => Promise<string> = async () => '';
+
   constructor(private readonly opts: PushgatewaySenderOptions) {}
 
-  /** Called after each poll; never waits for the network. */
-  push(): void {
+  /** Called after each poll with that poll's text; never waits for the network. */
+  push(render: () => Promise<string>): void {
     if (this.stopped) return;
+    this.render = render;
     if (this.inFlight) {
       this.again = true;
       return;
@@ -99,7 +101,7 @@ export class PushgatewaySender {
     const started = performance.now();
     let body: Buffer;
     try {
-      body = Buffer.from(await this.opts.render(), 'utf8');
+      body = Buffer.from(await this.render(), 'utf8');
     } catch (err) {
       // Nobody awaits push(): a rejection here would be unhandled and end the process.
       log.error('could not render the metrics to push', { err: err instanceof Error ? err.message : String(err) });

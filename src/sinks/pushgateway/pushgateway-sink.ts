@@ -1,10 +1,9 @@
-import type { Registry } from 'prom-client';
 import type { PushgatewayDestination } from '../../config/load-destinations';
 import type { Logger } from '../../log/logger';
 import { USER_AGENT } from '../../version';
 import { createHttpTransport } from '../../http/http-transport';
 import { redactUrl } from '../../log/redact-url';
-import type { Sink } from '../sink';
+import type { PushUnit, Sink } from '../sink';
 import { groupUrl } from './grouping-key-path';
 import type { PushgatewayMetrics } from './pushgateway-metrics';
 import { PushgatewaySender } from './pushgateway-sender';
@@ -12,29 +11,36 @@ import { PushgatewaySender } from './pushgateway-sender';
 /** The wait before the one retry of a failed push. */
 export const PUSH_RETRY_BACKOFF_MS = 1000;
 
-/** One Pushgateway group: after each poll, PUT the registry's text there. */
+/** One Pushgateway: after each poll of a target, PUT its text to the target's own group (job, instance, grouping labels). */
 export class PushgatewaySink implements Sink {
-  private readonly sender: PushgatewaySender;
+  private readonly senders = new Map<string, PushgatewaySender>();
 
-  constructor(registry: Registry, destination: PushgatewayDestination, metrics: PushgatewayMetrics, log: Logger) {
-    const url = groupUrl(destination.http.url, destination.job, destination.groupingKey);
-    const displayUrl = redactUrl(url);
-    this.sender = new PushgatewaySender({
-      displayUrl,
-      transport: createHttpTransport({ ...destination.http, url }, USER_AGENT, { settingPrefix: '--pushgateway' }),
-      metrics,
-      log: log.with({ component: 'pushgateway', url: displayUrl }),
-      retryBackoffMs: PUSH_RETRY_BACKOFF_MS,
-      deleteOnShutdown: destination.deleteOnShutdown,
-      render: () => registry.metrics(),
-    });
+  constructor(
+    private readonly destination: PushgatewayDestination,
+    private readonly metrics: PushgatewayMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  async afterPoll(unit: PushUnit): Promise<void> {
+    let sender = this.senders.get(unit.key);
+    if (sender === undefined) {
+      const { destination } = this;
+      const url = groupUrl(destination.http.url, destination.job ?? unit.job, [['instance', destination.instance ?? unit.instance], ...destination.grouping]);
+      const displayUrl = redactUrl(url);
+      sender = new PushgatewaySender({
+        displayUrl,
+        transport: createHttpTransport({ ...destination.http, url }, USER_AGENT, { settingPrefix: '--pushgateway' }),
+        metrics: this.metrics,
+        log: this.log.with({ component: 'pushgateway', url: displayUrl }),
+        retryBackoffMs: PUSH_RETRY_BACKOFF_MS,
+        deleteOnShutdown: destination.deleteOnShutdown,
+      });
+      this.senders.set(unit.key, sender);
+    }
+    sender.push(unit.text);
   }
 
-  async afterPoll(): Promise<void> {
-    this.sender.push();
-  }
-
-  stop(deadlineMs: number): Promise<void> {
-    return this.sender.stop(deadlineMs);
+  async stop(deadlineMs: number): Promise<void> {
+    await Promise.all([...this.senders.values()].map((sender) => sender.stop(deadlineMs)));
   }
 }

@@ -4,28 +4,29 @@ import { USER_AGENT } from '../../version';
 import { createHttpTransport } from '../../http/http-transport';
 import { redactUrl } from '../../log/redact-url';
 import type { RequestQueue } from '../queue/request-queue';
-import type { PolledMetrics, Sink } from '../sink';
+import type { PushUnit, Sink } from '../sink';
 import type { RemoteWriteMetrics } from './remote-write-metrics';
 import { RemoteWriteSender } from './remote-write-sender';
 import { WriteRequestEncoder } from './write-request-encoder';
 
 /**
- * One remote-write destination: after each poll, the registry's samples are
- * encoded (one timestamp for the poll, stale markers for vanished series)
- * and queued; the sender delivers the queue in order.
+ * One remote-write destination: after each poll of a target, its samples are
+ * encoded (one timestamp for the poll, stale markers for the target's
+ * vanished series, job and instance as external labels) and queued; the
+ * sender delivers the queue in order. One encoder per target, so one
+ * bridge's failed poll marks only its own series stale.
  */
 export class RemoteWriteSink implements Sink {
-  private readonly encoder: WriteRequestEncoder;
+  private readonly encoders = new Map<string, WriteRequestEncoder>();
   private readonly sender: RemoteWriteSender;
 
   constructor(
-    destination: RemoteWriteDestination,
+    private readonly destination: RemoteWriteDestination,
     queue: RequestQueue,
     metrics: RemoteWriteMetrics,
     log: Logger,
   ) {
     const displayUrl = redactUrl(destination.http.url);
-    this.encoder = new WriteRequestEncoder({ maxSamplesPerRequest: destination.maxSamplesPerRequest, externalLabels: destination.externalLabels });
     this.sender = new RemoteWriteSender({
       name: destination.name,
       displayUrl,
@@ -38,8 +39,17 @@ export class RemoteWriteSink implements Sink {
     this.sender.start();
   }
 
-  async afterPoll(poll: PolledMetrics): Promise<void> {
-    await this.sender.enqueue(this.encoder.encodePoll(await poll.families(), poll.timestampMs));
+  async afterPoll(unit: PushUnit): Promise<void> {
+    let encoder = this.encoders.get(unit.key);
+    if (encoder === undefined) {
+      encoder = new WriteRequestEncoder({
+        maxSamplesPerRequest: this.destination.maxSamplesPerRequest,
+        // A destination's own job/instance (single bridge only) wins over the target's.
+        externalLabels: { job: this.destination.job ?? unit.job, instance: this.destination.instance ?? unit.instance },
+      });
+      this.encoders.set(unit.key, encoder);
+    }
+    await this.sender.enqueue(encoder.encodePoll(await unit.families(), unit.timestampMs));
   }
 
   stop(deadlineMs: number): Promise<void> {

@@ -1,4 +1,4 @@
-import type { ColibriStats } from '../sources/jvb/colibri-stats';
+import type { ColibriStats } from './parse-colibri-stats';
 import {
   EXTRA_FIELD_HELP,
   HISTOGRAM_BOUNDS,
@@ -7,8 +7,14 @@ import {
   INFO_FIELDS,
   INFO_METRIC,
   SEED_FIELDS,
-} from './jvb-field-catalog';
-import type { HistogramFamily, JvbMetricFamily, MappedStats, ScalarFamily, SkippedField, SkipReason } from './jvb-metric-family';
+} from './colibri-field-catalog';
+import { occupiedNames, type HistogramFamily, type MetricFamily, type ScalarFamily } from '../metric-family';
+import type { SkippedField, SkipReason } from '../source';
+
+export interface MappedStats {
+  readonly families: readonly MetricFamily[];
+  readonly skipped: readonly SkippedField[];
+}
 
 const PREFIX = 'jitsi_';
 /** A JSON number literal, for numbers a bridge sent as strings ("5", "0.25"). */
@@ -83,7 +89,7 @@ export function histogramFromCounts(name: string, help: string, counts: readonly
   let next = 0;
   const buckets = HISTOGRAM_BOUNDS.map((le) => {
     while (next < counts.length && next <= le) cumulative += counts[next++]!;
-    return { le, count: cumulative };
+    return { le: String(le), count: cumulative };
   });
   let count = 0;
   let sum = 0;
@@ -91,7 +97,7 @@ export function histogramFromCounts(name: string, help: string, counts: readonly
     count += n;
     sum += i * n;
   });
-  return { kind: 'histogram', name, help, buckets, count, sum };
+  return { type: 'histogram', name, help, unit: '', series: [{ labels: {}, buckets: [...buckets, { le: '+Inf', count }], count, sum }] };
 }
 
 function skipReasonOf(value: unknown): SkipReason {
@@ -101,25 +107,18 @@ function skipReasonOf(value: unknown): SkipReason {
   return 'not_a_number';
 }
 
-/** The suffixed names a histogram occupies in the exposition. */
-function occupiedNames(family: JvbMetricFamily): string[] {
-  return family.kind === 'histogram'
-    ? [family.name, `${family.name}_bucket`, `${family.name}_sum`, `${family.name}_count`]
-    : [family.name];
-}
-
 /**
  * Maps one /colibri/stats object to metric families. Pure and total: every
  * field either becomes a metric or is listed in `skipped` with a reason;
  * nothing about one field can affect another.
  */
 export function mapColibriStats(stats: ColibriStats): MappedStats {
-  const families: JvbMetricFamily[] = [];
+  const families: MetricFamily[] = [];
   const skipped: SkippedField[] = [];
   const infoLabels: Record<string, string> = {};
   const taken = new Set<string>([INFO_METRIC.name]);
 
-  const add = (key: string, family: JvbMetricFamily) => {
+  const add = (key: string, family: MetricFamily) => {
     const names = occupiedNames(family);
     if (names.some((name) => taken.has(name))) {
       skipped.push({ key, reason: 'name_collision' });
@@ -157,18 +156,12 @@ export function mapColibriStats(stats: ColibriStats): MappedStats {
       continue;
     }
     const rule = scalarRule(key);
-    const family: ScalarFamily = {
-      kind: 'scalar',
-      name: rule.name,
-      help: rule.help,
-      type: rule.type,
-      samples: [{ labels: {}, value: numeric * rule.scale }],
-    };
+    const family: ScalarFamily = { name: rule.name, help: rule.help, unit: '', type: rule.type, series: [{ labels: {}, value: numeric * rule.scale }] };
     add(key, family);
   }
 
   if (Object.keys(infoLabels).length > 0) {
-    families.push({ kind: 'scalar', name: INFO_METRIC.name, help: INFO_METRIC.help, type: 'gauge', samples: [{ labels: infoLabels, value: 1 }] });
+    families.push({ name: INFO_METRIC.name, help: INFO_METRIC.help, unit: '', type: 'gauge', series: [{ labels: infoLabels, value: 1 }] });
   }
   families.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { families, skipped };

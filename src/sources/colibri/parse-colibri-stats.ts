@@ -1,4 +1,7 @@
-import type { ColibriStats, PollFailureReason } from './colibri-stats';
+import type { PollFailureReason } from '../source';
+
+/** One /colibri/stats body that passed the checks: a JSON object as the JVB sent it. */
+export type ColibriStats = Readonly<Record<string, unknown>>;
 
 export type ParseResult =
   | { readonly ok: true; readonly stats: ColibriStats }

@@ -1,0 +1,130 @@
+import { Registry } from 'prom-client';
+import type { Logger } from '../log/logger';
+import type { MetricFamily } from '../sources/metric-family';
+import { occupiedNames } from '../sources/metric-family';
+import type { PollOutcome, SkippedField } from '../sources/source';
+import { FamilyMetric } from './family-metric';
+import { createPollMetrics, type PollMetrics } from './self-metrics';
+
+export interface CollectSummary {
+  readonly ok: boolean;
+  readonly families: number;
+  readonly series: number;
+  readonly skipped: number;
+}
+
+/**
+ * One bridge's part of what the agent exposes: a prom-client registry of its
+ * own, holding the families of its last poll and the health of its polls.
+ * Bridges never share a registry, so two of them never collide, and a failed
+ * poll withdraws that bridge's families only (its series then go stale at
+ * the receivers; the others' do not).
+ *
+ * Each update is synchronous, so a scrape or a push (which reads every
+ * metric's get() in one tick) sees one poll whole, never a mix of two.
+ */
+export class BridgeRegistry {
+  readonly registry = new Registry();
+  private readonly metrics: PollMetrics;
+  private readonly current = new Map<string, FamilyMetric>();
+
+  /**
+   * @param reserved names owned by someone else in the same exposition (the
+   *   agent's own metrics, when they are pushed with this bridge's): a bridge
+   *   family with such a name is skipped as a `name_collision`.
+   */
+  constructor(
+    readonly name: string,
+    readonly job: string,
+    labels: Readonly<Record<string, string>>,
+    private readonly log: Logger,
+    private readonly reserved: ReadonlySet<string> = new Set(),
+    private readonly now: () => number = Date.now,
+  ) {
+    this.registry.setDefaultLabels({ ...labels });
+    this.metrics = createPollMetrics(this.registry);
+  }
+
+  /** The "collect" step: one poll's outcome into this bridge's registry. */
+  collect(outcome: PollOutcome): CollectSummary {
+    this.metrics.polls.inc();
+    this.metrics.duration.set(outcome.durationMs / 1000);
+    if (!outcome.ok) {
+      this.clear();
+      this.metrics.up.set(0);
+      this.metrics.failures.inc({ reason: outcome.reason });
+      this.metrics.series.set(0);
+      this.log.warn('poll failed', { reason: outcome.reason, err: outcome.message, duration_ms: Math.round(outcome.durationMs) });
+      return { ok: false, families: 0, series: 0, skipped: 0 };
+    }
+
+    const skipped: SkippedField[] = [...outcome.skipped];
+    const kept = this.withoutCollisions(outcome.families, skipped);
+    this.replace(kept);
+    for (const field of skipped) this.metrics.skipped.inc({ reason: field.reason });
+    if (skipped.length > 0) this.log.debug('fields skipped', { fields: skipped.map((f) => `${f.key}:${f.reason}`).join(',') });
+    const series = this.seriesCount;
+    this.metrics.up.set(1);
+    this.metrics.lastSuccess.set(this.now() / 1000);
+    this.metrics.series.set(series);
+    return { ok: true, families: kept.length, series, skipped: skipped.length };
+  }
+
+  get seriesCount(): number {
+    let n = 0;
+    for (const metric of this.current.values()) n += metric.seriesCount;
+    return n;
+  }
+
+  private withoutCollisions(families: readonly MetricFamily[], skipped: SkippedField[]): MetricFamily[] {
+    const taken = new Set<string>(this.reserved);
+    for (const name of OWN_NAMES) taken.add(name);
+    const kept: MetricFamily[] = [];
+    for (const family of families) {
+      const names = occupiedNames(family);
+      if (names.some((name) => taken.has(name))) {
+        skipped.push({ key: family.name, reason: 'name_collision' });
+        continue;
+      }
+      for (const name of names) taken.add(name);
+      kept.push(family);
+    }
+    return kept;
+  }
+
+  private replace(families: readonly MetricFamily[]): void {
+    const next = new Set(families.map((family) => family.name));
+    for (const [name] of this.current) {
+      if (!next.has(name)) this.remove(name);
+    }
+    for (const family of families) {
+      const existing = this.current.get(family.name);
+      if (existing && existing.type === family.type) {
+        existing.update(family);
+        continue;
+      }
+      if (existing) this.remove(family.name);
+      const metric = new FamilyMetric(family);
+      this.registry.registerMetric(metric.asRegistryMetric());
+      this.current.set(family.name, metric);
+    }
+  }
+
+  private clear(): void {
+    for (const [name] of this.current) this.remove(name);
+  }
+
+  private remove(name: string): void {
+    this.registry.removeSingleMetric(name);
+    this.current.delete(name);
+  }
+}
+
+/** The names of the poll metrics in every bridge registry; a bridge family cannot take them. */
+const OWN_NAMES: ReadonlySet<string> = new Set(createPollMetricNames());
+
+function createPollMetricNames(): string[] {
+  const scratch = new Registry();
+  createPollMetrics(scratch);
+  return scratch.getMetricsAsArray().map((metric) => metric.name);
+}

@@ -1,0 +1,80 @@
+import type { Registry } from 'prom-client';
+import type { BridgeSettings } from '../config/load-bridges';
+import type { Logger } from '../log/logger';
+import type { BridgeRegistry } from '../registry/bridge-registry';
+import { joinExpositions } from '../registry/served-exposition';
+import type { PushUnit, Sink } from '../sinks/sink';
+import type { Source } from '../sources/source';
+
+/** Timestamps of one target's polls: the wall clock, but strictly increasing even if the clock steps back. */
+export class PollClock {
+  private last = 0;
+  next(): number {
+    this.last = Math.max(Date.now(), this.last + 1);
+    return this.last;
+  }
+}
+
+/**
+ * One tick of one bridge, the data's path end to end:
+ * poll (source) -> collect (its registry) -> push (every sink).
+ */
+export class BridgePoller {
+  private readonly clock = new PollClock();
+  private lastOk: boolean | undefined;
+  private everOk = false;
+
+  constructor(
+    private readonly bridge: BridgeSettings,
+    private readonly source: Source,
+    private readonly registry: BridgeRegistry,
+    private readonly sinks: readonly Sink[],
+    private readonly opts: {
+      readonly log: Logger;
+      /** The agent's own metrics, pushed with this bridge's when it is the only one. */
+      readonly agentRegistry?: Registry;
+      /** Log every poll at info (demo mode). */
+      readonly verbose: boolean;
+      /** Aborts a poll in flight at shutdown. */
+      readonly signal: AbortSignal;
+    },
+  ) {}
+
+  /** Whether a poll of this bridge ever succeeded. */
+  get ready(): boolean {
+    return this.everOk;
+  }
+
+  async tick(): Promise<void> {
+    const timestampMs = this.clock.next();
+    const outcome = await this.source.poll(this.opts.signal);
+    if (!outcome.ok && outcome.reason === 'aborted' && this.opts.signal.aborted) return; // shutting down: nothing to report
+    const summary = this.registry.collect(outcome);
+    await Promise.all(this.sinks.map((sink) => sink.afterPoll(this.pushUnit(timestampMs))));
+    if (summary.ok) {
+      this.everOk = true;
+      // One line a poll in demo mode or at debug; otherwise only when the state changes, to keep logs boring.
+      const fields = { families: summary.families, series: summary.series, skipped_fields: summary.skipped, duration_ms: Math.round(outcome.durationMs) };
+      if (this.opts.verbose) this.opts.log.info('poll collected', fields);
+      else if (this.lastOk !== true) this.opts.log.info('JVB poll succeeded', fields);
+      else this.opts.log.debug('poll collected', fields);
+    }
+    this.lastOk = summary.ok;
+  }
+
+  private pushUnit(timestampMs: number): PushUnit {
+    const { registry } = this.registry;
+    const agent = this.opts.agentRegistry;
+    let families: ReturnType<Registry['getMetricsAsJSON']> | undefined;
+    let text: Promise<string> | undefined;
+    return {
+      key: this.bridge.name,
+      job: this.bridge.job,
+      instance: this.bridge.name,
+      timestampMs,
+      families: () =>
+        (families ??= Promise.all([agent?.getMetricsAsJSON() ?? [], registry.getMetricsAsJSON()]).then(([own, bridge]) => [...own, ...bridge])),
+      text: () => (text ??= Promise.all([agent?.metrics() ?? '', registry.metrics()]).then(([own, bridge]) => joinExpositions(own, bridge))),
+    };
+  }
+}
