@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError } from '../src/config/config-error';
 import { parseDuration } from '../src/config/duration';
+import { TestCertificates } from './helpers/test-certificates';
 import { loadConfig, type AgentConfig, type ConfigSources } from '../src/config/load-config';
 
 function run(argv: string[], env: Record<string, string> = {}, files: Record<string, string> = {}): AgentConfig {
@@ -230,3 +233,51 @@ storage('an unknown key inside a destination of the file is refused', () => {
   assert.match(refused(['--config.file=a.yml'], {}, { 'a.yml': 'remote_write:\n  - url: http://a/\n    pasword-file: x\n' }), /unknown setting "remote_write\[0\]\.pasword-file"/);
 });
 storage.run();
+
+const bridges = suite('config: bridges');
+bridges('--poll.interval=1s alone starts: the timeout defaults to the smaller of 5s and the interval', () => {
+  const [bridge] = run(['--poll.interval=1s']).bridges;
+  assert.is(bridge!.timeoutMs, 1000);
+  assert.is(bridge!.intervalMs, 1000);
+  assert.is(run(['--poll.interval=30s']).bridges[0]!.timeoutMs, 5000);
+});
+bridges('an explicit timeout longer than the interval is refused, one equal to it is not', () => {
+  assert.match(refused(['--poll.interval=1s', '--jvb.timeout=2s']), /--jvb\.timeout \(2s, --jvb\.timeout\) must not be longer than the poll interval \(1s\)/);
+  assert.is(run(['--poll.interval=1s', '--jvb.timeout=1s']).bridges[0]!.timeoutMs, 1000);
+});
+bridges('--jvb.url repeated: one bridge each, sharing the other settings; local ones named host:port', () => {
+  const list = run(['--jvb.url=http://127.0.0.1:8080', '--jvb.url=http://localhost:8081/metrics', '--jvb.url=https://jvb3.example/colibri/stats', '--jvb.job=video']).bridges;
+  assert.equal(list.map((b) => b.name), [`${hostname()}:8080`, `${hostname()}:8081`, 'jvb3.example']);
+  assert.equal(list.map((b) => b.job), ['video', 'video', 'video']);
+  assert.equal(run([], { JVB_ADAPTER_JVB_URL: 'http://a:1,http://b:2' }).bridges.map((b) => b.name), ['a:1', 'b:2']);
+});
+bridges("the fleet example of README loads as it reads", () => {
+  const readme = readFileSync(resolve(__dirname, '..', 'README.md'), 'utf8');
+  const certificates = new TestCertificates();
+  const ca = certificates.file('ca.crt');
+  const example = /A fleet, with a Jicofo:\n\n```yaml\n([\s\S]*?)```/.exec(readme)![1]!.replace('/etc/ssl/internal-ca.pem', ca);
+  let list: AgentConfig['bridges'];
+  try {
+    list = run(['--config.file=fleet.yml'], {}, { 'fleet.yml': example }).bridges;
+  } finally {
+    certificates.remove();
+  }
+  assert.equal(list.map((b) => [b.name, b.job, b.intervalMs]), [['jvb1', 'jvb', 15000], ['jvb2', 'jvb', 15000], ['old-jvb', 'jvb', 30000], ['jicofo1', 'jicofo', 15000]]);
+  assert.equal(list[0]!.labels, { region: 'eu-west' });
+  assert.ok(list.every((b) => b.http.tls.caFile === ca), 'the jvb: section is inherited by every bridge');
+});
+bridges('flags and the file list add up; a list entry wins over the shared settings', () => {
+  const file = 'jvb:\n  timeout: 2s\nbridges:\n  - url: http://a:8080\n    name: a\n  - url: http://b:8080\n    timeout: 3s\n';
+  const list = run(['--config.file=f.yml', '--jvb.url=http://c:8080'], {}, { 'f.yml': file }).bridges;
+  assert.equal(list.map((b) => [b.name, b.timeoutMs]), [['c:8080', 2000], ['a', 2000], ['b:8080', 3000]]);
+});
+bridges('mistakes in bridges stop the agent with a message naming the setting', () => {
+  assert.match(refused(['--jvb.url=http://a:1', '--jvb.url=http://b:2', '--jvb.name=x']), /--jvb\.name names one bridge, but --jvb\.url gives 2 URLs/);
+  assert.match(refused(['--config.file=f.yml'], {}, { 'f.yml': 'bridges:\n  - {url: "http://a:1", name: x}\n  - {url: "http://b:1", name: x}\n' }), /two bridges are named "x"/);
+  assert.match(refused(['--jvb.url=http://a:1/colibri/stats', '--jvb.source=native']), /--jvb\.source.*\/colibri\/stats endpoint, but the source is "native"/);
+  assert.match(refused(['--jvb.source=json']), /--jvb\.source.*"json"/);
+  assert.match(refused(['--jvb.url=http://a:1', '--jvb.url=http://b:1', '--remote-write.url=http://rw/api/v1/write', '--remote-write.instance=i']), /--remote-write\.instance sets one instance for all 2 bridges/);
+  assert.match(refused(['--config.file=f.yml'], {}, { 'f.yml': 'bridges:\n  - {url: "http://a:1", lables: {a: b}}\n' }), /unknown setting "bridges\[0\]\.lables"/);
+  assert.match(refused(['--jvb.label=instance=x']), /--jvb\.label.*"instance=x"/);
+});
+bridges.run();

@@ -175,6 +175,32 @@ e2e('without --pushgateway.instance the group is keyed by the host name, and --p
   await agent.stop('SIGTERM');
 });
 
+e2e('one agent polling two bridges keeps one group per bridge (job, instance = bridge name), and one for its own metrics', async () => {
+  const stats2 = { ...stats, participants: PARTICIPANTS + 7 };
+  jvb2.respond = () => ({ body: JSON.stringify(stats2) });
+  const agent = AgentProcess.spawn([
+    `--jvb.url=${jvb.url}`,
+    `--jvb.url=${jvb2.url}`,
+    '--poll.interval=300ms',
+    '--jvb.timeout=250ms',
+    '--web.listen-address=127.0.0.1:0',
+    `--pushgateway.url=${gw.url}`,
+  ]);
+  agents.push(agent);
+  // Both fakes listen on 127.0.0.1: local bridges are named after this host, with the port when there are several.
+  const nameOf = (url: string) => `${hostname()}:${new URL(url).port}`;
+  const first = await gw.waitForGroup({ job: 'jvb', instance: nameOf(jvb.url) }, hasParticipants);
+  const second = await gw.waitForGroup({ job: 'jvb', instance: nameOf(jvb2.url) }, hasParticipants);
+  assert.is(familyValue(first, 'jitsi_participants'), PARTICIPANTS, `groups: ${JSON.stringify((await gw.groups()).map((g) => g.labels))}`);
+  assert.is(familyValue(second, 'jitsi_participants'), PARTICIPANTS + 7);
+  assert.is(familyValue(second, 'jvb_up'), 1, "each bridge's own poll metrics are in its group");
+  const own = await gw.waitForGroup({ job: 'jvb-prometheus-adapter', instance: hostname() }, (group) => familyValue(group, 'jvb_adapter_build_info') === 1);
+  assert.ok(own, "the agent's own metrics have a group of their own");
+  assert.is(familyValue(own, 'jitsi_participants'), undefined);
+  await agent.stop('SIGTERM');
+  jvb2.respond = () => ({ body: fixtureBody });
+});
+
 e2e('a real Prometheus scraping the gateway with honor_labels: true returns jitsi_participants for our instance', async () => {
   prometheus = await PrometheusServer.start({ scrape: [{ job: 'pushgateway', target: gw.address, honorLabels: true }] });
   const result = await prometheus.waitFor('jitsi_participants{instance="pg-a"}', (r) => r.length === 1);
