@@ -21,6 +21,11 @@ import { VERSION } from './version';
 /** The job of the agent's own metrics when they are pushed on their own (several bridges). */
 export const AGENT_JOB = 'jvb-prometheus-adapter';
 
+/** Open connections to the agent's own server; beyond, new ones are refused at once. Well below the usual 1024 file descriptors. */
+export const MAX_CONNECTIONS = 512;
+/** Metrics requests in flight (node_exporter's --web.max-requests default); beyond, 503. */
+export const MAX_REQUESTS_IN_FLIGHT = 40;
+
 export interface RunningAgent {
   readonly server: MetricsServer;
   readonly registry: Registry;
@@ -63,10 +68,11 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   // With one bridge the agent's own metrics travel with its series (as before there were fleets); their names are then taken.
   const reserved = new Set(single ? agentRegistry.getMetricsAsArray().map((metric) => metric.name) : []);
   const shutdown = new AbortController();
+  const bridgeRegistries: BridgeRegistry[] = [];
+  const exposition = new ServedExposition(agentRegistry, bridgeRegistries);
   const sources: Source[] = [];
   const pollers: BridgePoller[] = [];
   const schedulers: PollScheduler[] = [];
-  const bridgeRegistries: BridgeRegistry[] = [];
   for (const bridge of bridges) {
     const bridgeLog = single ? log : log.with({ bridge: bridge.name });
     const registry = new BridgeRegistry(bridge.name, bridge.job, { ...config.labels, ...bridge.labels }, bridgeLog.with({ component: 'collector' }), reserved);
@@ -76,6 +82,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       ...(single ? { agentRegistry } : {}),
       verbose: config.demo,
       signal: shutdown.signal,
+      afterCollect: () => exposition.refresh(),
     });
     bridgeRegistries.push(registry);
     sources.push(source);
@@ -86,13 +93,14 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
 
   let server: MetricsServer;
   try {
-    const exposition = new ServedExposition(agentRegistry, bridgeRegistries);
     server = await startMetricsServer({
       listenAddress: config.web.listenAddress,
       telemetryPath: config.web.telemetryPath,
       render: () => exposition.render(),
       contentType: exposition.contentType,
       isReady: () => pollers.some((poller) => poller.ready),
+      maxConnections: MAX_CONNECTIONS,
+      maxRequestsInFlight: MAX_REQUESTS_IN_FLIGHT,
       version: VERSION,
       log: log.with({ component: 'web' }),
     });

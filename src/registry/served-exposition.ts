@@ -2,7 +2,11 @@ import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { BridgeRegistry } from './bridge-registry';
 
 /**
- * What `/metrics` serves: the agent's own metrics, then the bridges'. With
+ * What `/metrics` serves: the agent's own metrics, then the bridges'.
+ * Rendered once per poll (`refresh()`) and the same text served to every
+ * scraper: it only changes when a poll does, and a flood of scrapes must not
+ * multiply the work (prom-client's process collectors read /proc/self/fd and
+ * the active handles, whose cost grows with the open connections). With
  * one bridge its families are served as they are (the seed adapter's
  * output, unchanged). With several, every bridge series carries its
  * `instance`, and families of the same name from different bridges are
@@ -19,7 +23,32 @@ export class ServedExposition {
     this.contentType = agent.contentType;
   }
 
-  async render(): Promise<string> {
+  private current: Promise<string> | undefined;
+  /** Refreshes started and the newest one swapped in, so a slow older render never replaces a newer one. */
+  private started = 0;
+  private swapped = 0;
+
+  /** The text of the last refresh (rendered now if there was none). */
+  render(): Promise<string> {
+    return (this.current ??= this.renderNow());
+  }
+
+  /** Renders anew after a poll; scrapes meanwhile keep getting the previous text. */
+  refresh(): void {
+    const id = ++this.started;
+    const next = this.renderNow();
+    // Swap only once rendered, so no scrape ever waits for it; a failed render keeps the old text.
+    next.then(
+      () => {
+        if (id < this.swapped) return;
+        this.swapped = id;
+        this.current = next;
+      },
+      () => {},
+    );
+  }
+
+  private async renderNow(): Promise<string> {
     const own = await this.agent.metrics();
     if (this.bridges.length === 1) return joinExpositions(own, await this.bridges[0]!.registry.metrics());
     const perBridge = await Promise.all(

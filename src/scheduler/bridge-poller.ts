@@ -37,6 +37,8 @@ export class BridgePoller {
       readonly verbose: boolean;
       /** Aborts a poll in flight at shutdown. */
       readonly signal: AbortSignal;
+      /** Called once the poll is in the registry (the served text is rendered anew). */
+      readonly afterCollect?: () => void;
     },
   ) {}
 
@@ -50,6 +52,7 @@ export class BridgePoller {
     const outcome = await this.source.poll(this.opts.signal);
     if (!outcome.ok && outcome.reason === 'aborted' && this.opts.signal.aborted) return; // shutting down: nothing to report
     const summary = this.registry.collect(outcome);
+    this.opts.afterCollect?.();
     await Promise.all(this.sinks.map((sink) => sink.afterPoll(this.pushUnit(timestampMs))));
     if (summary.ok) {
       this.everOk = true;

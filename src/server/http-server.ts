@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from '../config/value-parsers';
 import type { Logger } from '../log/logger';
+import { ConfigError } from '../config/config-error';
 
 export interface MetricsServerOptions {
   readonly listenAddress: ListenAddress;
@@ -11,6 +12,10 @@ export interface MetricsServerOptions {
   readonly contentType: string;
   /** Ready once the first poll succeeded. */
   readonly isReady: () => boolean;
+  /** Most open connections; more are refused at once (a flood must not starve polls and health checks). */
+  readonly maxConnections: number;
+  /** Most metrics requests in flight; more get 503 at once, as promhttp's MaxRequestsInFlight does. */
+  readonly maxRequestsInFlight: number;
   readonly version: string;
   readonly log: Logger;
 }
@@ -42,6 +47,7 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
     res.end(head ? undefined : body);
   };
 
+  let inFlight = 0;
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const head = req.method === 'HEAD';
@@ -52,13 +58,19 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
     }
     switch (path) {
       case opts.telemetryPath:
+        if (inFlight >= opts.maxRequestsInFlight) {
+          send(res, 503, 'text/plain; charset=utf-8', `Too many concurrent scrapes (--web.max-requests=${opts.maxRequestsInFlight}).\n`, head);
+          return;
+        }
+        inFlight++;
         opts
           .render()
           .then((body) => send(res, 200, opts.contentType, body, head))
           .catch((error: unknown) => {
             opts.log.error('rendering metrics failed', { err: error instanceof Error ? error.message : String(error) });
             send(res, 500, 'text/plain; charset=utf-8', 'error rendering metrics\n', head);
-          });
+          })
+          .finally(() => inFlight--);
         return;
       case '/-/healthy':
         send(res, 200, 'text/plain; charset=utf-8', 'Healthy.\n', head);
@@ -74,14 +86,17 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
         send(res, 404, 'text/plain; charset=utf-8', 'Not Found\n', head);
     }
   });
-  // Slow or idle clients must not hold the process open at shutdown.
+  // Slow or idle clients must not hold the process open at shutdown, nor a connection slot for long.
   server.keepAliveTimeout = 5000;
+  server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  server.maxConnections = opts.maxConnections;
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (error: NodeJS.ErrnoException) => reject(listenError(error, opts.listenAddress));
+    server.once('error', onError);
     server.listen({ port: opts.listenAddress.port, host: opts.listenAddress.host }, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       resolve();
     });
   });
@@ -96,4 +111,25 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
         setTimeout(() => server.closeAllConnections(), 2000).unref();
       }),
   };
+}
+
+/**
+ * A listen address that cannot be used is a setting the agent cannot run
+ * with (exit 2, no restart loop): the usual case is the old Go adapter still
+ * holding :9001 during a migration.
+ */
+function listenError(error: NodeJS.ErrnoException, address: ListenAddress): Error {
+  const where = `${address.host === undefined ? '' : address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return new ConfigError(`--web.listen-address ${JSON.stringify(where)}: the port is already in use (is the old jitsi-jvb-prometheus-adapter, or another exporter, still running?); stop it or choose another address`);
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new ConfigError(`--web.listen-address ${JSON.stringify(where)}: no such local address (${error.code}); use an address of this host, or leave the host out to listen on all`);
+    case 'EACCES':
+      return new ConfigError(`--web.listen-address ${JSON.stringify(where)}: not allowed to listen there (ports below 1024 need privileges)`);
+    default:
+      return error;
+  }
 }

@@ -68,6 +68,11 @@ export class AgentProcess {
     return Number(match[1]);
   }
 
+  /** null while the agent runs. */
+  get exitCode(): number | null {
+    return this.child.exitCode;
+  }
+
   get pid(): number {
     return this.child.pid!;
   }
