@@ -24,6 +24,11 @@ export class ColibriSource implements Source {
     if (!fetched.ok) return fetched;
     const parsed = parseColibriStats(fetched.text);
     if (!parsed.ok) return { ok: false, reason: parsed.reason, message: `${where}: ${parsed.message}`, durationMs: elapsed() };
+    // Every field is at least one series: refuse an oversized body before mapping any of it, so memory stays flat.
+    const fields = Object.keys(parsed.stats).length;
+    if (fields > this.maxSeries) {
+      return { ok: false, reason: 'too_many_series', message: `${where}: ${fields} fields, more than the limit of ${this.maxSeries} series`, durationMs: elapsed() };
+    }
     const mapped = mapColibriStats(parsed.stats);
     const samples = countSamples(mapped.families);
     if (samples > this.maxSeries) {
