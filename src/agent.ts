@@ -130,11 +130,11 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     server,
     registry: agentRegistry,
     async stop() {
+      // Polls in flight are cut at once; then the queues get the flush deadline while the server winds down beside them.
       shutdown.abort();
       await Promise.all(schedulers.map((scheduler) => scheduler.stop()));
       for (const source of sources) source.close();
-      await Promise.all(sinks.map((sink) => sink.stop(config.storage.flushDeadlineMs)));
-      await server.close();
+      await Promise.all([...sinks.map((sink) => sink.stop(config.storage.flushDeadlineMs)), server.close()]);
       await demo?.close();
     },
   };

@@ -107,8 +107,8 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
-        // Requests still in flight get a moment to finish, then are cut.
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
+        // Requests still in flight get a moment to finish, then are cut (within the second a stop may add to the flush deadline).
+        setTimeout(() => server.closeAllConnections(), 500).unref();
       }),
   };
 }
