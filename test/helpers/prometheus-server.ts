@@ -54,6 +54,8 @@ export class PrometheusServer {
       const port = await unusedPort();
       const child = spawn('prometheus', [...args, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
       const output: string[] = [];
+      // A missing binary is an 'error' event: report it through the start failure, never as an uncaught exception.
+      child.on('error', (error) => output.push(`cannot run prometheus: ${error.message}`));
       child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
       child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
       const server = new PrometheusServer(`http://127.0.0.1:${port}`, child, dir, output);
@@ -70,7 +72,7 @@ export class PrometheusServer {
 
   private async waitReady(anyAnswer: boolean): Promise<boolean> {
     const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && this.child.exitCode === null) {
+    while (Date.now() < deadline && this.child.exitCode === null && this.child.pid !== undefined) {
       try {
         const res = await fetch(`${this.url}/-/ready`, { signal: AbortSignal.timeout(1000) });
         // Behind a web config (TLS/auth) plain http may not answer 200; any answer means it is up.
@@ -104,7 +106,7 @@ export class PrometheusServer {
   }
 
   private async kill(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    if (this.child.exitCode !== null || this.child.signalCode !== null || this.child.pid === undefined) return;
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
