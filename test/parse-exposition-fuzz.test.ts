@@ -127,6 +127,15 @@ function generate(rnd: Random, om: boolean): { body: string; samples: number } {
     if (!om && rnd.chance(0.1)) line += rnd.pick([' ', '\t']);
     lines.push(line);
   };
+  /** The same series again, labels in another order (and other blanks in 0.0.4): Prometheus keeps the first. */
+  const duplicate = (name: string, labels: Array<[string, string]>): void => {
+    const copy = [...labels];
+    for (let i = copy.length - 1; i > 0; i--) {
+      const j = rnd.int(i + 1);
+      [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+    }
+    sample(name, copy, false);
+  };
   const families = 1 + rnd.int(6);
   for (let f = 0; f < families; f++) {
     const unit = om && rnd.chance(0.3) ? 'seconds' : '';
@@ -152,6 +161,7 @@ function generate(rnd: Random, om: boolean): { body: string; samples: number } {
         case 'counter':
           sample(`${base}_total`, labels, true);
           samples++;
+          if (rnd.chance(0.15)) duplicate(`${base}_total`, labels);
           if (om && rnd.chance(0.5)) sample(`${base}_created`, labels, false);
           break;
         case 'info':
@@ -187,6 +197,7 @@ function generate(rnd: Random, om: boolean): { body: string; samples: number } {
         default:
           sample(base, labels, false);
           samples++;
+          if (rnd.chance(0.15)) duplicate(base, labels);
       }
     }
     if (!om && (type === 'counter' || type === 'histogram' || type === 'summary')) {

@@ -232,8 +232,6 @@ function parseNumber(s: string, a: number, b: number): number | undefined {
  * `\\` `\"` `\n` (`\"` only when `quote`); any other backslash is kept.
  */
 function unescape(s: string, a: number, b: number, quote: boolean): string {
-  const first = s.indexOf('\\', a);
-  if (first < 0 || first >= b) return s.slice(a, b);
   let out = '';
   let last = a;
   for (let i = a; i < b; i++) {
@@ -246,6 +244,15 @@ function unescape(s: string, a: number, b: number, quote: boolean): string {
     last = i + 1;
   }
   return out + s.slice(last, b);
+}
+
+/** A label value escaped as Prometheus writes it (`\\`, `\"`, `\n`). */
+function escapeValue(v: string): string {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === BACKSLASH || c === QUOTE || c === LF) return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  }
+  return v;
 }
 
 type RawType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped' | 'gaugehistogram' | 'info' | 'stateset' | 'unknown';
@@ -269,6 +276,15 @@ const R_SKIP = 8;
 const R_GH_BUCKET = 9;
 /** A gauge histogram's `_gcount`/`_gsum` sample: a gauge. */
 const R_GH_SCALAR = 10;
+
+// Roles of a block's sample names, in the order blockNames() lists them.
+const ROLES_OM_COUNTER: readonly number[] = [R_SCALAR, R_SKIP];
+const ROLES_SCALAR: readonly number[] = [R_SCALAR];
+const ROLES_OM_HISTOGRAM: readonly number[] = [R_BUCKET, R_HSUM, R_HCOUNT, R_SKIP];
+const ROLES_OM_SUMMARY: readonly number[] = [R_QUANTILE, R_SSUM, R_SCOUNT, R_SKIP];
+const ROLES_GAUGE_HISTOGRAM: readonly number[] = [R_GH_BUCKET, R_GH_SCALAR, R_GH_SCALAR];
+const ROLES_HISTOGRAM: readonly number[] = [R_BUCKET, R_HSUM, R_HCOUNT];
+const ROLES_SUMMARY: readonly number[] = [R_QUANTILE, R_SSUM, R_SCOUNT];
 
 interface Group {
   readonly labels: Labels;
@@ -299,7 +315,7 @@ interface Block {
   unit: string | undefined;
   /** Sample names of the family and their roles, set at the first sample. */
   names: string[] | undefined;
-  roles: number[] | undefined;
+  roles: readonly number[] | undefined;
   /** Set at the first sample (not for a gauge histogram, whose samples go to one family per name). */
   family: Family | undefined;
   bound: boolean;
@@ -321,6 +337,8 @@ class Parser {
   private readonly max: number;
 
   private line = 1;
+  /** Position of a backslash at or after the last HELP text, -1 when there is none left, -2 before the first search. */
+  private backslash = -2;
   private lineStart = 0;
 
   // Labels of the current sample, in the order written; `order` is their indices sorted by name.
@@ -328,6 +346,15 @@ class Parser {
   private labelValues: string[] = [];
   private labelCount = 0;
   private order: number[] = [];
+  /**
+   * True while the current sample is written in the canonical form of its
+   * series key (see seriesKey): no blanks before `=`, `"` or a label name,
+   * names strictly ascending, no empty value, only `\\` `\"` `\n` escapes.
+   */
+  private canonical = true;
+  /** Where the current sample's name starts, and the position after its last label value's closing quote. */
+  private sampleStart = 0;
+  private labelsEnd = 0;
 
   private block: Block | undefined;
   private readonly families = new Map<string, Family>();
@@ -364,6 +391,13 @@ class Parser {
     const to = Math.min(lineEnd, from + 60);
     const snippet = (from > lineStart ? '…' : '') + s.slice(from, to) + (to < lineEnd ? '…' : '');
     throw new Failure('invalid_body', `line ${this.line}, column ${pos - lineStart + 1}: ${what}: ${JSON.stringify(snippet)}`);
+  }
+
+  /** HELP text s[a..b), unescaped. */
+  private text(a: number, b: number, quote: boolean): string {
+    // The next backslash at or after a: searched again only once passed, so all searches together are linear.
+    if (this.backslash !== -1 && this.backslash < a) this.backslash = this.s.indexOf('\\', a);
+    return this.backslash === -1 || this.backslash >= b ? this.s.slice(a, b) : unescape(this.s, a, b, quote);
   }
 
   private char(p: number): number {
@@ -452,7 +486,7 @@ class Parser {
       }
     }
     if (kind === 'HELP') {
-      const help = blank ? '' : unescape(s, p + 1, lineEnd, false);
+      const help = blank ? '' : this.text(p + 1, lineEnd, false);
       this.metadata(name, 'help', help);
     } else {
       const type = blank ? '' : s.slice(p + 1, lineEnd);
@@ -470,9 +504,13 @@ class Parser {
     p++;
     while (p < n && isNameChar(s.charCodeAt(p))) p++;
     const name = s.slice(nameStart, p);
-    p = this.skipBlanks(p);
+    this.sampleStart = nameStart;
+    this.canonical = true;
     this.labelCount = 0;
+    const afterName = p;
+    p = this.skipBlanks(p);
     if (this.char(p) === LBRACE) {
+      if (p !== afterName) this.canonical = false;
       p = this.labels004(p + 1);
       p = this.skipBlanks(p);
     }
@@ -507,8 +545,10 @@ class Parser {
   private labels004(p: number): number {
     const s = this.s;
     const n = this.n;
+    let q = p;
+    p = this.skipBlanks(p);
+    if (p !== q) this.canonical = false;
     for (;;) {
-      p = this.skipBlanks(p);
       const c = this.char(p);
       if (c === RBRACE) return p + 1;
       if (!isLabelStart(c)) this.fail(`expected a label name or "}", got ${this.describe(p)}`, p);
@@ -516,16 +556,29 @@ class Parser {
       p++;
       while (p < n && isLabelChar(s.charCodeAt(p))) p++;
       const labelName = s.slice(nameStart, p);
+      const nameEnd = p;
       p = this.skipBlanks(p);
       if (this.char(p) !== EQUAL) this.fail(`expected "=" after label name ${labelName}, got ${this.describe(p)}`, p);
+      const equal = p;
       p = this.skipBlanks(p + 1);
+      if (equal !== nameEnd || p !== equal + 1) this.canonical = false; // blanks around `=`
       if (this.char(p) !== QUOTE) this.fail(`expected a quoted label value, got ${this.describe(p)}`, p);
       p = this.labelValue(p + 1, labelName, true, false);
+      q = p;
       p = this.skipBlanks(p);
-      if (this.char(p) === COMMA) {
+      const blanksBefore = p !== q;
+      const c2 = this.char(p);
+      if (c2 === COMMA) {
+        q = p + 1;
         p = this.skipBlanks(p + 1);
         const next = this.char(p);
-        if (next !== RBRACE && !isLabelStart(next)) this.fail(`expected a label name or "}" after ",", got ${this.describe(p)}`, p);
+        if (isLabelStart(next)) {
+          if (blanksBefore || p !== q) this.canonical = false;
+        } else if (next !== RBRACE) {
+          this.fail(`expected a label name or "}" after ",", got ${this.describe(p)}`, p);
+        }
+      } else if (isLabelStart(c2)) {
+        this.canonical = false; // labels without a comma between them
       }
     }
   }
@@ -542,6 +595,7 @@ class Parser {
     const line = this.line;
     const lineStart = this.lineStart;
     let escaped = false;
+    let canonical = true;
     for (;;) {
       if (p >= n || (p + 1 >= n && s.charCodeAt(p) === BACKSLASH)) {
         // Report the line where the value starts.
@@ -552,13 +606,16 @@ class Parser {
       const c = s.charCodeAt(p);
       if (c === QUOTE) break;
       if (c === BACKSLASH) {
-        if (s.charCodeAt(p + 1) === LF) this.fail('backslash before end of line in label value', p);
+        const next = s.charCodeAt(p + 1);
+        if (next === LF) this.fail('backslash before end of line in label value', p);
+        if (next !== BACKSLASH && next !== QUOTE && next !== 110 /* n */) canonical = false;
         escaped = true;
         p += 2;
         continue;
       }
       if (c === LF) {
         if (!rawNewline) this.fail('unterminated label value (newline in label value)', start - 1);
+        canonical = false;
         this.line++;
         this.lineStart = p + 1;
       } else if (c === 0 && skip) {
@@ -567,9 +624,13 @@ class Parser {
       p++;
     }
     if (!skip) {
+      if (labelName === '__name__') this.fail('label __name__ repeats the metric name', start - 1);
       const i = this.labelCount++;
+      // Canonical: names strictly ascending, no empty value.
+      if (!canonical || p === start || (i > 0 && !(this.labelNames[i - 1]! < labelName))) this.canonical = false;
       this.labelNames[i] = labelName;
       this.labelValues[i] = escaped ? unescape(s, start, p, true) : s.slice(start, p);
+      this.labelsEnd = p + 1;
     }
     return p + 1;
   }
@@ -627,7 +688,7 @@ class Parser {
     const lineEnd = s.indexOf('\n', p);
     if (this.char(p) !== SP || lineEnd < 0) this.fail(`expected a space, text and a line feed after ${kind} ${name.slice(0, 30)}`, p);
     if (kind === 'HELP') {
-      this.metadata(name, 'help', unescape(s, p + 1, lineEnd, true));
+      this.metadata(name, 'help', this.text(p + 1, lineEnd, true));
     } else if (kind === 'TYPE') {
       const type = s.slice(p + 1, lineEnd);
       if (!TYPES_OM.has(type)) {
@@ -652,6 +713,8 @@ class Parser {
     p++;
     while (p < n && isNameChar(s.charCodeAt(p))) p++;
     const name = s.slice(nameStart, p);
+    this.sampleStart = nameStart;
+    this.canonical = true;
     this.labelCount = 0;
     if (this.char(p) === LBRACE) p = this.labelsOM(p + 1, false);
     if (this.char(p) !== SP) this.fail(`expected a space and a value after the metric, got ${this.describe(p)}`, p);
@@ -741,19 +804,25 @@ class Parser {
   // ------------------------------------------------------------- the model
 
   /**
-   * Refuses a label name written twice (`__name__` is the metric name), then
+   * Refuses a label name written twice, then
    * drops labels with an empty value (Prometheus stores `a{b=""}` as `a`)
    * and sorts the rest by name into `order`.
    */
   private checkLabelNames(at: number): void {
-    this.sortLabels();
     const count = this.labelCount;
     if (count === 0) return;
+    if (this.canonical) {
+      // Written in ascending order: no duplicate, nothing to sort.
+      const order = this.order;
+      order.length = count;
+      for (let i = 0; i < count; i++) order[i] = i;
+      return;
+    }
+    this.sortLabels();
     const names = this.labelNames;
     const order = this.order;
-    for (let i = 0; i < count; i++) {
-      if (names[order[i]!] === '__name__') this.fail('label __name__ repeats the metric name', at);
-      if (i > 0 && names[order[i]!] === names[order[i - 1]!]) this.fail(`duplicate label name ${names[order[i]!]}`, at);
+    for (let i = 1; i < count; i++) {
+      if (names[order[i]!] === names[order[i - 1]!]) this.fail(`duplicate label name ${names[order[i]!]}`, at);
     }
     const values = this.labelValues;
     let kept = 0;
@@ -842,42 +911,42 @@ class Parser {
   private blockNames(block: Block): void {
     const m = block.name;
     let names: string[];
-    let roles: number[];
+    let roles: readonly number[];
     if (this.om) {
       switch (block.type) {
         case 'counter':
           names = [`${m}_total`, `${m}_created`];
-          roles = [R_SCALAR, R_SKIP];
+          roles = ROLES_OM_COUNTER;
           break;
         case 'info':
           names = [`${m}_info`];
-          roles = [R_SCALAR];
+          roles = ROLES_SCALAR;
           break;
         case 'histogram':
           names = [`${m}_bucket`, `${m}_sum`, `${m}_count`, `${m}_created`];
-          roles = [R_BUCKET, R_HSUM, R_HCOUNT, R_SKIP];
+          roles = ROLES_OM_HISTOGRAM;
           break;
         case 'summary':
           names = [m, `${m}_sum`, `${m}_count`, `${m}_created`];
-          roles = [R_QUANTILE, R_SSUM, R_SCOUNT, R_SKIP];
+          roles = ROLES_OM_SUMMARY;
           break;
         case 'gaugehistogram':
           names = [`${m}_bucket`, `${m}_gcount`, `${m}_gsum`];
-          roles = [R_GH_BUCKET, R_GH_SCALAR, R_GH_SCALAR];
+          roles = ROLES_GAUGE_HISTOGRAM;
           break;
         default:
           names = [m];
-          roles = [R_SCALAR];
+          roles = ROLES_SCALAR;
       }
     } else if (block.type === 'histogram') {
       names = [`${m}_bucket`, `${m}_sum`, `${m}_count`];
-      roles = [R_BUCKET, R_HSUM, R_HCOUNT];
+      roles = ROLES_HISTOGRAM;
     } else if (block.type === 'summary') {
       names = [m, `${m}_sum`, `${m}_count`];
-      roles = [R_QUANTILE, R_SSUM, R_SCOUNT];
+      roles = ROLES_SUMMARY;
     } else {
       names = [m];
-      roles = [R_SCALAR];
+      roles = ROLES_SCALAR;
     }
     block.names = names;
     block.roles = roles;
@@ -1038,7 +1107,7 @@ class Parser {
     if (role === R_SCALAR || role === R_GH_SCALAR || role === R_GH_BUCKET) {
       if (role === R_GH_BUCKET && this.labelIndex('le') < 0) this.fail(`gauge histogram bucket ${name.slice(0, 40)} has no le label`, this.lineStart);
       if (!isScalarType(family.type)) this.fail(`sample ${name.slice(0, 40)} does not fit ${family.type} family ${family.name.slice(0, 40)}`, this.lineStart);
-      if (!this.firstSeen(name, this.labelKey(-1))) return;
+      if (!this.firstSeen(name)) return;
       this.count(family);
       family.scalars.push({ labels: this.labelsObject(-1), value });
       return;
@@ -1053,7 +1122,7 @@ class Parser {
       skip = this.labelIndex('quantile');
       if (skip < 0) this.fail(`summary sample ${name.slice(0, 40)} has no quantile label`, this.lineStart);
     }
-    if (!this.firstSeen(name, this.labelKey(-1))) return;
+    if (!this.firstSeen(name)) return;
     this.count(family);
     const groupKey = skip < 0 ? this.labelKey(-1) : this.labelKey(skip);
     const groups = family.groups!;
@@ -1079,12 +1148,30 @@ class Parser {
     }
   }
 
-  /** False when the series (name and labels) was already stored: Prometheus keeps the first. */
-  private firstSeen(name: string, labelKey: string): boolean {
-    const key = labelKey === '' ? name : `${name}{${labelKey}`;
+  /** False when the series (name and labels) of the current sample was already stored: Prometheus keeps the first. */
+  private firstSeen(name: string): boolean {
+    const key = this.seriesKey(name);
     if (this.seen.has(key)) return false;
     this.seen.add(key);
     return true;
+  }
+
+  /**
+   * The identity of the current sample's series: `name{k="v",...}` with the
+   * labels sorted by name, without the closing brace, values escaped as
+   * Prometheus writes them; just `name` without labels. A sample usually is
+   * written that way already: then the key is a slice of the body (no copy).
+   */
+  private seriesKey(name: string): string {
+    const count = this.labelCount;
+    if (count === 0) return name;
+    if (this.canonical) return this.s.slice(this.sampleStart, this.labelsEnd);
+    let key = `${name}{`;
+    for (let i = 0; i < count; i++) {
+      const k = this.order[i]!;
+      key += `${i > 0 ? ',' : ''}${this.labelNames[k]!}="${escapeValue(this.labelValues[k]!)}"`;
+    }
+    return key;
   }
 
   private count(family: Family): void {
