@@ -330,7 +330,8 @@ validation('a non-positive timeout and an IP as TLS server name are refused', ()
 });
 
 validation('redactUrl strips user:password@ and leaves the rest', () => {
-  assert.is(redactUrl(`https://user:${PASSWORD}@mimir.example:443/api/v1/push?x=1`), 'https://mimir.example/api/v1/push?x=1');
+  // Query values are hidden too: test/redaction.test.ts.
+  assert.is(redactUrl(`https://user:${PASSWORD}@mimir.example:443/api/v1/push`), 'https://mimir.example/api/v1/push');
   assert.is(redactUrl('http://127.0.0.1:9091/metrics/job/jvb'), 'http://127.0.0.1:9091/metrics/job/jvb');
   assert.is(redactUrl(`not a url //u:${PASSWORD}@host/path`), 'not a url //host/path');
 });

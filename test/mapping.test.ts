@@ -152,4 +152,38 @@ test('the seed quirks are kept: double space in a HELP, gauges for some total_* 
   assert.is(out.type.get('jitsi_total_bytes_received'), 'counter');
 });
 
+test('odd numbers: a value too large for a float64 is skipped as out_of_range, never +Inf', async () => {
+  // Parsed from JSON text, as a bridge's body is: 1e400 becomes Infinity, "1e400" a numeric string.
+  const stats = JSON.parse('{"total_bytes_received": 10, "participants": "1e400", "threads": 1e400, "stress_level": "-1e400", "conferences": 3}') as Record<string, unknown>;
+  const mapped = mapColibriStats(stats);
+  const reasons = Object.fromEntries(mapped.skipped.map((s) => [s.key, s.reason]));
+  assert.equal(reasons, { participants: 'out_of_range', threads: 'out_of_range', stress_level: 'out_of_range' });
+  const out = await render(stats);
+  for (const name of ['jitsi_participants', 'jitsi_threads', 'jitsi_stress_level']) assert.not.ok(out.type.has(name), name);
+  assert.ok(out.samples.filter((s) => s.name.startsWith('jitsi_')).every((s) => Number.isFinite(s.value)), 'no jitsi_ sample is infinite');
+  assert.is(sampleValue(out, 'jitsi_conferences'), 3);
+  assert.is(sampleValue(out, 'jvb_skipped_fields_total', { reason: 'out_of_range' }), 3);
+});
+
+test('odd numbers: a negative counter is skipped as negative_counter; a negative gauge is kept', async () => {
+  const stats = { total_bytes_received: -5, total_relays: '-1', total_keyframes_received: 7, bit_rate_download: -3, stress_level: '-0.5', total_packets_sent: -2 };
+  const mapped = mapColibriStats(stats);
+  const reasons = Object.fromEntries(mapped.skipped.map((s) => [s.key, s.reason]));
+  // total_bytes_received: a seed counter; total_relays: a counter by the total_* rule; total_packets_sent: a seed gauge.
+  assert.equal(reasons, { total_bytes_received: 'negative_counter', total_relays: 'negative_counter' });
+  const out = await render(stats);
+  assert.not.ok(out.type.has('jitsi_total_bytes_received'));
+  assert.not.ok(out.type.has('jitsi_relays_total'));
+  assert.is(sampleValue(out, 'jitsi_keyframes_received_total'), 7);
+  assert.is(sampleValue(out, 'jitsi_bit_rate_download'), -3);
+  assert.is(sampleValue(out, 'jitsi_stress_level'), -0.5);
+  assert.is(sampleValue(out, 'jitsi_total_packets_sent'), -2);
+  assert.is(sampleValue(out, 'jvb_skipped_fields_total', { reason: 'negative_counter' }), 2);
+});
+
+test('the new skip reasons are exported at 0 before anything is skipped', async () => {
+  const out = await render(fixtureJson(ACTIVE_2021));
+  for (const reason of ['out_of_range', 'negative_counter']) assert.is(sampleValue(out, 'jvb_skipped_fields_total', { reason }), 0, reason);
+});
+
 test.run();

@@ -10,7 +10,7 @@ export function helpText(command: string, version: string): string {
     'Precedence: flag > environment > config file > default.',
     '',
     'Flags:',
-    '  --help                 Show this help and exit.',
+    '  -h, --help             Show this help and exit.',
     '  --version              Print the version and exit.',
   ];
   for (const spec of SETTINGS as readonly SettingSpec[]) {

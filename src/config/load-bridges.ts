@@ -1,6 +1,8 @@
 import { isUserLabelName } from '../registry/label-name';
+import { redactUrl } from '../log/redact-url';
 import type { SourceSettings } from '../sources/create-source';
 import { resolveEndpoints } from '../sources/endpoint-urls';
+import type { KeyLocator } from './config-file';
 import { ConfigError, invalidSetting } from './config-error';
 import { defaultBridgeName, isLocalHost } from './destination-settings';
 import { formatDuration } from './duration';
@@ -26,6 +28,8 @@ export interface BridgeFileSettings {
   readonly list: unknown;
   /** The file's `jvb:` section: settings every bridge inherits. */
   readonly defaults: unknown;
+  /** Where a key of the file is, for messages. */
+  readonly locate?: KeyLocator;
 }
 
 /** Settings a bridge of the `bridges:` list never inherits from the shared ones. */
@@ -44,8 +48,9 @@ export function loadBridges(
   pollIntervalMs: number,
 ): BridgeSettings[] {
   const shared: RawDestination = new Map();
+  const locateOption = file?.locate !== undefined ? { locate: file.locate } : {};
   if (file?.defaults !== undefined && file.defaults !== null) {
-    for (const [key, value] of fromFileList('jvb', [file.defaults], file.path, { urlRequired: false, at: 'jvb' })[0]!) shared.set(key, value);
+    for (const [key, value] of fromFileList('jvb', [file.defaults], file.path, { urlRequired: false, at: 'jvb', ...locateOption })[0]!) shared.set(key, value);
   }
   for (const [key, value] of fromFlagsAndEnv('jvb', flags, env) ?? []) shared.set(key, value);
 
@@ -58,7 +63,7 @@ export function loadBridges(
     for (const url of urls.values) raws.push(new Map([...shared, ['url', { values: [url], origin: urls.origin }]]));
   }
   if (file?.list !== undefined && file.list !== null) {
-    for (const own of fromFileList('jvb', file.list, file.path)) {
+    for (const own of fromFileList('jvb', file.list, file.path, locateOption)) {
       const merged: RawDestination = new Map([...shared].filter(([key]) => !OWN_KEYS.has(key)));
       for (const [key, value] of own) merged.set(key, value);
       raws.push(merged);
@@ -82,9 +87,9 @@ function bridgeSettings(reader: DestinationReader, pollIntervalMs: number, sever
   const url = reader.get('url', parsers.httpUrl)!;
   const source = reader.get('source', parsers.oneOf('auto', 'native', 'colibri'))!;
   const resolved = resolveEndpoints(url, source);
-  if (!resolved.ok) throw new ConfigError(`--jvb.url ${JSON.stringify(url)} (${reader.origin('url')}) and --jvb.source (${reader.origin('source')}): ${resolved.message}`);
+  if (!resolved.ok) throw new ConfigError(`--jvb.url ${JSON.stringify(redactUrl(url))} (${reader.origin('url')}) and --jvb.source (${reader.origin('source')}): ${resolved.message}`);
 
-  const intervalMs = reader.get('interval', parsers.durationMs) ?? pollIntervalMs;
+  const intervalMs = reader.get('interval', parsers.pollInterval) ?? pollIntervalMs;
   const explicitTimeout = reader.get('timeout', parsers.durationMs);
   if (explicitTimeout !== undefined && explicitTimeout > intervalMs) {
     // As Prometheus refuses scrape_timeout > scrape_interval: polls would pile up.

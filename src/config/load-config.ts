@@ -1,7 +1,10 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, invalidSetting } from './config-error';
 import { readConfigFile, type FileSettings } from './config-file';
-import { envVarName, findSetting, SETTINGS, type SettingFlag } from './settings';
+import { closestName } from './closest-name';
+import { DESTINATION_KINDS, type DestinationSettingSpec } from './destination-settings';
+import { envVarName, findSetting, SETTINGS, type SettingFlag, type SettingSpec } from './settings';
+import { redactUrlsInText } from '../log/redact-url';
 import * as parsers from './value-parsers';
 import type { ListenAddress, ValueParser } from './value-parsers';
 import { loadBridges, type BridgeSettings } from './load-bridges';
@@ -35,7 +38,16 @@ export interface AgentConfig {
 export type CliRequest =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
-  | { readonly kind: 'run'; readonly config: AgentConfig };
+  | {
+      readonly kind: 'run';
+      readonly config: AgentConfig;
+      /**
+       * Mistakes that do not stop the agent (an unknown JVB_ADAPTER_*
+       * environment variable, ...), one sentence each; the CLI logs each as
+       * a warning once the logger exists.
+       */
+      readonly warnings: readonly string[];
+    };
 
 export interface ConfigSources {
   readonly argv: readonly string[];
@@ -51,9 +63,9 @@ interface RawValue {
 
 type FlagValues = Record<string, string | boolean | Array<string | boolean> | undefined>;
 
-function parseFlags(argv: readonly string[]): FlagValues {
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
-    help: { type: 'boolean' },
+function flagOptions(): Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
     ...destinationFlagOptions(),
   };
@@ -63,11 +75,66 @@ function parseFlags(argv: readonly string[]): FlagValues {
       ...('repeatable' in spec && spec.repeatable ? { multiple: true } : {}),
     };
   }
+  return options;
+}
+
+/** Every environment variable the agent reads: one per setting, the aliases, the environment-only secrets. */
+export function knownEnvVarNames(): string[] {
+  const names = (SETTINGS as readonly SettingSpec[]).flatMap((spec) => [envVarName(spec.flag), ...(spec.envAliases ?? [])]);
+  for (const [kind, { keys }] of Object.entries(DESTINATION_KINDS)) {
+    for (const spec of keys as readonly DestinationSettingSpec[]) names.push(envVarName(`${kind}.${spec.key}`), ...(spec.envAliases ?? []));
+  }
+  return names;
+}
+
+const ENV_PREFIX = 'JVB_ADAPTER_';
+
+/** Warnings about the environment: unknown JVB_ADAPTER_* variables (with the closest known name), aliases that are overridden. */
+function environmentWarnings(env: ConfigSources['env']): string[] {
+  const known = knownEnvVarNames();
+  const knownSet = new Set(known);
+  const suffixes = known.filter((k) => k.startsWith(ENV_PREFIX)).map((k) => k.slice(ENV_PREFIX.length));
+  const warnings: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith(ENV_PREFIX) || knownSet.has(name) || env[name] === undefined) continue;
+    const guess = closestName(name.slice(ENV_PREFIX.length), suffixes);
+    warnings.push(
+      `unknown environment variable ${name} is ignored${guess !== undefined ? `; did you mean ${ENV_PREFIX}${guess}?` : ' (see --help for the known ones)'}`,
+    );
+  }
+  const aliased: Array<{ readonly canonical: string; readonly aliases: readonly string[] }> = [
+    ...(SETTINGS as readonly SettingSpec[]).map((spec) => ({ canonical: envVarName(spec.flag), aliases: spec.envAliases ?? [] })),
+    ...Object.entries(DESTINATION_KINDS).flatMap(([kind, { keys }]) =>
+      (keys as readonly DestinationSettingSpec[]).map((spec) => ({ canonical: envVarName(`${kind}.${spec.key}`), aliases: spec.envAliases ?? [] })),
+    ),
+  ];
+  for (const { canonical, aliases } of aliased) {
+    if (!env[canonical]) continue;
+    for (const alias of aliases) if (env[alias]) warnings.push(`${alias} is ignored: ${canonical} is set too, and wins`);
+  }
+  return warnings;
+}
+
+function parseFlags(argv: readonly string[]): FlagValues {
+  const options = flagOptions();
   try {
     return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as FlagValues;
   } catch (error) {
-    // Node's messages name the flag ("Unknown option '--foo'"); keep them, drop its hints.
-    throw new ConfigError(`${(error as Error).message.split('. To specify')[0]} (see --help)`);
+    const { code, message } = error as Error & { code?: string };
+    const unknown = code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'(--?[^'=]+)/.exec(message)?.[1] : undefined;
+    if (unknown !== undefined && unknown.startsWith('--')) {
+      const name = unknown.slice(2);
+      const envOnly = Object.entries(DESTINATION_KINDS).flatMap(([kind, { keys }]) =>
+        (keys as readonly DestinationSettingSpec[]).filter((spec) => spec.envOnly).map((spec) => `${kind}.${spec.key}`),
+      );
+      if (envOnly.includes(name)) {
+        throw new ConfigError(`--${name} is no flag (a secret on the command line shows in ps): set ${envVarName(name)} in the environment, or use --${name}-file`);
+      }
+      const guess = closestName(name, Object.keys(options));
+      throw new ConfigError(`unknown flag ${unknown}${guess !== undefined ? `; did you mean --${guess}?` : ''} (see --help)`);
+    }
+    // Node's messages name the flag ("Option '--jvb.url <value>' argument missing"); keep them, drop its hints.
+    throw new ConfigError(`${redactUrlsInText(message.split('. To specify')[0]!)} (see --help)`);
   }
 }
 
@@ -127,15 +194,16 @@ export function loadConfig(sources: ConfigSources): CliRequest {
   const flags = parseFlags(sources.argv);
   if (flags['help'] === true) return { kind: 'help' };
   if (flags['version'] === true) return { kind: 'version' };
+  const warnings = environmentWarnings(sources.env);
 
   const configPath = typeof flags['config.file'] === 'string' ? flags['config.file'] : sources.env[envVarName('config.file')] || undefined;
   const file = configPath === undefined ? undefined : readConfigFile(configPath, sources.readFile);
   const settings = new SettingResolver(flags, sources.env, file);
 
-  const intervalMs = settings.get('poll.interval', parsers.durationMs);
-  const bridges = loadBridges(flags, sources.env, file && { path: file.path, list: file.lists.jvb, defaults: file.bridgeDefaults }, intervalMs);
+  const intervalMs = settings.get('poll.interval', parsers.pollInterval);
+  const bridges = loadBridges(flags, sources.env, file && { path: file.path, list: file.lists.jvb, defaults: file.bridgeDefaults, locate: file.locate }, intervalMs);
 
-  const destinations = loadDestinations(flags, sources.env, file && { path: file.path, lists: file.lists });
+  const destinations = loadDestinations(flags, sources.env, file && { path: file.path, lists: file.lists, locate: file.locate });
   if (bridges.length > 1) {
     // With several bridges each brings its own job and instance; one value for all would merge their series.
     for (const [kind, list] of [['remote-write', destinations.remoteWrite], ['pushgateway', destinations.pushgateway]] as const) {
@@ -159,7 +227,7 @@ export function loadConfig(sources: ConfigSources): CliRequest {
       poll: { intervalMs },
       web: {
         listenAddress: settings.get('web.listen-address', parsers.listenAddress),
-        telemetryPath: settings.get('web.telemetry-path', parsers.urlPath),
+        telemetryPath: settings.get('web.telemetry-path', parsers.telemetryPath),
       },
       labels: settings.labels(),
       log: {
@@ -176,5 +244,6 @@ export function loadConfig(sources: ConfigSources): CliRequest {
       destinations,
       configFile: configPath,
     },
+    warnings,
   };
 }

@@ -1,5 +1,9 @@
 import type { HttpDestinationOptions } from '../http/http-destination-options';
 import { isUserLabelName } from '../registry/label-name';
+import { isReservedHeader } from '../http/reserved-headers';
+import { redactUrl } from '../log/redact-url';
+import { closestName } from './closest-name';
+import { describeFileKey, type KeyLocator } from './config-file';
 import { ConfigError, invalidSetting } from './config-error';
 import { DESTINATION_KINDS, type DestinationKind, type DestinationSettingSpec } from './destination-settings';
 import { envVarName } from './settings';
@@ -82,15 +86,23 @@ function isMapping(value: unknown): value is Record<string, unknown> {
 }
 
 /** The destinations of the YAML file's list for `kind`, e.g. `remote_write: [{url: ..., tls: {ca-file: ...}}]`. */
-export function fromFileList(kind: DestinationKind, list: unknown, filePath: string, opts: { urlRequired?: boolean; at?: string } = {}): RawDestination[] {
+export function fromFileList(
+  kind: DestinationKind,
+  list: unknown,
+  filePath: string,
+  opts: { urlRequired?: boolean; at?: string; locate?: KeyLocator } = {},
+): RawDestination[] {
   const { fileKey, keys } = DESTINATION_KINDS[kind];
   const where = `--config.file ${JSON.stringify(filePath)}`;
+  const locate = opts.locate ?? (() => '');
   const items = Array.isArray(list) ? list : [list];
   return items.map((item, index) => {
     const at = opts.at ?? `${fileKey}[${index}]`;
+    // Where this item is in the document, to locate its keys: jvb, bridges[i], or a list given as a single mapping.
+    const itemPath: Array<string | number> = opts.at !== undefined ? [opts.at] : Array.isArray(list) ? [fileKey, index] : [fileKey];
     if (!isMapping(item)) throw new ConfigError(`${where}: ${at} must be a mapping of settings`);
     const raw: RawDestination = new Map();
-    const visit = (prefix: string, node: Record<string, unknown>) => {
+    const visit = (prefix: string, node: Record<string, unknown>, nodePath: ReadonlyArray<string | number>) => {
       for (const [name, value] of Object.entries(node)) {
         const key = prefix + name;
         const spec = keys.find((s) => s.key === key);
@@ -103,15 +115,20 @@ export function fromFileList(kind: DestinationKind, list: unknown, filePath: str
         } else if (spec && !isMapping(value) && !Array.isArray(value) && value !== null) {
           raw.set(key, { values: [String(value)], origin: `${filePath} ${at}.${key}` });
         } else if (!spec && isMapping(value) && keys.some((s) => s.key.startsWith(`${key}.`))) {
-          visit(`${key}.`, value);
+          visit(`${key}.`, value, [...nodePath, name]);
+        } else if (spec) {
+          throw new ConfigError(`${where}: ${at}.${key} must be a scalar`);
         } else {
-          throw new ConfigError(`${where}: ${spec ? `${at}.${key} must be a scalar` : `unknown setting ${JSON.stringify(`${at}.${key}`)}`}`);
+          const shown = describeFileKey(`${at}.${prefix}`, name, locate([...nodePath, name]));
+          const known = keys.filter((s) => !s.envOnly).map((s) => s.key);
+          const guess = /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key) ? closestName(key, kind === 'jvb' ? [...known, 'labels'] : known) : undefined;
+          throw new ConfigError(`${where}: unknown setting ${shown}${guess !== undefined ? `; did you mean "${at}.${guess}"?` : ''}`);
         }
       }
     };
     // A bridge's labels are a mapping, as the file's top-level labels are.
     const { labels, ...rest } = item;
-    visit('', kind === 'jvb' && labels !== undefined ? { ...rest, label: labels } : item);
+    visit('', kind === 'jvb' && labels !== undefined ? { ...rest, label: labels } : item, itemPath);
     if ((opts.urlRequired ?? true) && !raw.has('url')) throw new ConfigError(`${where}: ${at} has no url`);
     return raw;
   });
@@ -151,6 +168,30 @@ export class DestinationReader {
     return this.raw.get(key)?.origin ?? `--${this.kind}.${key}`;
   }
 }
+
+/** ` (from JVB_ADAPTER_...)` when a setting came from elsewhere than its flag. */
+function fromOrigin(reader: DestinationReader, key: string): string {
+  const origin = reader.origin(key);
+  return origin === `--remote-write.${key}` ? '' : ` (from ${origin})`;
+}
+
+/** A tenant goes in a header: printable ASCII only (no line breaks, control or non-ASCII characters). */
+const tenantId: ValueParser<string> = {
+  allowed: 'a tenant of printable ASCII characters (it is sent in an HTTP header: no line breaks, control or non-ASCII characters)',
+  parse: (raw) => {
+    const value = raw.trim();
+    return /^[\x20-\x7e]+$/.test(value) ? value : undefined;
+  },
+};
+
+/** RFC 9110 token characters: what a header name may be made of. */
+const headerName: ValueParser<string> = {
+  allowed: "a header name (letters, digits and !#$%&'*+-.^_`|~), such as X-Scope-OrgID or THANOS-TENANT",
+  parse: (raw) => {
+    const value = raw.trim();
+    return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(value) ? value : undefined;
+  },
+};
 
 export const positiveInt: ValueParser<number> = {
   allowed: 'a whole number greater than zero',
@@ -207,8 +248,22 @@ export function httpOptions(kind: DestinationKind, reader: DestinationReader, ex
 
 function remoteWriteDestination(raw: RawDestination): RemoteWriteDestination {
   const reader = new DestinationReader('remote-write', raw);
-  const tenant = reader.get('tenant-id', parsers.nonEmptyString);
-  const tenantHeader = reader.get('tenant-header', parsers.nonEmptyString)!;
+  const tenant = reader.get('tenant-id', tenantId);
+  const tenantHeader = reader.get('tenant-header', headerName)!;
+  if (tenant === undefined && raw.has('tenant-header')) {
+    throw new ConfigError(`--remote-write.tenant-header${fromOrigin(reader, 'tenant-header')} is set but --remote-write.tenant-id is not: set the tenant to send in it`);
+  }
+  if (tenant !== undefined) {
+    if (isReservedHeader(tenantHeader)) {
+      throw invalidSetting('--remote-write.tenant-header', reader.origin('tenant-header'), tenantHeader, 'a header the agent does not set itself, such as X-Scope-OrgID or THANOS-TENANT');
+    }
+    const clash = reader.pairs('header', 'a header').find(([name]) => name.toLowerCase() === tenantHeader.toLowerCase());
+    if (clash !== undefined) {
+      throw new ConfigError(
+        `--remote-write.header${fromOrigin(reader, 'header')} sets ${JSON.stringify(clash[0])}, the header that carries --remote-write.tenant-id${fromOrigin(reader, 'tenant-id')}: set the tenant with --remote-write.tenant-id only`,
+      );
+    }
+  }
   const http = httpOptions('remote-write', reader, tenant !== undefined ? [[tenantHeader, tenant]] : []);
   const minBackoffMs = reader.get('min-backoff', parsers.durationMs)!;
   const maxBackoffMs = reader.get('max-backoff', parsers.durationMs)!;
@@ -257,11 +312,11 @@ export interface Destinations {
 export function loadDestinations(
   flags: FlagValues,
   env: Readonly<Record<string, string | undefined>>,
-  fileLists: { readonly path: string; readonly lists: Partial<Record<DestinationKind, unknown>> } | undefined,
+  fileLists: { readonly path: string; readonly lists: Partial<Record<DestinationKind, unknown>>; readonly locate?: KeyLocator } | undefined,
 ): Destinations {
   const raws = (kind: DestinationKind): RawDestination[] => {
     const list = fileLists?.lists[kind];
-    const fromFile = list === undefined ? [] : fromFileList(kind, list, fileLists!.path);
+    const fromFile = list === undefined ? [] : fromFileList(kind, list, fileLists!.path, { ...(fileLists!.locate ? { locate: fileLists!.locate } : {}) });
     const fromFlags = fromFlagsAndEnv(kind, flags, env);
     return fromFlags ? [...fromFile, fromFlags] : fromFile;
   };
@@ -269,7 +324,7 @@ export function loadDestinations(
   const pushgateway = raws('pushgateway').map(pushgatewayDestination);
   const seen = new Set<string>();
   for (const url of [...remoteWrite, ...pushgateway].map((d) => d.http.url)) {
-    if (seen.has(url)) throw new ConfigError(`the destination ${JSON.stringify(url.replace(/\/\/[^/@]*@/, '//'))} is configured twice`);
+    if (seen.has(url)) throw new ConfigError(`the destination ${JSON.stringify(redactUrl(url))} is configured twice`);
     seen.add(url);
   }
   const names = new Set<string>();

@@ -18,6 +18,17 @@ export const durationMs: ValueParser<number> = {
   },
 };
 
+/** The shortest poll interval taken: shorter ones would only load the bridge (JVB refreshes its stats every 5s). */
+export const MIN_POLL_INTERVAL_MS = 100;
+
+export const pollInterval: ValueParser<number> = {
+  allowed: `a positive duration of at least ${MIN_POLL_INTERVAL_MS}ms, such as 500ms, 15s or 1m`,
+  parse(raw) {
+    const ms = durationMs.parse(raw);
+    return ms !== undefined && ms >= MIN_POLL_INTERVAL_MS ? ms : undefined;
+  },
+};
+
 export const httpUrl: ValueParser<string> = {
   allowed: 'an absolute http:// or https:// URL',
   parse(raw) {
@@ -53,6 +64,17 @@ export const urlPath: ValueParser<string> = {
   parse(raw) {
     const path = raw.trim();
     return /^\/[^\s?#]+$/.test(path) ? path : undefined;
+  },
+};
+
+/** The paths the server answers itself; a telemetry path equal to one would hide it. */
+export const RESERVED_PATHS: readonly string[] = ['/', '/-/healthy', '/-/ready'];
+
+export const telemetryPath: ValueParser<string> = {
+  allowed: `${urlPath.allowed}, other than ${RESERVED_PATHS.slice(1).join(' and ')} (served by the agent itself)`,
+  parse(raw) {
+    const path = urlPath.parse(raw);
+    return path !== undefined && !RESERVED_PATHS.includes(path) ? path : undefined;
   },
 };
 

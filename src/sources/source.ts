@@ -27,7 +27,18 @@ export const POLL_FAILURE_REASONS = [
 export type PollFailureReason = (typeof POLL_FAILURE_REASONS)[number];
 
 /** Why a field or sample of a bridge's answer was left out while the rest was kept. */
-export const SKIP_REASONS = ['not_a_number', 'bad_histogram', 'nested_object', 'unexpected_array', 'null', 'name_collision'] as const;
+export const SKIP_REASONS = [
+  'not_a_number',
+  'bad_histogram',
+  'nested_object',
+  'unexpected_array',
+  'null',
+  'name_collision',
+  /** A number too large for a float64 ("1e400"): it would read as +Inf. */
+  'out_of_range',
+  /** A counter below zero: counters only go up from 0, and rate() would read it as a reset. */
+  'negative_counter',
+] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
 export interface SkippedField {

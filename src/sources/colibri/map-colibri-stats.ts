@@ -148,14 +148,23 @@ export function mapColibriStats(stats: ColibriStats): MappedStats {
     }
 
     let numeric: number | undefined;
-    if (typeof value === 'number' && Number.isFinite(value)) numeric = value;
+    if (typeof value === 'number') numeric = value;
     else if (typeof value === 'boolean') numeric = value ? 1 : 0;
     else if (typeof value === 'string' && NUMERIC_STRING.test(value.trim())) numeric = Number(value.trim());
     if (numeric === undefined) {
       skipped.push({ key, reason: skipReasonOf(value) });
       continue;
     }
+    // JSON has no Infinity or NaN: a non-finite number here was written too large for a float64 ("1e400", or 1e400).
+    if (!Number.isFinite(numeric)) {
+      skipped.push({ key, reason: 'out_of_range' });
+      continue;
+    }
     const rule = scalarRule(key);
+    if (rule.type === 'counter' && numeric < 0) {
+      skipped.push({ key, reason: 'negative_counter' });
+      continue;
+    }
     const family: ScalarFamily = { name: rule.name, help: rule.help, unit: '', type: rule.type, series: [{ labels: {}, value: numeric * rule.scale }] };
     add(key, family);
   }
