@@ -49,7 +49,7 @@ defaults('every setting has the documented default', () => {
         http: { url: 'http://localhost:8080/', timeoutMs: 5000, headers: {}, tls: { insecureSkipVerify: false } },
         timeoutMs: 5000,
         maxBodyBytes: 16 * 1024 * 1024,
-        maxSeries: 100000,
+        maxSeries: 20000,
       },
     ],
     poll: { intervalMs: 15000 },

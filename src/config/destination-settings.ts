@@ -61,7 +61,7 @@ export const BRIDGE_KEYS: readonly DestinationSettingSpec[] = [
   { key: 'interval', help: 'How often to poll this bridge (default: --poll.interval).' },
   { key: 'timeout', help: 'A poll that takes longer fails (default: the smaller of 5s and the interval; at most the interval).' },
   { key: 'max-body-size', help: 'A body larger than this fails the poll (body_too_large).', default: '16MiB' },
-  { key: 'max-series', help: 'A poll yielding more series than this fails (too_many_series).', default: '100000' },
+  { key: 'max-series', help: 'A poll yielding more series than this fails whole (too_many_series): one runaway bridge cannot exhaust memory.', default: '20000' },
   ...CONNECTION_KEYS,
 ];
 
