@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian/Ubuntu machine:
 # the npm dependencies (npm ci), and Debian's prometheus (with promtool),
-# prometheus-pushgateway and openssl when they are missing.
+# prometheus-pushgateway, openssl and systemd (for systemd-analyze, which
+# checks the unit file) when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,7 @@ command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo=""

@@ -50,12 +50,14 @@ docker.run();
 const systemd = suite('systemd unit');
 const unit = read('systemd/jvb-prometheus-adapter.service');
 
-systemd('ExecStart runs the built CLI from the install directory README names', () => {
-  const exec = /^ExecStart=(\S+) (\S+)/m.exec(unit);
+systemd('ExecStart runs the command package.json installs (npm install -g, or the checkout README names, linked onto PATH)', () => {
+  const exec = /^ExecStart=(.*)$/m.exec(unit);
   assert.ok(exec);
-  assert.is(exec![1], '/usr/bin/node');
-  assert.is(exec![2], '/opt/jvb-prometheus-adapter/dist/cli.js');
+  assert.is(exec![1], 'jvb-prometheus-adapter');
+  const pkg = JSON.parse(read('package.json')) as { bin: Record<string, string> };
+  assert.is(pkg.bin['jvb-prometheus-adapter'], 'dist/cli.js');
   assert.ok(existsSync(join(ROOT, 'dist', 'cli.js')));
+  assert.match(unit, '/opt/jvb-prometheus-adapter/dist/cli.js /usr/local/bin/jvb-prometheus-adapter');
   assert.match(read('README.md'), '/opt/jvb-prometheus-adapter');
 });
 
