@@ -228,6 +228,17 @@ names("JVB_ADAPTER_JVB_URL wins over the seed's JVB_STATS_URL, and the loser is 
   assert.equal(alone.warnings, []);
 });
 
+names('the built agent logs the unknown variable as a warning with the closest name, and still starts', async () => {
+  const agent = AgentProcess.spawn(['--demo', '--storage.in-memory', '--web.listen-address=127.0.0.1:0'], { JVB_ADAPTER_POLL_INTERVALL: '1m' });
+  try {
+    await agent.waitForLine(/level=warn .*JVB_ADAPTER_POLL_INTERVALL.*did you mean JVB_ADAPTER_POLL_INTERVAL/);
+    await agent.metricsPort();
+    assert.not.ok(agent.lines.some((line) => line.includes('1m is')), 'the value is not repeated');
+  } finally {
+    await agent.stop();
+  }
+});
+
 names.run();
 
 const seedEnv = suite('config mistakes: JVB_STATS_URL and JVB_ADAPTER_JVB_URL in the built agent');

@@ -280,4 +280,10 @@ bridges('mistakes in bridges stop the agent with a message naming the setting', 
   assert.match(refused(['--config.file=f.yml'], {}, { 'f.yml': 'bridges:\n  - {url: "http://a:1", lables: {a: b}}\n' }), /unknown setting "bridges\[0\]\.lables"/);
   assert.match(refused(['--jvb.label=instance=x']), /--jvb\.label.*"instance=x"/);
 });
+bridges('a storage folder under /proc, /sys or /dev is refused (a mkdir there can hang or write into the kernel)', () => {
+  for (const path of ['/proc/self/jvb', '/sys/x', '/dev/shm/../../proc/y']) {
+    assert.match(refused([`--storage.path=${path}`]), /--storage\.path.*not under \/proc, \/sys or \/dev/, path);
+  }
+  assert.is(run(['--storage.path=/var/lib/jvb-adapter']).storage.path, '/var/lib/jvb-adapter');
+});
 bridges.run();

@@ -43,4 +43,18 @@ shutdown('SIGTERM aborts a poll in flight: a bridge that never answers (50 s tim
   }
 });
 
+shutdown('SIGTERM as soon as the agent starts (during start-up) ends it cleanly, with exit 0', async () => {
+  const agent = AgentProcess.spawn([`--jvb.url=${hanging.metricsUrl}`, '--remote-write.url=http://127.0.0.1:9/api/v1/write', '--storage.flush-deadline=2s', '--web.listen-address=127.0.0.1:0']);
+  try {
+    await agent.waitForLine(/msg=starting/);
+    agent.signal('SIGTERM');
+    const exited = await Promise.race([agent.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 20_000))]);
+    assert.ok(exited, `no exit within 20 s of SIGTERM; log:\n${agent.lines.join('\n')}`);
+    assert.is(exited!.code, 0);
+    assert.ok(agent.lines.some((line) => /msg="?stopped/.test(line)), agent.lines.join('\n'));
+  } finally {
+    await agent.stop('SIGKILL');
+  }
+});
+
 shutdown.run();

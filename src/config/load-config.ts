@@ -236,7 +236,7 @@ export function loadConfig(sources: ConfigSources): CliRequest {
       },
       demo: settings.get('demo', parsers.bool),
       storage: {
-        path: settings.get('storage.in-memory', parsers.bool) ? undefined : settings.get('storage.path', parsers.nonEmptyString),
+        path: settings.get('storage.in-memory', parsers.bool) ? undefined : settings.get('storage.path', parsers.storageFolder),
         maxBytes: settings.get('storage.max-bytes', parsers.byteSize),
         maxAgeMs: settings.get('storage.max-age', parsers.durationMs),
         flushDeadlineMs: settings.get('storage.flush-deadline', parsers.durationMs),

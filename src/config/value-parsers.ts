@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { isUserLabelName } from '../registry/label-name';
 import { parseDuration } from './duration';
 
@@ -112,6 +113,20 @@ export const labelPair: ValueParser<readonly [string, string]> = {
 export const nonEmptyString: ValueParser<string> = {
   allowed: 'a non-empty string',
   parse: (raw) => (raw.trim() === '' ? undefined : raw.trim()),
+};
+
+/**
+ * A folder for the durable queue: not under the kernel's pseudo file systems
+ * (/proc, /sys, /dev), where a mkdir can hang or write into the kernel.
+ */
+export const storageFolder: ValueParser<string> = {
+  allowed: 'a folder on a real file system (not under /proc, /sys or /dev)',
+  parse: (raw) => {
+    const path = raw.trim();
+    if (path === '') return undefined;
+    const absolute = resolve(path);
+    return ['/proc', '/sys', '/dev'].some((root) => absolute === root || absolute.startsWith(`${root}/`)) ? undefined : path;
+  },
 };
 
 const SIZE_UNITS: Readonly<Record<string, number>> = {
