@@ -1,7 +1,9 @@
 import type { Logger } from '../../log/logger';
+import { ConditionLog } from '../../log/condition-log';
 import type { HttpOutcome, HttpTransport } from '../../http/http-transport';
 import { classifyResponse, describeDrop } from '../../http/retry-policy';
 import { sendWithRetries } from '../../http/send-with-retries';
+import { looksLikeHtml } from '../html-answer';
 import type { PushgatewayMetrics } from './pushgateway-metrics';
 
 /** Distinct refusal messages remembered (bounded memory if every answer differs). */
@@ -22,6 +24,8 @@ export interface PushgatewaySenderOptions {
   /** Wait before the one retry of a failed push. */
   readonly retryBackoffMs: number;
   readonly deleteOnShutdown: boolean;
+  /** Milliseconds clock of the condition logs (default Date.now); for tests. */
+  readonly now?: () => number;
 }
 
 /**
@@ -39,20 +43,31 @@ export class PushgatewaySender {
   private readonly stopWaiting = new AbortController();
   /** Cuts requests in flight at the shutdown deadline. */
   private readonly abort = new AbortController();
-  /** Whether the last push failed for a network or server error: later failures are logged at debug only. */
-  private failing = false;
   /**
-   * The refusals logged since the last accepted push, so the same explanation
+   * Failed attempts (network errors, 5xx, 429): logged when they start, then
+   * once a minute with the count, then once when a push gets through.
+   */
+  private readonly outage: ConditionLog;
+  /** Refused pushes (4xx): the same rule, and each distinct explanation is logged when it first appears. */
+  private readonly refused: ConditionLog;
+  /**
+   * The explanations logged since the last accepted push, so the same one
    * is not repeated every interval. A set, not the last one: the gateway
    * reports a type clash from either side at random (Go map order), so two
    * messages alternate for one cause.
    */
   private readonly refusalsLogged = new Set<string>();
+  private pushed = false;
+  private htmlWarned = false;
 
   /** The body of the next push: the newest poll's text, rendered when the push starts. */
   private render: () => Promise<string> = async () => '';
 
-  constructor(private readonly opts: PushgatewaySenderOptions) {}
+  constructor(private readonly opts: PushgatewaySenderOptions) {
+    const now = opts.now ?? Date.now;
+    this.outage = new ConditionLog(opts.log, { now });
+    this.refused = new ConditionLog(opts.log, { now, level: 'error' });
+  }
 
   /** Called after each poll with that poll's text; never waits for the network. */
   push(render: () => Promise<string>): void {
@@ -123,10 +138,10 @@ export class PushgatewaySender {
         giveUpWaiting: this.stopWaiting.signal,
         onAttempt: ({ attempt, outcome, decision, retryInMs }) => {
           if (decision.kind !== 'retry') return;
-          // While the gateway stays down, one warning when it starts failing; the repeats only at debug.
-          const logFailure = this.failing ? log.debug : log.warn;
-          if (retryInMs !== undefined) logFailure('push failed, retrying once', { reason: decision.reason, err: this.explain(outcome) });
-          else if (attempt > 0) logFailure('push failed again; the next interval pushes fresh data', { reason: decision.reason, err: this.explain(outcome) });
+          // While the gateway stays down: a warning when it starts failing, one a minute with the count, the rest at debug.
+          const message = retryInMs !== undefined ? 'push failed, retrying once' : attempt > 0 ? 'push failed again; the next interval pushes fresh data' : 'push failed';
+          const fields = { reason: decision.reason, err: this.explain(outcome) };
+          if (!this.outage.report(message, fields, { failed_attempts: 1 })) log.debug(message, fields);
         },
       },
     );
@@ -136,26 +151,46 @@ export class PushgatewaySender {
         metrics.pushes.inc({ url: displayUrl, result: attempts === 1 ? 'success' : 'retried_success' });
         metrics.lastSuccess.set({ url: displayUrl }, Date.now() / 1000);
         metrics.duration.observe({ url: displayUrl }, (performance.now() - started) / 1000);
-        if (this.refusalsLogged.size > 0 || this.failing) log.info('Pushgateway accepts pushes again');
-        this.refusalsLogged.clear();
-        this.failing = false;
+        this.accepted(outcome);
         return;
       }
       if (decision.kind === 'drop') {
-        // A 4xx will not change on retry; say why once per distinct answer, not every interval.
+        this.outage.end('Pushgateway answers again', { after: 'failures' });
+        // A 4xx will not change on retry; say why when it starts and once per distinct answer, then once a minute.
         const preview = outcome.kind === 'response' ? outcome.bodyPreview : '';
         const refusal = refusalKey(decision.status, preview);
-        if (!this.refusalsLogged.has(refusal)) {
-          log.error(describeRefusal(decision.status, preview), { status: decision.status });
+        const news = !this.refusalsLogged.has(refusal);
+        const message = describeRefusal(decision.status, preview);
+        const logged = this.refused.report(message, { status: decision.status }, { refused_pushes: 1 });
+        if (news) {
+          if (!logged) log.error(message, { status: decision.status });
           if (this.refusalsLogged.size >= MAX_REFUSALS_REMEMBERED) this.refusalsLogged.clear();
           this.refusalsLogged.add(refusal);
         }
-      } else if (attempts > 1) {
-        this.failing = true;
       }
     }
     metrics.pushes.inc({ url: displayUrl, result: 'failed' });
     metrics.duration.observe({ url: displayUrl }, (performance.now() - started) / 1000);
+  }
+
+  /** A push got through: the conditions are over; the first one, and an HTML answer, are worth a line. */
+  private accepted(outcome: HttpOutcome): void {
+    const { log } = this.opts;
+    if (!this.pushed) {
+      this.pushed = true;
+      log.info('first push accepted by the Pushgateway', { status: outcome.kind === 'response' ? outcome.status : 0 });
+    }
+    this.outage.end('Pushgateway accepts pushes again', { after: 'failures' });
+    this.refused.end('Pushgateway accepts pushes again', { after: 'refusals' });
+    this.refusalsLogged.clear();
+    if (!this.htmlWarned && looksLikeHtml(outcome)) {
+      this.htmlWarned = true;
+      log.warn(
+        `the Pushgateway URL answered ${outcome.kind === 'response' ? outcome.status : '2xx'} with an HTML page: that is a web UI (Grafana's, Prometheus', the gateway's own page behind a proxy), not the push API, and the metrics are most likely not stored; ` +
+          'check --pushgateway.url: it is the base URL of the gateway (http://host:9091), without /metrics/...',
+        { content_type: outcome.kind === 'response' ? (outcome.headers['content-type'] ?? '') : '' },
+      );
+    }
   }
 
   private explain(outcome: HttpOutcome): string {

@@ -12,7 +12,7 @@
  * the next segment's name is the previous one's name plus its size. Segments
  * hold whole records, back to back; a new segment is started when the next
  * record would take the current one past `segmentBytes` (default: a
- * sixteenth of maxBytes, at most 8 MiB), so a record bigger than that is
+ * sixteenth of the bound, at most 8 MiB), so a record bigger than that is
  * alone in its segment.
  *
  * A record is a 28-byte header and the request body (see
@@ -33,9 +33,12 @@
  * promise resolves; only then is the entry counted as pending.
  * ack (and every drop): the read position moves past the head record and
  * the checkpoint is written and fdatasync'd before the promise resolves;
- * then segments wholly before the read position are deleted. The segment
- * being written is never deleted, so up to one segment of already-delivered
- * records stays on disk until the next segment is started.
+ * then segments wholly before the read position are deleted. When that
+ * leaves the queue empty, a new empty segment is started and the one
+ * written so far is deleted too, so delivered records never keep their
+ * space once everything is acked (on a small volume the space comes back
+ * at every delivery). While records are pending, at most one segment of
+ * already-delivered records stays on disk (the reserve in Bounds).
  *
  * open: the checkpoint gives the read position; segments before it are
  * deleted; the headers from there to the end are scanned (payloads are not
@@ -62,10 +65,22 @@
  *
  * ## Bounds
  *
- * The bytes of all segment files stay within maxBytes (plus the 64-byte
- * checkpoint and the lock): pending records (header + body) are kept within
- * maxBytes - segmentBytes, the rest being room for the delivered part of
- * the oldest segment. Past it the oldest entries are dropped (`queue_full`);
+ * The bound is maxBytes, lowered at open to what the file system can give:
+ * the queue's own segment bytes plus `freeSpaceShare` (default a half) of the
+ * space statfs reports available, so a queue never fills the volume it
+ * shares (the JVB's logs, a small emptyDir or tmpfs); the lowering is logged
+ * once (`bound_adapted`) with the numbers. The bytes of all segment files
+ * stay within the bound (plus the 64-byte checkpoint and the lock): pending
+ * records (header + body) are kept within bound - segmentBytes, the rest
+ * being room for the delivered part of the oldest segment.
+ *
+ * Disk full anyway (ENOSPC or EDQUOT at an append: something else took the
+ * space): the bound is lowered to what the queue holds on disk, the oldest
+ * entries go (`queue_full`) until a segment file is freed, and the append
+ * is tried once more; if it fails again the error goes to the caller and
+ * nothing is left half-written. While lowered, each append looks at statfs
+ * again and raises the bound back (never above the bound from open) as space
+ * comes back, so a full disk is never a permanent state. Past it the oldest entries are dropped (`queue_full`);
  * an entry whose record alone exceeds maxBytes is refused (`too_big`).
  * Entries whose maxTimestampMs is older than now - maxAgeMs are dropped
  * (`too_old`), metadata-only ones included (as MemoryRequestQueue does):
@@ -73,6 +88,24 @@
  * are dropped; an old entry behind a newer one goes when it becomes the
  * head. Entries dropped from the queue are reported with an empty body:
  * bodies are not read back from disk to report them.
+ *
+ * ## I/O errors
+ *
+ * An operation that fails with an I/O error (a segment file deleted or
+ * unreadable under the running queue, EIO, ...) rejects, and the queue is
+ * marked broken: the next operation first rebuilds it from the directory
+ * as open does (segments listed again, checkpoint read again, a fresh
+ * segment where none is left, the lock file put back if it is gone). Records
+ * the rebuild no longer finds are reported by takeDrops() as one
+ * `storage_error` drop (with their samples, from the counters). Before each
+ * append the segment being written and the checkpoint file are checked to
+ * still exist (fstat link count); one deleted is such an error, so writes
+ * never go on into a file nobody can read back.
+ *
+ * Damage found (corrupt or torn records, at open or later) is reported by
+ * takeDrops() as `corrupt` drops: with the record's samples when its header
+ * could be read, else with `samplesUnknown` (counted as 1 sample, a lower
+ * bound). A torn tail that is only zeros held no record and is not a drop.
  *
  * Memory: the segment list, the head's header, the position of the oldest
  * entry with samples and, once peeked, the head's body; nothing per pending
@@ -82,7 +115,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
-import { lockQueueDir, QueueDirLockedError, type QueueDirLock } from './queue-dir-lock';
+import { lockHeldByAnother, lockQueueDir, QueueDirLockedError, type QueueDirLock } from './queue-dir-lock';
 import { crc32c, decodeRecordHeader, encodeRecordHeader, payloadMatches, RECORD_HEADER_BYTES, RECORD_MAGIC, type RecordHeader } from './queue-record-codec';
 import type { QueueDrop, QueueDropReason, QueueEntry, RequestQueue } from './request-queue';
 
@@ -97,11 +130,31 @@ export interface DiskRequestQueueOptions {
   readonly maxAgeMs: number;
   readonly now?: () => number;
   readonly log?: QueueLog;
-  /** Size at which a new segment file is started; default min(8 MiB, maxBytes / 16). Must be below maxBytes. */
+  /** Size at which a new segment file is started; default min(8 MiB, bound / 16). Must be below maxBytes. */
   readonly segmentBytes?: number;
+  /**
+   * Share (0..1] of the space available on the file system (statfs, at open)
+   * the queue may take on top of what it already holds; default 0.5. Several
+   * queues on one volume should split it (open-request-queue.ts does).
+   */
+  readonly freeSpaceShare?: number;
+  /** Available bytes of the file system holding `dir` (default: fs.statfs); undefined when unknown. For tests. */
+  readonly availableBytes?: (dir: string) => Promise<number | undefined>;
+}
+
+/** Where the bound came from: the configured maxBytes, or the space found on the file system. */
+export interface QueueBound {
+  readonly bytes: number;
+  readonly maxBytes: number;
+  /** Available bytes statfs reported at open; undefined when unknown. */
+  readonly availableBytes: number | undefined;
+  readonly adapted: boolean;
 }
 
 const MAX_SEGMENT_BYTES = 8 * 1024 * 1024;
+/** The least bound adapting to the free space lowers to (unless maxBytes is lower). */
+const MIN_ADAPTED_BOUND = 64 * 1024;
+const DEFAULT_FREE_SPACE_SHARE = 0.5;
 const READ_WINDOW_BYTES = 64 * 1024;
 const SEGMENT_NAME = /^([0-9a-f]{16})\.seg$/;
 const CHECKPOINT_FILE = 'checkpoint';
@@ -128,7 +181,7 @@ interface Located {
 }
 
 export class DiskRequestQueue implements RequestQueue {
-  private readonly segments: Segment[];
+  private segments: Segment[];
   /** Where the head record starts; when the queue is empty, the end of the last segment. */
   private cursorSeg: Segment;
   private cursorPos: number;
@@ -157,20 +210,33 @@ export class DiskRequestQueue implements RequestQueue {
   private readonly knownDamage = new Set<string>();
   private chain: Promise<unknown> = Promise.resolve();
   private closing = false;
+  /** The I/O error that left the state in doubt; the next operation rebuilds from the directory first. */
+  private broken: unknown;
+  /** The head whose ack failed (it was delivered): not counted lost if the rebuild no longer finds it. */
+  private failedAck: { readonly offset: number; readonly samples: number } | undefined;
+
+  /** The bound in force: the bound from open, or lower while the disk is full. */
+  private bound: number;
+  private segmentBytes: number;
 
   private replayed = { entries: 0, samples: 0 };
 
   private constructor(
     private readonly dir: string,
-    private readonly maxBytes: number,
+    /** The bound found at open (maxBytes, or lower for the free space); a full disk lowers `bound` below it for a while. */
+    private readonly openBound: QueueBound,
+    private readonly explicitSegmentBytes: number | undefined,
     private readonly maxAgeMs: number,
-    private readonly segmentBytes: number,
     private readonly now: () => number,
     private readonly log: QueueLog,
     private readonly lock: QueueDirLock,
-    private readonly checkpoint: Checkpoint,
+    private checkpoint: Checkpoint,
+    private readonly availableBytes: (dir: string) => Promise<number | undefined>,
+    private readonly freeSpaceShare: number,
     state: OpenState,
   ) {
+    this.bound = openBound.bytes;
+    this.segmentBytes = segmentBytesFor(openBound.bytes, explicitSegmentBytes);
     this.segments = state.segments;
     this.cursorSeg = state.cursorSeg;
     this.cursorPos = state.cursorPos;
@@ -180,7 +246,8 @@ export class DiskRequestQueue implements RequestQueue {
     this.samples = state.samples;
     this.bodyBytes = state.bodyBytes;
     this.recordBytes = state.recordBytes;
-    for (const key of state.damage) this.knownDamage.add(key);
+    for (const { key } of state.damage) this.knownDamage.add(key);
+    this.pendingDrops.push(...state.damage.flatMap((d) => (d.drop === undefined ? [] : [d.drop])));
     this.checkpointedOffset = checkpoint.offset ?? -1;
   }
 
@@ -188,11 +255,14 @@ export class DiskRequestQueue implements RequestQueue {
     const { maxBytes, maxAgeMs } = opts;
     if (!(Number.isFinite(maxBytes) && maxBytes > RECORD_HEADER_BYTES)) throw new RangeError(`maxBytes must be a finite number above ${RECORD_HEADER_BYTES}, got ${maxBytes}`);
     if (!(maxAgeMs > 0)) throw new RangeError(`maxAgeMs must be positive (Infinity to disable), got ${maxAgeMs}`);
-    const segmentBytes = opts.segmentBytes ?? Math.max(1, Math.min(MAX_SEGMENT_BYTES, Math.floor(maxBytes / 16)));
+    const segmentBytes = opts.segmentBytes ?? segmentBytesFor(maxBytes, undefined);
     if (!(Number.isInteger(segmentBytes) && segmentBytes > 0 && segmentBytes < maxBytes)) {
       throw new RangeError(`segmentBytes must be a positive integer below maxBytes, got ${segmentBytes}`);
     }
+    const share = opts.freeSpaceShare ?? DEFAULT_FREE_SPACE_SHARE;
+    if (!(share > 0 && share <= 1)) throw new RangeError(`freeSpaceShare must be in (0, 1], got ${share}`);
     const log = opts.log ?? (() => undefined);
+    const availableBytes = opts.availableBytes ?? statfsAvailable;
     const dir = path.resolve(opts.dir);
 
     try {
@@ -202,7 +272,13 @@ export class DiskRequestQueue implements RequestQueue {
     }
     let lock: QueueDirLock;
     try {
-      lock = await lockQueueDir(dir, (fields) => log('stale_lock_taken_over', fields));
+      try {
+        lock = await lockQueueDir(dir, (fields) => log('stale_lock_taken_over', fields));
+      } catch (err) {
+        // A disk full of records already delivered (as earlier versions left them): give them back, then lock.
+        if (!isDiskFull(err) || !(await reclaimDelivered(dir, log))) throw err;
+        lock = await lockQueueDir(dir, (fields) => log('stale_lock_taken_over', fields));
+      }
     } catch (err) {
       if (err instanceof QueueDirLockedError) throw err;
       throw new Error(`cannot write to queue directory ${dir}: ${errorText(err)}`, { cause: err });
@@ -213,7 +289,15 @@ export class DiskRequestQueue implements RequestQueue {
     try {
       checkpoint = await Checkpoint.open(dir, log);
       const state = await recover(dir, checkpoint.offset, log);
-      queue = new DiskRequestQueue(dir, maxBytes, maxAgeMs, segmentBytes, opts.now ?? Date.now, log, lock, checkpoint, state);
+      const held = sumSizes(state.segments);
+      const available = await availableBytes(dir);
+      const bound = adaptedBound(maxBytes, held, available, share);
+      const openBound: QueueBound = { bytes: bound, maxBytes, availableBytes: available, adapted: bound < maxBytes };
+      if (openBound.adapted) {
+        log('bound_adapted', { max_bytes: maxBytes, available_bytes: available ?? 'unknown', queue_bytes: held, free_space_share: share, bound_bytes: bound });
+      }
+      const explicit = opts.segmentBytes;
+      queue = new DiskRequestQueue(dir, openBound, explicit, maxAgeMs, opts.now ?? Date.now, log, lock, checkpoint, availableBytes, share, state);
       await queue.finishOpen();
       return queue;
     } catch (err) {
@@ -227,7 +311,7 @@ export class DiskRequestQueue implements RequestQueue {
   private async finishOpen(): Promise<void> {
     const last = this.lastSegment();
     this.writeHandle = await fs.open(this.segmentPath(last), 'r+');
-    // A lower maxBytes than the run that wrote the backlog: the oldest go, reported through takeDrops().
+    // A lower bound than the run that wrote the backlog: the oldest go, reported through takeDrops().
     while (this.entries > 0 && this.recordBytes > this.capacity()) await this.dropHead(this.pendingDrops, 'queue_full');
     await this.commit();
     this.replayed = { entries: this.entries, samples: this.samples };
@@ -238,18 +322,26 @@ export class DiskRequestQueue implements RequestQueue {
     return this.serial(async () => {
       // Before anything changes: a malformed entry is refused with a RangeError.
       const header = encodeRecordHeader(entry.body, entry.samples, entry.maxTimestampMs);
+      await this.checkFilesStillThere();
+      if (this.bound < this.openBound.bytes) await this.raiseBound();
       const drops: QueueDrop[] = [];
       await this.dropTooOld(drops);
       const size = RECORD_HEADER_BYTES + entry.body.length;
       if (this.isTooOld(entry.maxTimestampMs)) {
         drops.push({ entry, reason: 'too_old' });
-      } else if (size > this.maxBytes) {
+      } else if (size > this.openBound.bytes) {
         drops.push({ entry, reason: 'too_big' });
       } else {
         try {
-          while (this.entries > 0 && this.recordBytes + size > this.capacity()) await this.dropHead(drops, 'queue_full');
-          await this.commit();
-          await this.write(header, entry, size);
+          await this.makeRoom(size, drops);
+          try {
+            await this.write(header, entry, size);
+          } catch (err) {
+            if (!isDiskFull(err)) throw err;
+            // The disk is full before the bound: what the queue holds is the bound from now on; the oldest make room.
+            await this.lowerBound(err, size, drops);
+            await this.write(header, entry, size);
+          }
         } catch (err) {
           // The entry was not stored (the caller gets the error); what was dropped for it is still reported, by takeDrops().
           this.pendingDrops.push(...drops);
@@ -279,6 +371,7 @@ export class DiskRequestQueue implements RequestQueue {
         this.log('corrupt_record', { segment: segmentName(this.cursorSeg), offset: this.cursorPos, reason: 'payload_checksum', samples: header.samples });
         this.corruptEntryCount++;
         this.corruptSampleCount += header.samples;
+        this.pendingDrops.push({ entry: { body: EMPTY, samples: header.samples, maxTimestampMs: header.maxTimestampMs }, reason: 'corrupt' });
         await this.advance();
       }
       await this.commit();
@@ -289,25 +382,35 @@ export class DiskRequestQueue implements RequestQueue {
 
   /**
    * Removes the entry the last peek() returned. If that entry has left the
-   * queue since (dropped by an append while it was being sent), nothing is
-   * removed: the new head was never sent. Without a peek, removes the head.
+   * queue since (dropped by an append while it was being sent, or lost to a
+   * rebuild), nothing is removed: the new head was never sent. Without a
+   * peek, removes the head.
    */
   ack(): Promise<void> {
     return this.serial(async () => {
       const peeked = this.peekedSeq;
       this.peekedSeq = undefined;
       if (peeked !== undefined && peeked !== this.headSeq) return;
-      if (this.headHeader === undefined) return;
-      await this.advance();
+      const header = this.headHeader;
+      if (header === undefined) return;
+      const at = this.cursorSeg.start + this.cursorPos;
+      try {
+        await this.advance();
+      } catch (err) {
+        // Delivered, but the way past it is broken: if the rebuild no longer finds it, it is not a loss.
+        this.failedAck = { offset: at, samples: header.samples };
+        throw err;
+      }
       await this.commit();
     });
   }
 
   /**
    * The entries dropped since the last call other than those append()
-   * returned: too old at peek() (reason `too_old`), over maxBytes at open
-   * (`queue_full`, when maxBytes was lowered), or dropped by an append that
-   * then failed to write. Their bodies are empty.
+   * returned: too old at peek() (reason `too_old`), over the bound at open
+   * (`queue_full`, when maxBytes was lowered), dropped by an append that
+   * then failed to write, damaged on disk (`corrupt`), or lost to an I/O
+   * error (`storage_error`, see the file's comment). Their bodies are empty.
    * Returns them oldest first and forgets them; call it after peek().
    */
   takeDrops(): QueueDrop[] {
@@ -316,6 +419,10 @@ export class DiskRequestQueue implements RequestQueue {
     return drops;
   }
 
+  /** The bound in force and where it came from. */
+  get bounds(): QueueBound {
+    return { ...this.openBound, bytes: this.bound };
+  }
   get pendingEntries(): number {
     return this.entries;
   }
@@ -369,13 +476,130 @@ export class DiskRequestQueue implements RequestQueue {
 
   private serial<T>(op: () => Promise<T>): Promise<T> {
     if (this.closing) return Promise.reject(new Error(`disk request queue ${this.dir} is closed`));
-    const result = this.chain.then(op);
+    const result = this.chain.then(async () => {
+      if (this.broken !== undefined) await this.rebuild();
+      try {
+        return await op();
+      } catch (err) {
+        // A full disk leaves the state as it was (nothing half-written); any other I/O error leaves it in doubt.
+        if (isIoError(err) && !isDiskFull(err)) this.broken = err;
+        throw err;
+      }
+    });
     this.chain = result.catch(() => undefined);
     return result;
   }
 
   private capacity(): number {
-    return this.maxBytes - this.segmentBytes;
+    return this.bound - this.segmentBytes;
+  }
+
+  /** Drops the oldest entries (queue_full) until `size` more bytes of records fit. */
+  private async makeRoom(size: number, drops: QueueDrop[]): Promise<void> {
+    while (this.entries > 0 && this.recordBytes + size > this.capacity()) await this.dropHead(drops, 'queue_full');
+    await this.commit();
+  }
+
+  private setBound(bytes: number): void {
+    this.bound = bytes;
+    this.segmentBytes = segmentBytesFor(bytes, this.explicitSegmentBytes);
+  }
+
+  /**
+   * The disk is full below the bound: the bound becomes what the queue holds
+   * now, and the oldest entries go until a segment file is freed (or the
+   * queue is empty and its file given back), so that the retry has room.
+   */
+  private async lowerBound(err: unknown, size: number, drops: QueueDrop[]): Promise<void> {
+    const held = this.diskBytes;
+    const lowered = Math.min(this.bound, Math.max(held, Math.min(MIN_ADAPTED_BOUND, this.openBound.bytes), size + 1));
+    this.log('disk_full', { error: errorText(err), queue_bytes: held, bound_bytes: lowered, previous_bound_bytes: this.bound });
+    this.setBound(lowered);
+    const firstSegment = this.segments[0];
+    while (this.entries > 0 && (this.cursorSeg === firstSegment || this.recordBytes + size > this.capacity())) {
+      await this.dropHead(drops, 'queue_full');
+    }
+    await this.commit();
+  }
+
+  /** While the bound is lowered for a full disk: back up (never above the bound from open) as space comes back. */
+  private async raiseBound(): Promise<void> {
+    const available = await this.availableBytes(this.dir).catch(() => undefined);
+    if (available === undefined) return;
+    const raised = Math.min(this.openBound.bytes, adaptedBound(this.openBound.maxBytes, this.diskBytes, available, this.freeSpaceShare));
+    if (raised <= this.bound) return;
+    this.setBound(raised);
+    if (raised === this.openBound.bytes) this.log('disk_space_back', { available_bytes: available, bound_bytes: raised });
+  }
+
+  /**
+   * Throws (an I/O error: the queue is rebuilt) when the segment being
+   * written or the checkpoint file was deleted under the queue: what is
+   * written there could never be read back.
+   */
+  private async checkFilesStillThere(): Promise<void> {
+    const gone: string[] = [];
+    if (this.writeHandle !== undefined && (await this.writeHandle.stat()).nlink === 0) gone.push(segmentName(this.lastSegment()));
+    if ((await this.checkpoint.linkCount()) === 0) gone.push(CHECKPOINT_FILE);
+    if (gone.length === 0) return;
+    const err = new Error(`${gone.join(' and ')} deleted from ${this.dir} while in use`) as NodeJS.ErrnoException;
+    err.code = 'ENOENT';
+    throw err;
+  }
+
+  /**
+   * After an I/O error: forgets the open files and the state, and reads it
+   * all again from the directory as open() does. What is no longer there is
+   * reported as one storage_error drop. Throws when the directory cannot be
+   * read or written (the queue stays broken; the next operation tries again).
+   */
+  private async rebuild(): Promise<void> {
+    const cause = this.broken;
+    const before = { entries: this.entries, samples: this.samples, oldest: this.oldestSample?.ts };
+    await this.closeFiles();
+    await this.checkpoint.close().catch(() => undefined);
+    await fs.mkdir(this.dir, { recursive: true });
+    await this.lock.restore();
+    this.checkpoint = await Checkpoint.open(this.dir, this.log);
+    const state = await recover(this.dir, this.checkpoint.offset, this.log);
+    this.writeHandle = await fs.open(path.join(this.dir, segmentName(state.segments[state.segments.length - 1]!)), 'r+');
+    this.segments = state.segments;
+    this.cursorSeg = state.cursorSeg;
+    this.cursorPos = state.cursorPos;
+    this.headHeader = state.headHeader;
+    this.oldestSample = state.oldestSample;
+    this.entries = state.entries;
+    this.samples = state.samples;
+    this.bodyBytes = state.bodyBytes;
+    this.recordBytes = state.recordBytes;
+    this.headEntry = undefined;
+    // An entry peeked before is not the head any more: its ack() removes nothing (it may be sent again: at least once).
+    this.headSeq++;
+    this.checkpointedOffset = this.checkpoint.offset ?? -1;
+    for (const { key, drop } of state.damage) {
+      if (drop !== undefined && !this.knownDamage.has(key)) this.pendingDrops.push(drop);
+    }
+    this.knownDamage.clear();
+    for (const { key } of state.damage) this.knownDamage.add(key);
+    this.broken = undefined;
+    let lostEntries = Math.max(0, before.entries - state.entries);
+    let lostSamples = Math.max(0, before.samples - state.samples);
+    const acked = this.failedAck;
+    this.failedAck = undefined;
+    const newHead = state.headHeader === undefined ? undefined : state.cursorSeg.start + state.cursorPos;
+    if (acked !== undefined && lostEntries > 0 && newHead !== acked.offset) {
+      lostEntries--;
+      lostSamples = Math.max(0, lostSamples - acked.samples);
+    }
+    if (lostEntries > 0) {
+      this.pendingDrops.push({
+        entry: { body: EMPTY, samples: lostSamples, maxTimestampMs: before.oldest ?? this.now() },
+        reason: 'storage_error',
+        requests: lostEntries,
+      });
+    }
+    this.log('rebuilt', { error: errorText(cause), lost_entries: lostEntries, lost_samples: lostSamples, entries: state.entries, samples: state.samples });
+    await this.commit();
   }
 
   private isTooOld(maxTimestampMs: number): boolean {
@@ -441,6 +665,7 @@ export class DiskRequestQueue implements RequestQueue {
         const found = await findRecord(await this.readerFor(current), pos, current.size);
         if (report && found !== undefined && found.pos !== pos && !this.knownDamage.delete(`${current.start}:${pos}`)) {
           this.log('corrupt_record', { segment: segmentName(current), offset: pos, skipped_bytes: found.pos - pos, reason: 'header' });
+          this.pendingDrops.push({ entry: { body: EMPTY, samples: 0, maxTimestampMs: this.now() }, reason: 'corrupt', samplesUnknown: true });
         }
         if (found !== undefined) return { seg: current, pos: found.pos, header: found.header };
       }
@@ -465,12 +690,25 @@ export class DiskRequestQueue implements RequestQueue {
     return n === body.length ? body : body.subarray(0, n);
   }
 
-  /** Writes the checkpoint if the read position moved, then deletes the segments wholly before it. */
+  /**
+   * Writes the checkpoint if the read position moved, then deletes the
+   * segments wholly before it. An empty queue whose segment holds delivered
+   * records starts a new segment first, so that one is deleted too.
+   */
   private async commit(): Promise<void> {
     const offset = this.cursorSeg.start + this.cursorPos;
     if (offset !== this.checkpointedOffset) {
       await this.checkpoint.write(offset);
       this.checkpointedOffset = offset;
+    }
+    if (this.headHeader === undefined && this.lastSegment().size > 0) {
+      // The new segment starts at the read position, so the checkpoint stands as written.
+      try {
+        await this.roll();
+      } catch (err) {
+        // Only space not given back yet: the next commit tries again; a full disk is handled at append.
+        this.log('reclaim_failed', { segment: segmentName(this.lastSegment()), error: errorText(err) });
+      }
     }
     while (this.segments[0] !== this.cursorSeg) {
       const gone = this.segments.shift()!;
@@ -487,7 +725,7 @@ export class DiskRequestQueue implements RequestQueue {
   private async write(header: Buffer, entry: QueueEntry, size: number): Promise<void> {
     let seg = this.lastSegment();
     const emptyQueue = this.headHeader === undefined;
-    if (seg.size > 0 && (seg.size + size > this.segmentBytes || (emptyQueue && seg.size + size > this.maxBytes))) {
+    if (seg.size > 0 && (seg.size + size > this.segmentBytes || (emptyQueue && seg.size + size > this.bound))) {
       seg = await this.roll();
     }
     const pos = seg.size;
@@ -565,7 +803,12 @@ interface OpenState {
   readonly samples: number;
   readonly bodyBytes: number;
   readonly recordBytes: number;
-  readonly damage: string[];
+  /** Damaged regions ("start:pos") and what each cost: undefined for a tail of zeros (no record there). */
+  readonly damage: Array<{ readonly key: string; readonly drop: QueueDrop | undefined }>;
+}
+
+function unknownLoss(): QueueDrop {
+  return { entry: { body: EMPTY, samples: 0, maxTimestampMs: 0 }, reason: 'corrupt', samplesUnknown: true };
 }
 
 async function recover(dir: string, checkpointOffset: number | undefined, log: QueueLog): Promise<OpenState> {
@@ -602,7 +845,7 @@ async function recover(dir: string, checkpointOffset: number | undefined, log: Q
     samples: 0,
     bodyBytes: 0,
     recordBytes: 0,
-    damage: [] as string[],
+    damage: [] as Array<{ key: string; drop: QueueDrop | undefined }>,
   };
   let lastRecord: { seg: Segment; pos: number; header: RecordHeader } | undefined;
   for (const seg of segments) {
@@ -614,12 +857,18 @@ async function recover(dir: string, checkpointOffset: number | undefined, log: Q
         const found = await findRecord(reader, pos, seg.size);
         if (found === undefined) {
           log('torn_record', { segment: segmentName(seg), offset: pos, bytes: seg.size - pos, reason: 'header' });
+          // A whole header whose payload was cut off says what was lost; zeros only (space allocated, nothing written): nothing was.
+          const cut = decodeRecordHeader(await reader.bytes(pos, RECORD_HEADER_BYTES, seg.size));
+          const zeros = cut === undefined && (await onlyZeros(handle, pos, seg.size));
+          const drop: QueueDrop | undefined =
+            cut !== undefined ? { entry: { body: EMPTY, samples: cut.samples, maxTimestampMs: cut.maxTimestampMs }, reason: 'corrupt' } : zeros ? undefined : unknownLoss();
+          state.damage.push({ key: `${seg.start}:${pos}`, drop });
           await truncateSegment(handle, seg, pos);
           break;
         }
         if (found.pos !== pos) {
           log('corrupt_record', { segment: segmentName(seg), offset: pos, skipped_bytes: found.pos - pos, reason: 'header' });
-          state.damage.push(`${seg.start}:${pos}`);
+          state.damage.push({ key: `${seg.start}:${pos}`, drop: unknownLoss() });
         }
         if (state.headHeader === undefined) {
           state.cursorSeg = seg;
@@ -643,6 +892,10 @@ async function recover(dir: string, checkpointOffset: number | undefined, log: Q
         if (!payloadMatches(lastRecord.header, body)) {
           const { header } = lastRecord;
           log('torn_record', { segment: segmentName(seg), offset: lastRecord.pos, bytes: seg.size - lastRecord.pos, reason: 'payload_checksum' });
+          state.damage.push({
+            key: `${seg.start}:${lastRecord.pos}`,
+            drop: { entry: { body: EMPTY, samples: header.samples, maxTimestampMs: header.maxTimestampMs }, reason: 'corrupt' },
+          });
           await truncateSegment(handle, seg, lastRecord.pos);
           state.entries--;
           state.samples -= header.samples;
@@ -662,6 +915,42 @@ async function recover(dir: string, checkpointOffset: number | undefined, log: Q
     state.cursorPos = state.cursorSeg.size;
   }
   return state;
+}
+
+/** Whether the bytes [from, to) of the file are all zero. */
+async function onlyZeros(handle: FileHandle, from: number, to: number): Promise<boolean> {
+  const buf = Buffer.allocUnsafe(Math.min(READ_WINDOW_BYTES, Math.max(0, to - from)));
+  for (let at = from; at < to; ) {
+    const n = await handle.read(buf, 0, Math.min(buf.length, to - at), at);
+    if (n.bytesRead === 0) break;
+    for (let i = 0; i < n.bytesRead; i++) if (buf[i] !== 0) return false;
+    at += n.bytesRead;
+  }
+  return true;
+}
+
+/**
+ * Before the lock could be written (the disk is full): deletes the segments
+ * the checkpoint says are wholly delivered, the last one included (open
+ * starts a fresh one at the read position), unless a live agent holds the
+ * folder. Returns whether any space was given back.
+ */
+async function reclaimDelivered(dir: string, log: QueueLog): Promise<boolean> {
+  if (await lockHeldByAnother(dir)) return false;
+  const readOffset = await Checkpoint.readOffset(dir);
+  if (readOffset === undefined) return false;
+  let freed = 0;
+  for (const name of await fs.readdir(dir)) {
+    const match = SEGMENT_NAME.exec(name);
+    if (match === null) continue;
+    const file = path.join(dir, name);
+    const { size } = await fs.stat(file);
+    if (parseInt(match[1]!, 16) + size > readOffset) continue;
+    await fs.unlink(file);
+    freed += size;
+  }
+  if (freed > 0) log('delivered_space_reclaimed', { bytes: freed, reason: 'disk full at open' });
+  return freed > 0;
 }
 
 async function truncateSegment(handle: FileHandle, seg: Segment, at: number): Promise<void> {
@@ -751,14 +1040,7 @@ class Checkpoint {
       }
       const buf = Buffer.alloc(2 * CHECKPOINT_SLOT_BYTES);
       const n = await readFully(handle, buf, 0);
-      let best: { seq: bigint; offset: number } | undefined;
-      for (let slot = 0; slot < 2; slot++) {
-        const at = slot * CHECKPOINT_SLOT_BYTES;
-        if (n < at + 24 || !buf.subarray(at, at + 4).equals(CHECKPOINT_MAGIC) || crc32c(buf, at, at + 20) !== buf.readUInt32LE(at + 20)) continue;
-        const seq = buf.readBigUInt64LE(at + 4);
-        const offset = Number(buf.readBigUInt64LE(at + 12));
-        if (best === undefined || seq > best.seq) best = { seq, offset };
-      }
+      const best = bestSlot(buf, n);
       if (best === undefined && buf.subarray(0, n).some((b) => b !== 0)) {
         log('checkpoint_invalid', { file, action: 'reading from the oldest segment' });
       }
@@ -767,6 +1049,18 @@ class Checkpoint {
       await handle.close();
       throw err;
     }
+  }
+
+  /** The read position in `dir`'s checkpoint, read only; undefined when there is none or it is invalid. */
+  static async readOffset(dir: string): Promise<number | undefined> {
+    let buf: Buffer;
+    try {
+      buf = await fs.readFile(path.join(dir, CHECKPOINT_FILE));
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) return undefined;
+      throw err;
+    }
+    return bestSlot(buf, buf.length)?.offset;
   }
 
   async write(offset: number): Promise<void> {
@@ -780,9 +1074,27 @@ class Checkpoint {
     await this.handle.datasync();
   }
 
+  /** Links to the file (0 once it was deleted while open). */
+  async linkCount(): Promise<number> {
+    return (await this.handle.stat()).nlink;
+  }
+
   async close(): Promise<void> {
     await this.handle.close();
   }
+}
+
+/** The valid checkpoint slot with the higher sequence number in the first `n` bytes of `buf`. */
+function bestSlot(buf: Buffer, n: number): { seq: bigint; offset: number } | undefined {
+  let best: { seq: bigint; offset: number } | undefined;
+  for (let slot = 0; slot < 2; slot++) {
+    const at = slot * CHECKPOINT_SLOT_BYTES;
+    if (n < at + 24 || !buf.subarray(at, at + 4).equals(CHECKPOINT_MAGIC) || crc32c(buf, at, at + 20) !== buf.readUInt32LE(at + 20)) continue;
+    const seq = buf.readBigUInt64LE(at + 4);
+    const offset = Number(buf.readBigUInt64LE(at + 12));
+    if (best === undefined || seq > best.seq) best = { seq, offset };
+  }
+  return best;
 }
 
 // ---- small helpers ----
@@ -820,6 +1132,48 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await handle?.close();
   }
+}
+
+function segmentBytesFor(bound: number, explicit: number | undefined): number {
+  if (explicit !== undefined && explicit < bound) return explicit;
+  return Math.max(1, Math.min(MAX_SEGMENT_BYTES, Math.floor(bound / 16)));
+}
+
+/**
+ * maxBytes, or less when the file system is smaller: what the queue holds
+ * plus `share` of the available space, at least MIN_ADAPTED_BOUND (unless
+ * maxBytes is lower). Unknown available space leaves maxBytes.
+ */
+function adaptedBound(maxBytes: number, held: number, available: number | undefined, share: number): number {
+  if (available === undefined) return maxBytes;
+  const fits = Math.floor(held + Math.max(0, available) * share);
+  return Math.min(maxBytes, Math.max(fits, MIN_ADAPTED_BOUND));
+}
+
+function sumSizes(segments: readonly Segment[]): number {
+  let total = 0;
+  for (const seg of segments) total += seg.size;
+  return total;
+}
+
+/** Bytes available to an unprivileged writer on the file system of `dir`, from statfs; undefined when unknown. */
+async function statfsAvailable(dir: string): Promise<number | undefined> {
+  try {
+    const stats = await fs.statfs(dir);
+    const bytes = Number(stats.bavail) * Number(stats.bsize);
+    return Number.isFinite(bytes) && bytes >= 0 ? bytes : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isDiskFull(err: unknown): boolean {
+  return isCode(err, 'ENOSPC') || isCode(err, 'EDQUOT');
+}
+
+/** An error from the file system (it has a code), not a refused argument. */
+function isIoError(err: unknown): boolean {
+  return !(err instanceof RangeError) && typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string';
 }
 
 function isCode(err: unknown, code: string): boolean {

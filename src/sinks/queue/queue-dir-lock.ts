@@ -34,6 +34,8 @@ export class QueueDirLockedError extends Error {
 
 export interface QueueDirLock {
   readonly path: string;
+  /** Puts the lock file back if it was deleted while held (a queue rebuilt after its files were removed). */
+  restore(): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -48,11 +50,38 @@ export async function lockQueueDir(dir: string, onStale: (fields: Record<string,
   try {
     const content = `${process.pid}\n${await processStartTime(process.pid)}\n${os.hostname()}\n`;
     await acquire(resolved, lockPath, content, onStale);
-    return { path: lockPath, release: () => release(resolved, lockPath, content) };
+    return {
+      path: lockPath,
+      restore: async () => {
+        if (!heldHere.has(resolved)) return;
+        await fs.mkdir(resolved, { recursive: true });
+        const current = await fs.readFile(lockPath, 'latin1').catch((err: unknown) => (isCode(err, 'ENOENT') ? undefined : content));
+        if (current === undefined) await tryCreate(resolved, lockPath, content);
+      },
+      release: () => release(resolved, lockPath, content),
+    };
   } catch (err) {
     heldHere.delete(resolved);
     throw err;
   }
+}
+
+/**
+ * Whether another live process holds the lock of `dir` (as lockQueueDir
+ * would judge it), without taking it: for what may be done before the lock
+ * can be written (a full disk).
+ */
+export async function lockHeldByAnother(dir: string): Promise<boolean> {
+  const resolved = await fs.realpath(dir);
+  if (heldHere.has(resolved)) return true;
+  let existing: string;
+  try {
+    existing = await fs.readFile(path.join(resolved, LOCK_FILE), 'latin1');
+  } catch (err) {
+    if (isCode(err, 'ENOENT')) return false;
+    throw err;
+  }
+  return ownerAlive(parseLock(existing));
 }
 
 async function acquire(
@@ -103,9 +132,13 @@ async function tryCreate(dir: string, lockPath: string, content: string): Promis
   try {
     await handle.writeFile(content, 'latin1');
     await handle.sync();
-  } finally {
-    await handle.close();
+  } catch (err) {
+    // A full disk: leave no temporary file behind.
+    await handle.close().catch(() => undefined);
+    await fs.unlink(tmp).catch(() => undefined);
+    throw err;
   }
+  await handle.close();
   try {
     await fs.link(tmp, lockPath);
     return true;

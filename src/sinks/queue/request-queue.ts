@@ -15,12 +15,25 @@ export interface QueueEntry {
   readonly maxTimestampMs: number;
 }
 
-/** Why entries left the queue without being delivered. too_big: a single entry over the queue's whole bound (refused at append). */
-export type QueueDropReason = 'queue_full' | 'too_old' | 'too_big';
+/**
+ * Why entries left the queue without being delivered. too_big: a single
+ * entry over the queue's whole bound (refused at append). corrupt: a record
+ * found damaged on disk (checksum), skipped. storage_error: records lost
+ * to an I/O error (segment files gone or unreadable; the queue was rebuilt
+ * from what is left on disk).
+ */
+export type QueueDropReason = 'queue_full' | 'too_old' | 'too_big' | 'corrupt' | 'storage_error';
 
 export interface QueueDrop {
   readonly entry: QueueEntry;
   readonly reason: QueueDropReason;
+  /** How many queued requests this drop stands for (default 1); records lost together are reported as one drop. */
+  readonly requests?: number;
+  /**
+   * The samples are not known (a record whose header is damaged): entry.samples
+   * is 0, and counters count the drop as 1 sample, a lower bound.
+   */
+  readonly samplesUnknown?: boolean;
 }
 
 export interface RequestQueue {

@@ -56,8 +56,17 @@ export function createRemoteWriteMetrics(registry: Registry, now: () => number =
     samplesRetried: new Counter({ name: 'jvb_remote_write_samples_retried_total', help: 'Samples sent again after a retryable failure.', labelNames, registers }),
     samplesDropped: new Counter({
       name: 'jvb_remote_write_samples_dropped_total',
-      help: 'Samples given up on, by reason: refused (a non-retryable answer such as 400), queue_full (over --storage.max-bytes), too_old (over --storage.max-age), too_big (one request over --storage.max-bytes).',
+      help:
+        'Samples given up on, by reason: refused (a non-retryable answer such as 400), queue_full (over --storage.max-bytes or the free space of --storage.path), ' +
+        'too_old (over --storage.max-age), too_big (one request over --storage.max-bytes), storage_error (a disk error kept requests from being queued, or lost queued ones), ' +
+        'corrupt (records of the queue on disk found damaged: their samples when the record header was readable, else 1 per damaged record, a lower bound).',
       labelNames: [...labelNames, 'reason'],
+      registers,
+    }),
+    queueErrors: new Counter({
+      name: 'jvb_remote_write_queue_errors_total',
+      help: 'Errors of the queue on disk, by operation (append, peek, ack, take_drops): disk full, files deleted or unreadable. The queue is rebuilt and the operation tried again.',
+      labelNames: [...labelNames, 'operation'],
       registers,
     }),
     samplesPending: new Gauge({ name: 'jvb_remote_write_samples_pending', help: 'Samples queued for the destination and not yet delivered.', labelNames, registers }),

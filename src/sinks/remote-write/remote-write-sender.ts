@@ -1,15 +1,27 @@
 import type { Logger } from '../../log/logger';
-import type { HttpTransport } from '../../http/http-transport';
-import { describeDrop, retryDelayMs } from '../../http/retry-policy';
+import { ConditionLog, describeDuration } from '../../log/condition-log';
+import type { HttpOutcome, HttpTransport } from '../../http/http-transport';
+import { abortableSleep } from '../../http/abortable-sleep';
+import { describeDrop, nextBackoffMs, retryDelayMs } from '../../http/retry-policy';
 import { sendWithRetries } from '../../http/send-with-retries';
-import type { QueueDrop, QueueEntry, RequestQueue } from '../queue/request-queue';
+import type { QueueDrop, QueueDropReason, QueueEntry, RequestQueue } from '../queue/request-queue';
+import { looksLikeHtml } from '../html-answer';
 import type { RemoteWriteMetrics } from './remote-write-metrics';
 
-const DROP_MESSAGES: Readonly<Record<QueueDrop['reason'], string>> = {
-  queue_full: 'queue full (--storage.max-bytes): dropped the oldest requests',
+const DROP_MESSAGES: Readonly<Record<QueueDropReason, string>> = {
+  queue_full: 'queue full (--storage.max-bytes, or the free space of --storage.path): dropped the oldest requests',
   too_old: 'dropped queued requests older than --storage.max-age',
   too_big: 'dropped a request larger than the whole queue (--storage.max-bytes)',
+  corrupt: 'records of the queue on disk were damaged (checksum) and are skipped',
+  storage_error: 'queued requests were lost to a storage error; the queue was rebuilt from what is left on disk',
 };
+
+/** Every reason of jvb_remote_write_samples_dropped_total; each exists at 0 from the start. */
+export const DROP_REASONS = ['refused', 'queue_full', 'too_old', 'too_big', 'storage_error', 'corrupt'] as const;
+
+/** The queue operations of jvb_remote_write_queue_errors_total; each exists at 0 from the start. */
+export const QUEUE_OPERATIONS = ['append', 'peek', 'ack', 'take_drops'] as const;
+type QueueOperation = (typeof QUEUE_OPERATIONS)[number];
 
 /** The headers the remote-write 1.0 spec requires (User-Agent is set by the transport). */
 export const REMOTE_WRITE_HEADERS: Readonly<Record<string, string>> = {
@@ -34,15 +46,26 @@ export interface RemoteWriteSenderOptions {
   readonly retry: RetryOptions;
   readonly log: Logger;
   readonly random?: () => number;
+  /** Milliseconds clock of the condition logs (default Date.now); for tests. */
+  readonly now?: () => number;
+  /** The setting that names the URL, for the warnings that point at it (default --remote-write.url). */
+  readonly urlSetting?: string;
 }
 
 /**
  * Delivers one destination's queue: oldest first, one request in flight,
  * retries before anything newer (so no series ever goes out of order), the
  * identical bytes on every retry. 2xx acks; a non-retryable answer drops
- * the request (counted, logged once); 5xx, network errors and 429 (unless
- * disabled) are retried with capped exponential backoff and jitter,
- * honouring Retry-After.
+ * the request (counted); 5xx, network errors and 429 (unless disabled) are
+ * retried with capped exponential backoff and jitter, honouring Retry-After.
+ *
+ * Logs follow one rule for conditions that repeat (ConditionLog): an
+ * outage, a refusal (per status), drops (per reason), a full disk and
+ * queue errors are logged when they start, at most once a minute while they
+ * last, and once when they end. An error of the queue never stops the
+ * sender: it is logged, counted in jvb_remote_write_queue_errors_total, and
+ * the operation is tried again after a backoff (the disk queue rebuilds
+ * itself from the directory).
  */
 export class RemoteWriteSender {
   private readonly labels: { remote_name: string; url: string };
@@ -50,13 +73,30 @@ export class RemoteWriteSender {
   private loop: Promise<void> | undefined;
   private stopping = false;
   private readonly abort = new AbortController();
+  private readonly now: () => number;
+
+  private readonly outage: ConditionLog;
+  private readonly refusals = new Map<number, ConditionLog>();
+  private readonly drops = new Map<QueueDropReason, ConditionLog>();
+  private readonly diskFull: ConditionLog;
+  private readonly storage: ConditionLog;
+  private delivered = false;
+  private htmlWarned = false;
+  /** After an outage with requests waiting: what has been delivered since it ended, until the queue is empty. */
+  private backlog: { since: number; requests: number; samples: number } | undefined;
 
   constructor(private readonly opts: RemoteWriteSenderOptions) {
     this.labels = { remote_name: opts.name, url: opts.displayUrl };
+    this.now = opts.now ?? Date.now;
+    const clock = { now: this.now };
+    this.outage = new ConditionLog(opts.log, clock);
+    this.diskFull = new ConditionLog(opts.log, { ...clock, level: 'error' });
+    this.storage = new ConditionLog(opts.log, { ...clock, level: 'error' });
     opts.metrics.trackQueue(this.labels, opts.queue);
     // Every series exists from the start at 0, so rate() and alerts see 0, not absence.
     for (const counter of [opts.metrics.samplesSent, opts.metrics.samplesFailed, opts.metrics.samplesRetried, opts.metrics.samplesReplayed]) counter.inc(this.labels, 0);
-    for (const reason of ['refused', 'queue_full', 'too_old', 'too_big', 'storage_error']) opts.metrics.samplesDropped.inc({ ...this.labels, reason }, 0);
+    for (const reason of DROP_REASONS) opts.metrics.samplesDropped.inc({ ...this.labels, reason }, 0);
+    for (const operation of QUEUE_OPERATIONS) opts.metrics.queueErrors.inc({ ...this.labels, operation }, 0);
     opts.metrics.samplesPending.set(this.labels, opts.queue.pendingSamples);
     opts.metrics.samplesReplayed.inc(this.labels, opts.queue.replayedSamples);
     if (opts.queue.pendingEntries > 0) {
@@ -65,20 +105,12 @@ export class RemoteWriteSender {
   }
 
   start(): void {
-    this.loop ??= this.run();
+    this.loop ??= this.runUntilStopped();
   }
 
-  /** Queues a poll's requests behind whatever is pending. */
+  /** Queues a poll's requests behind whatever is pending. Never rejects. */
   async enqueue(entries: readonly QueueEntry[]): Promise<void> {
-    for (const entry of entries) {
-      try {
-        this.countDrops(await this.opts.queue.append(entry));
-      } catch (error) {
-        // Disk full or an I/O error: this request cannot be kept. Say so and count it; polling goes on.
-        this.opts.metrics.samplesDropped.inc({ ...this.labels, reason: 'storage_error' }, entry.samples);
-        this.opts.log.error('cannot queue a request, it is dropped', { err: error instanceof Error ? error.message : String(error), samples: entry.samples });
-      }
-    }
+    for (const entry of entries) await this.appendOne(entry);
     this.opts.metrics.samplesPending.set(this.labels, this.opts.queue.pendingSamples);
     this.wake?.();
   }
@@ -102,34 +134,111 @@ export class RemoteWriteSender {
         pending_samples: this.opts.queue.pendingSamples,
       });
     }
-    await this.opts.queue.close();
+    try {
+      await this.opts.queue.close();
+    } catch (error) {
+      this.opts.log.error('could not close the queue', { err: errorText(error) });
+    }
+  }
+
+  /** Appends one entry; an I/O error gets one more try (the disk queue rebuilds itself first); then the entry is dropped and counted. */
+  private async appendOne(entry: QueueEntry): Promise<void> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const drops = await this.opts.queue.append(entry);
+        this.queueWorks('append');
+        this.countDrops(drops);
+        return;
+      } catch (error) {
+        lastError = error;
+        // A full disk was already retried by the queue, and a malformed entry stays malformed.
+        const retry = attempt === 0 && !isDiskFull(error) && !(error instanceof RangeError);
+        this.queueFailed('append', error, retry ? {} : { dropped_requests: 1, dropped_samples: entry.samples });
+        if (!retry) break;
+      }
+    }
+    this.opts.metrics.samplesDropped.inc({ ...this.labels, reason: 'storage_error' }, entry.samples);
+    this.opts.log.debug('could not queue a request, it is dropped', { err: errorText(lastError), samples: entry.samples });
+  }
+
+  /** Counts and logs a queue error (one condition for a full disk, one for the rest). */
+  private queueFailed(operation: QueueOperation, error: unknown, counts: Record<string, number> = {}): void {
+    this.opts.metrics.queueErrors.inc({ ...this.labels, operation });
+    const err = errorText(error);
+    const code = (error as { code?: unknown } | undefined)?.code;
+    const fields = { operation, err, ...(typeof code === 'string' ? { code } : {}) };
+    const logged = isDiskFull(error)
+      ? this.diskFull.report('the disk of the queue is full (--storage.path): requests that cannot be queued are dropped', fields, { errors: 1, ...counts })
+      : this.storage.report('the queue on disk failed; it is rebuilt from what is on disk and the operation tried again', fields, { errors: 1, ...counts });
+    if (!logged) this.opts.log.debug('queue error', fields);
+  }
+
+  private queueWorks(operation: QueueOperation): void {
+    this.storage.end('the queue on disk works again');
+    if (operation === 'append') this.diskFull.end('the disk of the queue has room again: requests are queued');
   }
 
   private countDrops(drops: readonly QueueDrop[]): void {
     if (drops.length === 0) return;
-    const byReason = new Map<string, { requests: number; samples: number }>();
+    const byReason = new Map<QueueDropReason, { requests: number; samples: number }>();
     for (const drop of drops) {
-      this.opts.metrics.samplesDropped.inc({ ...this.labels, reason: drop.reason }, drop.entry.samples);
+      // A record whose header is damaged has an unknown number of samples: at least one was lost.
+      const samples = drop.samplesUnknown ? 1 : drop.entry.samples;
+      this.opts.metrics.samplesDropped.inc({ ...this.labels, reason: drop.reason }, samples);
       const sum = byReason.get(drop.reason) ?? { requests: 0, samples: 0 };
-      sum.requests++;
-      sum.samples += drop.entry.samples;
+      sum.requests += drop.requests ?? 1;
+      sum.samples += samples;
       byReason.set(drop.reason, sum);
     }
     for (const [reason, sum] of byReason) {
-      this.opts.log.warn(DROP_MESSAGES[reason as QueueDrop['reason']], { reason, dropped_requests: sum.requests, dropped_samples: sum.samples });
+      let condition = this.drops.get(reason);
+      if (condition === undefined) {
+        condition = new ConditionLog(this.opts.log, { now: this.now });
+        this.drops.set(reason, condition);
+      }
+      condition.report(DROP_MESSAGES[reason], { reason }, { dropped_requests: sum.requests, dropped_samples: sum.samples });
+    }
+  }
+
+  /** Runs the delivery loop until stopped; a throw nobody expected is logged and the loop starts again. */
+  private async runUntilStopped(): Promise<void> {
+    for (let failures = 0; ; failures++) {
+      try {
+        await this.run();
+        return;
+      } catch (error) {
+        this.opts.log.error('remote-write sender failed; starting again', { err: errorText(error) });
+        if (!(await this.pause(failures))) return;
+      }
     }
   }
 
   private async run(): Promise<void> {
     const { queue } = this.opts;
+    let queueFailures = 0;
     while (!this.abort.signal.aborted) {
-      const head = await queue.peek();
-      const drops = queue.takeDrops();
+      let head: QueueEntry | undefined;
+      try {
+        head = await queue.peek();
+        this.queueWorks('peek');
+      } catch (error) {
+        this.queueFailed('peek', error);
+        if (!(await this.pause(queueFailures++))) return;
+        continue;
+      }
+      let drops: QueueDrop[] = [];
+      try {
+        drops = queue.takeDrops();
+      } catch (error) {
+        this.queueFailed('take_drops', error);
+      }
       if (drops.length > 0) {
         this.countDrops(drops);
         this.opts.metrics.samplesPending.set(this.labels, queue.pendingSamples);
       }
       if (head === undefined) {
+        this.caughtUp();
         if (this.stopping) return;
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = undefined;
@@ -137,8 +246,38 @@ export class RemoteWriteSender {
       }
       const delivered = await this.deliver(head);
       if (!delivered) return; // aborted: the head stays queued
-      await queue.ack();
+      try {
+        await queue.ack();
+        this.queueWorks('ack');
+        queueFailures = 0;
+      } catch (error) {
+        // The entry may come back after the rebuild and be sent again: at least once.
+        this.queueFailed('ack', error);
+        if (!(await this.pause(queueFailures++))) return;
+      }
       this.opts.metrics.samplesPending.set(this.labels, queue.pendingSamples);
+    }
+  }
+
+  /** The wait after the n-th failure in a row (0 first), cut short by the abort; false when the sender should stop instead. */
+  private async pause(n: number): Promise<boolean> {
+    if (this.stopping || this.abort.signal.aborted) return false;
+    const ms = nextBackoffMs(n + 1, { minMs: this.opts.retry.minBackoffMs, maxMs: this.opts.retry.maxBackoffMs }, this.opts.random);
+    await abortableSleep(ms, this.abort.signal);
+    return !this.abort.signal.aborted;
+  }
+
+  /** The queue is empty: the conditions about drops are over, and a backlog left by an outage is delivered. */
+  private caughtUp(): void {
+    for (const [reason, condition] of this.drops) condition.end('no more requests dropped: the queue is caught up', { reason });
+    if (this.backlog !== undefined) {
+      const { since, requests, samples } = this.backlog;
+      this.backlog = undefined;
+      this.opts.log.info('caught up: the requests queued during the outage are delivered', {
+        delivered_requests: requests,
+        delivered_samples: samples,
+        took: describeDuration(this.now() - since),
+      });
     }
   }
 
@@ -167,31 +306,82 @@ export class RemoteWriteSender {
           if (decision.kind === 'success') return;
           metrics.samplesFailed.inc(this.labels, entry.samples);
           if (decision.kind !== 'retry' || retryInMs === undefined) return;
-          // The first failure of a request is worth a warning; the rest of the series of retries only at debug.
-          const logAt = attempt === 0 ? log.warn : log.debug;
-          logAt('request failed, will retry', {
+          // An outage: logged when it starts, then once a minute with the count of failed attempts; each attempt at debug.
+          const fields = {
             reason: decision.reason,
             attempt: attempt + 1,
             retry_in_ms: Math.round(retryInMs),
             err: outcome.kind === 'network-error' ? outcome.message : outcome.bodyPreview.slice(0, 200),
-          });
+          };
+          if (!this.outage.report('request failed, will retry', fields, { failed_attempts: 1 })) log.debug('request failed, will retry', fields);
         },
       },
     );
     if (result.kind === 'aborted') return false; // the head stays queued
-    const { decision, outcome, attempts } = result;
+    const { decision, outcome } = result;
+    if (decision.kind === 'success' || decision.kind === 'drop') this.outageOver();
     if (decision.kind === 'success') {
       metrics.samplesSent.inc(this.labels, entry.samples);
       metrics.lastSuccess.set(this.labels, Date.now() / 1000);
       if (entry.samples > 0) metrics.highestSentTimestamp.set(this.labels, entry.maxTimestampMs / 1000);
-      if (attempts > 1) log.info('delivered after retrying', { attempts, samples: entry.samples });
+      this.accepted(entry, outcome);
       return true;
     }
     if (decision.kind === 'drop') {
       metrics.samplesDropped.inc({ ...this.labels, reason: 'refused' }, entry.samples);
-      log.error(describeDrop(decision.status, outcome.kind === 'response' ? outcome.bodyPreview : ''), { status: decision.status, samples: entry.samples });
+      let refusal = this.refusals.get(decision.status);
+      if (refusal === undefined) {
+        refusal = new ConditionLog(log, { now: this.now, level: 'error' });
+        this.refusals.set(decision.status, refusal);
+      }
+      refusal.report(describeDrop(decision.status, outcome.kind === 'response' ? outcome.bodyPreview : ''), { status: decision.status }, {
+        refused_requests: 1,
+        refused_samples: entry.samples,
+      });
       return true;
     }
     return false; // unreachable with unlimited attempts: a retryable failure is retried until aborted
   }
+
+  /** The receiver answered (2xx or a refusal): an outage is over; what waits in the queue is now delivered. */
+  private outageOver(): void {
+    const { queue } = this.opts;
+    if (!this.outage.active) return;
+    this.outage.end('the receiver answers again; delivering what was queued meanwhile', {
+      queued_requests: queue.pendingEntries,
+      queued_samples: queue.pendingSamples,
+    });
+    this.backlog = { since: this.now(), requests: 0, samples: 0 };
+  }
+
+  private accepted(entry: QueueEntry, outcome: HttpOutcome): void {
+    const { log } = this.opts;
+    if (!this.delivered) {
+      this.delivered = true;
+      log.info('first request delivered to the destination', { samples: entry.samples, status: outcome.kind === 'response' ? outcome.status : 0 });
+    }
+    if (this.backlog !== undefined) {
+      this.backlog.requests++;
+      this.backlog.samples += entry.samples;
+    }
+    for (const [status, refusal] of this.refusals) refusal.end('the receiver accepts requests again', { refused_status: status });
+    if (!this.htmlWarned && looksLikeHtml(outcome)) {
+      this.htmlWarned = true;
+      const setting = this.opts.urlSetting ?? '--remote-write.url';
+      log.warn(
+        `the receiver answered ${outcome.kind === 'response' ? outcome.status : '2xx'} with an HTML page: that is a web UI (Grafana's, Prometheus'), not a remote-write endpoint, and the data is most likely not stored; ` +
+          `check ${setting} (Prometheus: /api/v1/write, Mimir: /api/v1/push, Grafana Cloud: /api/prom/push, Thanos: /api/v1/receive, VictoriaMetrics: /api/v1/write)`,
+        { content_type: outcome.kind === 'response' ? (outcome.headers['content-type'] ?? '') : '' },
+      );
+    }
+  }
+}
+
+function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
