@@ -1,4 +1,5 @@
 import { Registry } from 'prom-client';
+import { ConditionLog } from '../log/condition-log';
 import type { Logger } from '../log/logger';
 import type { MetricFamily } from '../sources/metric-family';
 import { occupiedNames } from '../sources/metric-family';
@@ -27,6 +28,7 @@ export class BridgeRegistry {
   readonly registry = new Registry();
   private readonly metrics: PollMetrics;
   private readonly current = new Map<string, FamilyMetric>();
+  private readonly down: ConditionLog;
 
   /**
    * @param reserved names owned by someone else in the same exposition (the
@@ -43,6 +45,7 @@ export class BridgeRegistry {
   ) {
     this.registry.setDefaultLabels({ ...labels });
     this.metrics = createPollMetrics(this.registry);
+    this.down = new ConditionLog(log, { now });
   }
 
   /** The "collect" step: one poll's outcome into this bridge's registry. */
@@ -54,9 +57,12 @@ export class BridgeRegistry {
       this.metrics.up.set(0);
       this.metrics.failures.inc({ reason: outcome.reason });
       this.metrics.series.set(0);
-      this.log.warn('poll failed', { reason: outcome.reason, err: outcome.message, duration_ms: Math.round(outcome.durationMs) });
+      // A bridge that stays down is logged when it goes down, then once a minute with the count, then when it is back.
+      const fields = { reason: outcome.reason, err: outcome.message, duration_ms: Math.round(outcome.durationMs) };
+      if (!this.down.report('poll failed', fields, { failed_polls: 1 })) this.log.debug('poll failed', fields);
       return { ok: false, families: 0, series: 0, skipped: 0 };
     }
+    this.down.end('JVB polls succeed again');
 
     const skipped: SkippedField[] = [...outcome.skipped];
     const kept = this.withoutCollisions(outcome.families, skipped);

@@ -21,7 +21,6 @@ export class PollClock {
  */
 export class BridgePoller {
   private readonly clock = new PollClock();
-  private lastOk: boolean | undefined;
   private everOk = false;
 
   constructor(
@@ -55,14 +54,13 @@ export class BridgePoller {
     this.opts.afterCollect?.();
     await Promise.all(this.sinks.map((sink) => sink.afterPoll(this.pushUnit(timestampMs))));
     if (summary.ok) {
-      this.everOk = true;
       // One line a poll in demo mode or at debug; otherwise only when the state changes, to keep logs boring.
       const fields = { families: summary.families, series: summary.series, skipped_fields: summary.skipped, duration_ms: Math.round(outcome.durationMs) };
       if (this.opts.verbose) this.opts.log.info('poll collected', fields);
-      else if (this.lastOk !== true) this.opts.log.info('JVB poll succeeded', fields);
+      else if (!this.everOk) this.opts.log.info('JVB poll succeeded', fields);
       else this.opts.log.debug('poll collected', fields);
+      this.everOk = true;
     }
-    this.lastOk = summary.ok;
   }
 
   private pushUnit(timestampMs: number): PushUnit {
