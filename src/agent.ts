@@ -1,25 +1,16 @@
-import { hostname } from 'node:os';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { AgentConfig } from './config/load-config';
 import type { BridgeSettings } from './config/load-bridges';
-import { formatDuration } from './config/duration';
 import type { Logger } from './log/logger';
-import { redactUrl } from './log/redact-url';
-import { BridgeRegistry } from './registry/bridge-registry';
 import { registerBuildInfo } from './registry/self-metrics';
 import { ServedExposition } from './registry/served-exposition';
-import { BridgePoller, PollClock } from './scheduler/bridge-poller';
-import { PollScheduler } from './scheduler/poll-scheduler';
+import { BridgeFleet } from './scheduler/bridge-fleet';
 import { startMetricsServer, type MetricsServer } from './server/http-server';
-import { createSource } from './sources/create-source';
 import { startDemoJvb, type DemoJvb } from './sources/demo/demo-jvb-server';
-import type { Source } from './sources/source';
-import { createSinks } from './sinks/create-sinks';
-import type { Sink } from './sinks/sink';
+import { SinkSet } from './sinks/sink-set';
 import { VERSION } from './version';
 
-/** The job of the agent's own metrics when they are pushed on their own (several bridges). */
-export const AGENT_JOB = 'jvb-prometheus-adapter';
+export { AGENT_JOB } from './scheduler/bridge-fleet';
 
 /** Open connections to the agent's own server; beyond, new ones are refused at once. Well below the usual 1024 file descriptors. */
 export const MAX_CONNECTIONS = 512;
@@ -29,13 +20,21 @@ export const MAX_REQUESTS_IN_FLIGHT = 40;
 export interface RunningAgent {
   readonly server: MetricsServer;
   readonly registry: Registry;
+  /**
+   * Applies a new configuration (SIGHUP): bridges, labels and destinations;
+   * queues of unchanged destinations are kept. Settings that need a restart
+   * (listen address, storage, logging) are named in a warning and keep their
+   * old values. Throws, changing nothing, when a new destination's queue
+   * cannot be opened.
+   */
+  reload(config: AgentConfig): Promise<void>;
   /** Stops polling (a poll in flight is aborted), delivers what it can and closes the server. */
   stop(): Promise<void>;
 }
 
-function createAgentRegistry(config: AgentConfig): Registry {
+function createAgentRegistry(labels: Readonly<Record<string, string>>): Registry {
   const registry = new Registry();
-  registry.setDefaultLabels({ ...config.labels });
+  registry.setDefaultLabels({ ...labels });
   collectDefaultMetrics({ register: registry });
   // Gauges named *_total break the exposition's naming rules (promtool flags
   // them); each is only the sum of its labelled twin (nodejs_active_handles{type}).
@@ -46,50 +45,38 @@ function createAgentRegistry(config: AgentConfig): Registry {
   return registry;
 }
 
+/** Settings read only at start: a reload that changes them says a restart is needed. */
+function restartOnlySettings(config: AgentConfig): Record<string, string> {
+  return {
+    '--web.*': JSON.stringify(config.web),
+    '--storage.*': JSON.stringify(config.storage),
+    '--log.*': JSON.stringify(config.log),
+    '--demo': String(config.demo),
+  };
+}
+
 /**
  * Wires the data's path for every bridge, each on its own schedule:
  * poll (source) -> collect (its registry) -> push (sinks); the server
  * serves all registries.
  */
 export async function startAgent(config: AgentConfig, log: Logger): Promise<RunningAgent> {
-  const agentRegistry = createAgentRegistry(config);
+  const agentRegistry = createAgentRegistry(config.labels);
   // Queues first: a storage folder that cannot be used stops the start before anything listens.
-  const sinks = await createSinks(config, agentRegistry, log);
+  const sinks = new SinkSet(agentRegistry, config.storage, log);
+  await sinks.update(config.destinations);
 
   let demo: DemoJvb | undefined;
-  let bridges: readonly BridgeSettings[] = config.bridges;
+  const bridgesOf = (c: AgentConfig): readonly BridgeSettings[] =>
+    demo === undefined ? c.bridges : [{ ...c.bridges[0]!, url: demo.url, source: 'colibri', http: { ...c.bridges[0]!.http, url: demo.url } }];
   if (config.demo) {
     demo = await startDemoJvb();
-    bridges = [{ ...config.bridges[0]!, url: demo.url, source: 'colibri', http: { ...config.bridges[0]!.http, url: demo.url } }];
     log.info('demo mode: polling an embedded simulated JVB instead of --jvb.url', { jvb_url: demo.url });
   }
 
-  const single = bridges.length === 1;
-  // With one bridge the agent's own metrics travel with its series (as before there were fleets); their names are then taken.
-  const reserved = new Set(single ? agentRegistry.getMetricsAsArray().map((metric) => metric.name) : []);
-  const shutdown = new AbortController();
-  const bridgeRegistries: BridgeRegistry[] = [];
-  const exposition = new ServedExposition(agentRegistry, bridgeRegistries);
-  const sources: Source[] = [];
-  const pollers: BridgePoller[] = [];
-  const schedulers: PollScheduler[] = [];
-  for (const bridge of bridges) {
-    const bridgeLog = single ? log : log.with({ bridge: bridge.name });
-    const registry = new BridgeRegistry(bridge.name, bridge.job, { ...config.labels, ...bridge.labels }, bridgeLog.with({ component: 'collector' }), reserved);
-    const source = createSource(bridge, log.with({ component: 'source', bridge: bridge.name }));
-    const poller = new BridgePoller(bridge, source, registry, sinks, {
-      log: bridgeLog,
-      ...(single ? { agentRegistry } : {}),
-      verbose: config.demo,
-      signal: shutdown.signal,
-      afterCollect: () => exposition.refresh(),
-    });
-    bridgeRegistries.push(registry);
-    sources.push(source);
-    pollers.push(poller);
-    schedulers.push(new PollScheduler(bridge.intervalMs, () => poller.tick(), bridgeLog));
-  }
-  if (!single && sinks.length > 0) schedulers.push(agentPushScheduler(agentRegistry, sinks, config.poll.intervalMs, log));
+  const exposition = new ServedExposition(agentRegistry);
+  const fleetOptions = { agentRegistry, sinks, exposition, log, verbose: config.demo };
+  let fleet = new BridgeFleet(bridgesOf(config), config.labels, config.poll.intervalMs, fleetOptions);
 
   let server: MetricsServer;
   try {
@@ -98,15 +85,15 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       telemetryPath: config.web.telemetryPath,
       render: () => exposition.render(),
       contentType: exposition.contentType,
-      isReady: () => pollers.some((poller) => poller.ready),
+      isReady: () => fleet.ready,
       maxConnections: MAX_CONNECTIONS,
       maxRequestsInFlight: MAX_REQUESTS_IN_FLIGHT,
       version: VERSION,
       log: log.with({ component: 'web' }),
     });
   } catch (error) {
-    await Promise.all(sinks.map((sink) => sink.stop(0)));
-    for (const source of sources) source.close();
+    await sinks.stop(0);
+    await fleet.stop();
     await demo?.close();
     throw error;
   }
@@ -114,52 +101,39 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     address: `${server.address.family === 'IPv6' ? `[${server.address.address}]` : server.address.address}:${server.address.port}`,
     path: config.web.telemetryPath,
   });
-  for (const bridge of bridges) {
-    log.info('polling JVB', {
-      bridge: bridge.name,
-      job: bridge.job,
-      jvb_url: redactUrl(bridge.url),
-      source: bridge.source,
-      interval: formatDuration(bridge.intervalMs),
-      timeout: formatDuration(bridge.timeoutMs),
-    });
-  }
-  for (const scheduler of schedulers) scheduler.start();
+  fleet.start();
 
+  const startedWith = restartOnlySettings(config);
   return {
     server,
     registry: agentRegistry,
+    async reload(next) {
+      // New queues first: if one cannot be opened, this throws and nothing has changed.
+      const changes = await sinks.update(next.destinations);
+      const old = fleet;
+      await old.stop();
+      agentRegistry.setDefaultLabels({ ...next.labels });
+      fleet = new BridgeFleet(bridgesOf(next), next.labels, next.poll.intervalMs, fleetOptions);
+      // Targets gone with the old generation end their series.
+      const timestampMs = Date.now();
+      const gone = old.targetKeys.filter((key) => !fleet.targetKeys.includes(key));
+      await Promise.all(gone.flatMap((key) => sinks.current.map((sink) => sink.retire(key, timestampMs))));
+      fleet.start();
+      const now = restartOnlySettings(next);
+      const needRestart = Object.keys(now).filter((key) => now[key] !== startedWith[key]);
+      if (needRestart.length > 0) log.warn('these settings changed but apply only at start: restart to use them', { settings: needRestart.join(',') });
+      log.info('configuration reloaded', {
+        bridges: next.bridges.length,
+        destinations_added: changes.added,
+        destinations_kept: changes.kept,
+        destinations_removed: changes.removed,
+      });
+    },
     async stop() {
       // Polls in flight are cut at once; then the queues get the flush deadline while the server winds down beside them.
-      shutdown.abort();
-      await Promise.all(schedulers.map((scheduler) => scheduler.stop()));
-      for (const source of sources) source.close();
-      await Promise.all([...sinks.map((sink) => sink.stop(config.storage.flushDeadlineMs)), server.close()]);
+      await fleet.stop();
+      await Promise.all([sinks.stop(config.storage.flushDeadlineMs), server.close()]);
       await demo?.close();
     },
   };
-}
-
-/** With several bridges, the agent's own metrics are a target of their own: job=jvb-prometheus-adapter, instance=this host. */
-function agentPushScheduler(registry: Registry, sinks: readonly Sink[], intervalMs: number, log: Logger): PollScheduler {
-  const clock = new PollClock();
-  const instance = hostname();
-  return new PollScheduler(
-    intervalMs,
-    async () => {
-      const timestampMs = clock.next();
-      let families: ReturnType<Registry['getMetricsAsJSON']> | undefined;
-      let text: Promise<string> | undefined;
-      const unit = {
-        key: '',
-        job: AGENT_JOB,
-        instance,
-        timestampMs,
-        families: () => (families ??= registry.getMetricsAsJSON()),
-        text: () => (text ??= registry.metrics()),
-      };
-      await Promise.all(sinks.map((sink) => sink.afterPoll(unit)));
-    },
-    log,
-  );
 }

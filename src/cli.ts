@@ -3,7 +3,7 @@ import { startAgent, type RunningAgent } from './agent';
 import { ConfigError } from './config/config-error';
 import { helpText } from './config/help-text';
 import { loadConfig } from './config/load-config';
-import { createLogger } from './log/logger';
+import { createLogger, type Logger } from './log/logger';
 import { COMMAND, healthcheck, SUBCOMMANDS_HELP } from './server/healthcheck-command';
 import { REVISION, VERSION, versionLine } from './version';
 
@@ -34,6 +34,10 @@ async function main(): Promise<number> {
   log.info('starting', { version: VERSION, revision: REVISION, config_file: config.configFile });
   for (const warning of request.warnings) log.warn(warning);
 
+  // Until the agent runs, a SIGHUP (whose default is to end the process) is only noted.
+  const ignoreEarlyHup = () => log.warn('SIGHUP during start-up ignored: send it again once the agent runs');
+  process.on('SIGHUP', ignoreEarlyHup);
+
   // Listen for the signals before starting, so a SIGTERM during start-up
   // (say, while a queue backlog is opened) still ends in a graceful stop.
   const stopRequested = new Promise<void>((resolve) => {
@@ -60,6 +64,7 @@ async function main(): Promise<number> {
       process.exit(0);
     }
     agent = first;
+    process.off('SIGHUP', ignoreEarlyHup);
   } catch (error) {
     if (error instanceof ConfigError) {
       // A setting that cannot work here (e.g. an unwritable --storage.path): as a bad flag, exit 2.
@@ -72,10 +77,29 @@ async function main(): Promise<number> {
     process.exit(1);
   }
 
+  // SIGHUP reloads the settings, as Prometheus does; a bad file is logged and the running settings stay.
+  let reloading = Promise.resolve();
+  process.on('SIGHUP', () => {
+    reloading = reloading.then(() => reload(agent, argv, log));
+  });
+
   await stopRequested;
+  await reloading;
   await agent.stop();
   log.info('stopped');
   return 0;
+}
+
+async function reload(agent: RunningAgent, argv: readonly string[], log: Logger): Promise<void> {
+  log.info('reloading the configuration (SIGHUP)');
+  try {
+    const request = loadConfig({ argv, env: process.env });
+    if (request.kind !== 'run') return;
+    for (const warning of request.warnings) log.warn(warning);
+    await agent.reload(request.config);
+  } catch (error) {
+    log.error('reload failed: the running settings stay in force', { err: error instanceof Error ? error.message : String(error) });
+  }
 }
 
 main().then(

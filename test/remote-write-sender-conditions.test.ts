@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHttpTransport } from '../src/http/http-transport';
 import { createLogger } from '../src/log/logger';
-import { createSinks } from '../src/sinks/create-sinks';
+import { SinkSet } from '../src/sinks/sink-set';
 import { DiskRequestQueue } from '../src/sinks/queue/disk-request-queue';
 import { MemoryRequestQueue } from '../src/sinks/queue/memory-request-queue';
 import { RECORD_HEADER_BYTES } from '../src/sinks/queue/queue-record-codec';
@@ -354,19 +354,13 @@ counted('start-up names every destination: kind, URL without credentials, queue 
   const lines: string[] = [];
   const log = createLogger({ level: 'info', format: 'logfmt', write: (line) => lines.push(line) });
   const http = (url: string) => ({ url, timeoutMs: 1000, headers: {}, tls: { insecureSkipVerify: false } });
-  const sinks = await createSinks(
-    {
-      storage: { path: root, maxBytes: 1 << 20, maxAgeMs: 3600_000, flushDeadlineMs: 1000 },
-      destinations: {
-        remoteWrite: [
-          { name: 'mimir', http: http(`http://user:s3cret@127.0.0.1:1/api/v1/push`), maxSamplesPerRequest: 2000, retryOn429: true, minBackoffMs: 50, maxBackoffMs: 100 },
-        ],
-        pushgateway: [{ http: http('http://127.0.0.1:1/'), grouping: [], deleteOnShutdown: false }],
-      },
-    },
-    new Registry(),
-    log,
-  );
+  const sinks = new SinkSet(new Registry(), { path: root, maxBytes: 1 << 20, maxAgeMs: 3600_000, flushDeadlineMs: 1000 }, log);
+  await sinks.update({
+    remoteWrite: [
+      { name: 'mimir', http: http(`http://user:s3cret@127.0.0.1:1/api/v1/push`), maxSamplesPerRequest: 2000, retryOn429: true, minBackoffMs: 50, maxBackoffMs: 100 },
+    ],
+    pushgateway: [{ http: http('http://127.0.0.1:1/'), grouping: [], deleteOnShutdown: false }],
+  });
   try {
     const named = lines.filter((l) => l.includes('msg="push destination"'));
     assert.is(named.length, 2, lines.join('\n'));
@@ -374,7 +368,7 @@ counted('start-up names every destination: kind, URL without credentials, queue 
     assert.match(named[1]!, /kind=pushgateway url=http:\/\/127\.0\.0\.1:1\//);
     assert.not.match(lines.join('\n'), /s3cret/);
   } finally {
-    await Promise.all(sinks.map((sink) => sink.stop(0)));
+    await sinks.stop(0);
     await fs.rm(root, { recursive: true, force: true });
   }
 });

@@ -16,11 +16,16 @@ import type { BridgeRegistry } from './bridge-registry';
 export class ServedExposition {
   readonly contentType: string;
 
-  constructor(
-    private readonly agent: Registry,
-    private readonly bridges: readonly BridgeRegistry[],
-  ) {
+  private bridges: readonly BridgeRegistry[] = [];
+
+  constructor(private readonly agent: Registry) {
     this.contentType = agent.contentType;
+  }
+
+  /** The bridges polled now (at start, and after a reload). */
+  setBridges(bridges: readonly BridgeRegistry[]): void {
+    this.bridges = bridges;
+    this.refresh();
   }
 
   private current: Promise<string> | undefined;

@@ -27,7 +27,8 @@ export class BridgePoller {
     private readonly bridge: BridgeSettings,
     private readonly source: Source,
     private readonly registry: BridgeRegistry,
-    private readonly sinks: readonly Sink[],
+    /** The sinks in use at each tick (a reload may change them). */
+    private readonly sinks: { readonly current: readonly Sink[] },
     private readonly opts: {
       readonly log: Logger;
       /** The agent's own metrics, pushed with this bridge's when it is the only one. */
@@ -52,7 +53,8 @@ export class BridgePoller {
     if (!outcome.ok && outcome.reason === 'aborted' && this.opts.signal.aborted) return; // shutting down: nothing to report
     const summary = this.registry.collect(outcome);
     this.opts.afterCollect?.();
-    await Promise.all(this.sinks.map((sink) => sink.afterPoll(this.pushUnit(timestampMs))));
+    const unit = this.pushUnit(timestampMs);
+    await Promise.all(this.sinks.current.map((sink) => sink.afterPoll(unit)));
     if (summary.ok) {
       // One line a poll in demo mode or at debug; otherwise only when the state changes, to keep logs boring.
       const fields = { families: summary.families, series: summary.series, skipped_fields: summary.skipped, duration_ms: Math.round(outcome.durationMs) };

@@ -21,6 +21,8 @@ export interface PushUnit {
 export interface Sink {
   /** Called after each poll (successful or not); must not wait on the network. */
   afterPoll(unit: PushUnit): Promise<void>;
+  /** A target is gone (a bridge removed by a reload): its series end, as Prometheus ends those of a vanished target. */
+  retire(key: string, timestampMs: number): Promise<void>;
   /** Delivers what it can within `deadlineMs`, then lets go. */
   stop(deadlineMs: number): Promise<void>;
 }

@@ -40,6 +40,14 @@ export class PushgatewaySink implements Sink {
     sender.push(unit.text);
   }
 
+  /** The target's group is left as it is (or deleted with --pushgateway.delete-on-shutdown), as at shutdown. */
+  async retire(key: string): Promise<void> {
+    const sender = this.senders.get(key);
+    if (sender === undefined) return;
+    this.senders.delete(key);
+    await sender.stop(PUSH_RETRY_BACKOFF_MS * 5);
+  }
+
   async stop(deadlineMs: number): Promise<void> {
     await Promise.all([...this.senders.values()].map((sender) => sender.stop(deadlineMs)));
   }

@@ -52,6 +52,14 @@ export class RemoteWriteSink implements Sink {
     await this.sender.enqueue(encoder.encodePoll(await unit.families(), unit.timestampMs));
   }
 
+  /** Stale markers for every series the target had, then its state is forgotten. */
+  async retire(key: string, timestampMs: number): Promise<void> {
+    const encoder = this.encoders.get(key);
+    if (encoder === undefined) return;
+    this.encoders.delete(key);
+    await this.sender.enqueue(encoder.encodePoll([], timestampMs));
+  }
+
   stop(deadlineMs: number): Promise<void> {
     return this.sender.stop(deadlineMs);
   }
