@@ -3,8 +3,9 @@ import type { BridgeRegistry } from './bridge-registry';
 
 /**
  * What `/metrics` serves: the agent's own metrics, then the bridges'.
- * Rendered once per poll (`refresh()`) and the same text served to every
- * scraper: it only changes when a poll does, and a flood of scrapes must not
+ * Rendered at most once per poll, and only when scraped, and the same text
+ * served to every scraper: it only changes when a poll does, and a flood of
+ * scrapes must not
  * multiply the work (prom-client's process collectors read /proc/self/fd and
  * the active handles, whose cost grows with the open connections). With
  * one bridge its families are served as they are (the seed adapter's
@@ -29,28 +30,30 @@ export class ServedExposition {
   }
 
   private current: Promise<string> | undefined;
-  /** Refreshes started and the newest one swapped in, so a slow older render never replaces a newer one. */
-  private started = 0;
-  private swapped = 0;
+  /** A poll changed what is served since the text was rendered. */
+  private stale = true;
 
-  /** The text of the last refresh (rendered now if there was none). */
+  /**
+   * The text for a scrape: rendered by the first scrape after a poll, and
+   * shared by every scrape until the next poll (scrapes that arrive while it
+   * renders wait for the same text). Nothing is rendered while nobody scrapes.
+   */
   render(): Promise<string> {
-    return (this.current ??= this.renderNow());
+    if (this.current === undefined || this.stale) {
+      this.stale = false;
+      const previous = this.current;
+      // A failed render serves the previous text rather than an error, when there is one.
+      this.current = this.renderNow().catch((error: unknown) => {
+        if (previous === undefined) throw error;
+        return previous;
+      });
+    }
+    return this.current;
   }
 
-  /** Renders anew after a poll; scrapes meanwhile keep getting the previous text. */
+  /** A poll changed the registries: the next scrape renders anew. */
   refresh(): void {
-    const id = ++this.started;
-    const next = this.renderNow();
-    // Swap only once rendered, so no scrape ever waits for it; a failed render keeps the old text.
-    next.then(
-      () => {
-        if (id < this.swapped) return;
-        this.swapped = id;
-        this.current = next;
-      },
-      () => {},
-    );
+    this.stale = true;
   }
 
   private async renderNow(): Promise<string> {

@@ -43,6 +43,21 @@ interface ScalarRule {
  * `jitsi_<key>`. A `_milliseconds` field is converted to `_seconds`.
  */
 export function scalarRule(key: string): ScalarRule {
+  // A bridge sends the same keys every poll: the rule of each is worked out once.
+  let rule = RULES.get(key);
+  if (rule === undefined) {
+    if (RULES.size >= MAX_CACHED_RULES) RULES.clear();
+    rule = ruleFor(key);
+    RULES.set(key, rule);
+  }
+  return rule;
+}
+
+/** Rules already worked out, by key; bounded (a bridge sending new keys every poll cannot grow it without end). */
+const RULES = new Map<string, ScalarRule>();
+const MAX_CACHED_RULES = 50_000;
+
+function ruleFor(key: string): ScalarRule {
   const seed = SEED_FIELDS[key];
   if (seed) return { name: PREFIX + key, type: seed.type, help: seed.help, scale: 1 };
 
