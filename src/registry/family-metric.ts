@@ -1,7 +1,8 @@
 import type { Metric } from 'prom-client';
 import type { MetricFamily } from '../sources/metric-family';
 
-type ValueLabels = Record<string, string | number>;
+/** Label objects are shared, never written: readers that add labels (prom-client's default labels, the fleet's instance) replace the object. */
+type ValueLabels = Readonly<Record<string, string | number>>;
 
 /**
  * What prom-client's metrics return from `get()` at run time (its .d.ts
@@ -24,19 +25,19 @@ export function familyValues(family: MetricFamily): FamilyValues {
     case 'histogram':
       for (const s of family.series) {
         for (const b of s.buckets) values.push({ labels: { ...s.labels, le: b.le }, value: b.count, metricName: `${name}_bucket` });
-        if (s.sum !== undefined) values.push({ labels: { ...s.labels }, value: s.sum, metricName: `${name}_sum` });
-        if (s.count !== undefined) values.push({ labels: { ...s.labels }, value: s.count, metricName: `${name}_count` });
+        if (s.sum !== undefined) values.push({ labels: s.labels, value: s.sum, metricName: `${name}_sum` });
+        if (s.count !== undefined) values.push({ labels: s.labels, value: s.count, metricName: `${name}_count` });
       }
       break;
     case 'summary':
       for (const s of family.series) {
         for (const q of s.quantiles) values.push({ labels: { ...s.labels, quantile: q.quantile }, value: q.value, metricName: name });
-        if (s.sum !== undefined) values.push({ labels: { ...s.labels }, value: s.sum, metricName: `${name}_sum` });
-        if (s.count !== undefined) values.push({ labels: { ...s.labels }, value: s.count, metricName: `${name}_count` });
+        if (s.sum !== undefined) values.push({ labels: s.labels, value: s.sum, metricName: `${name}_sum` });
+        if (s.count !== undefined) values.push({ labels: s.labels, value: s.count, metricName: `${name}_count` });
       }
       break;
     default:
-      for (const s of family.series) values.push({ labels: { ...s.labels }, value: s.value });
+      for (const s of family.series) values.push({ labels: s.labels, value: s.value });
   }
   return { name, help: family.help, type: family.type, unit: family.unit, aggregator: 'first', values };
 }
@@ -76,10 +77,15 @@ export class FamilyMetric {
     this.values = familyValues(family);
   }
 
-  /** Returns a copy: prom-client's registry adds default labels to what it gets. */
+  /**
+   * Returns copies of the value objects: prom-client's registry replaces each
+   * value's `labels` with a copy carrying the default labels. The label
+   * objects themselves are shared (nobody writes into them), which spares a
+   * copy per series per read.
+   */
   async get(): Promise<FamilyValues> {
     const current = this.values;
-    return { ...current, values: current.values.map((value) => ({ ...value, labels: { ...value.labels } })) };
+    return { ...current, values: current.values.map((value) => ({ ...value })) };
   }
 
   reset(): void {
