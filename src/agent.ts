@@ -36,9 +36,20 @@ function createAgentRegistry(labels: Readonly<Record<string, string>>): Registry
   const registry = new Registry();
   registry.setDefaultLabels({ ...labels });
   collectDefaultMetrics({ register: registry });
-  // Gauges named *_total break the exposition's naming rules (promtool flags
-  // them); each is only the sum of its labelled twin (nodejs_active_handles{type}).
-  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+  for (const name of [
+    // Gauges named *_total break the exposition's naming rules (promtool flags
+    // them); each is only the sum of its labelled twin (nodejs_active_handles{type}).
+    'nodejs_active_handles_total',
+    'nodejs_active_requests_total',
+    'nodejs_active_resources_total',
+    // Per heap space and GC-kind detail: 54 series pushed every poll by every
+    // bridge's agent, for a V8 tuning question nobody asks of an exporter. The
+    // totals (nodejs_heap_size_*, process_*) stay.
+    'nodejs_heap_space_size_total_bytes',
+    'nodejs_heap_space_size_used_bytes',
+    'nodejs_heap_space_size_available_bytes',
+    'nodejs_gc_duration_seconds',
+  ]) {
     registry.removeSingleMetric(name);
   }
   registerBuildInfo(registry, VERSION);
