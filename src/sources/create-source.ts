@@ -4,10 +4,11 @@ import type { Logger } from '../log/logger';
 import { redactUrl } from '../log/redact-url';
 import { USER_AGENT } from '../version';
 import { AutoSource } from './auto-source';
-import { COLIBRI_MAX_BODY_BYTES, ColibriSource } from './colibri/colibri-source';
+import { COLIBRI_MAX_BODY_BYTES, colibriReader } from './colibri/colibri-reader';
+import { EndpointSource } from './endpoint-source';
 import { DeadlineSource } from './deadline-source';
 import { ENDPOINT_PATHS, resolveEndpoints, type SourceKind } from './endpoint-urls';
-import { NativeSource } from './native/native-source';
+import { nativeReader } from './native/native-reader';
 import type { Source } from './source';
 
 export interface SourceSettings {
@@ -30,8 +31,8 @@ export function createSource(settings: SourceSettings, log: Logger): Source {
     const transport = createHttpTransport({ ...settings.http, url, timeoutMs: settings.timeoutMs + 1000 }, USER_AGENT, { settingPrefix: '--jvb' });
     const source =
       kind === 'native'
-        ? new NativeSource({ url, transport, maxBodyBytes: settings.maxBodyBytes }, settings.maxSeries)
-        : new ColibriSource({ url, transport, maxBodyBytes: Math.min(settings.maxBodyBytes, COLIBRI_MAX_BODY_BYTES) }, settings.maxSeries);
+        ? new EndpointSource({ url, transport, maxBodyBytes: settings.maxBodyBytes }, nativeReader, settings.maxSeries)
+        : new EndpointSource({ url, transport, maxBodyBytes: Math.min(settings.maxBodyBytes, COLIBRI_MAX_BODY_BYTES) }, colibriReader, settings.maxSeries);
     return { endpoint: ENDPOINT_PATHS[kind], source };
   });
   const inner = candidates.length === 1 ? candidates[0]!.source : new AutoSource(candidates, log);

@@ -11,6 +11,7 @@
 //   BENCH_WINDOW   --window=   seconds of the measured window               [40]
 //   BENCH_WHO      --who=      contestants, comma-separated                [ours-native,ours-colibri,prom-agent]
 //   BENCH_CPU_PROF --cpu-prof= a folder: run our agent under `node --cpu-prof` writing its profiles there
+//   BENCH_NODE_FLAGS --node-flags= node flags for our agent, space-separated (V8 heap settings)
 //                              (profiling slows it down; use for where the time goes, not for the numbers)
 //
 // On loopback: a fake bridge (bench-support.ts' FakeTarget) serving N series
@@ -96,6 +97,8 @@ const WINDOW_S = Math.round(numbers(setting('BENCH_WINDOW', 'window') ?? '40', '
 const WHO = (setting('BENCH_WHO', 'who') ?? ALL_WHO.join(',')).split(',').map((s) => s.trim()) as Who[];
 for (const w of WHO) if (!ALL_WHO.includes(w)) badSetting(`BENCH_WHO: unknown contestant ${JSON.stringify(w)} (known: ${ALL_WHO.join(', ')})`);
 const CPU_PROF = setting('BENCH_CPU_PROF', 'cpu-prof');
+/** Extra node flags for our agent, e.g. BENCH_NODE_FLAGS="--max-semi-space-size=2" to try V8 heap settings. */
+const NODE_FLAGS = (setting('BENCH_NODE_FLAGS', 'node-flags') ?? '').split(' ').filter((flag) => flag !== '');
 
 interface Contestant {
   readonly who: Who;
@@ -144,7 +147,10 @@ async function startContestant(c: Contestant, fake: FakeTarget, receiver: Promet
     return { pid: agent.pid, alive: () => agent.child.exitCode === null, stop: () => agent.stop(), log: () => agent.output.join('').slice(-3000) };
   }
   const storage = temporaryDir('jvb-bench-storage-');
-  const nodeFlags = CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${join(resolve(CPU_PROF), `${c.who}-${fake.series}`)}`] : [];
+  const nodeFlags = [
+    ...NODE_FLAGS,
+    ...(CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${join(resolve(CPU_PROF), `${c.who}-${fake.series}`)}`] : []),
+  ];
   const agent = OurAgent.spawn(
     [
       `--jvb.url=${fake.baseUrl}${c.path}`,
