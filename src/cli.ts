@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 import { startAgent, type RunningAgent } from './agent';
 import { ConfigError } from './config/config-error';
 import { helpText } from './config/help-text';

@@ -38,7 +38,11 @@ docker('multi-stage, runs as a non-root user, and its entrypoint is the file the
   const entry = instructions.find((line) => line.startsWith('ENTRYPOINT '))!;
   const args = JSON.parse(entry.slice('ENTRYPOINT '.length)) as string[];
   assert.is(args[0], 'node');
-  assert.is(args[1], '/app/dist/cli.js');
+  assert.is(args[args.length - 1], '/app/dist/cli.js');
+  // The image runs node with the V8 flags an installed agent gets from its #! line.
+  const shebang = /^#!\/usr\/bin\/env -S node(.*)$/.exec(read('src/cli.ts').split('\n', 1)[0]!);
+  assert.ok(shebang, 'src/cli.ts starts with #!/usr/bin/env -S node ...');
+  assert.equal(args.slice(1, -1), shebang![1]!.trim().split(/\s+/).filter(Boolean));
   const pkg = JSON.parse(read('package.json')) as { bin: Record<string, string> };
   assert.is(pkg.bin['jvb-prometheus-adapter'], 'dist/cli.js');
   assert.ok(existsSync(join(ROOT, 'dist', 'cli.js')), 'npm run build produced dist/cli.js');

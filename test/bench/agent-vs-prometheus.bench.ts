@@ -11,7 +11,7 @@
 //   BENCH_WINDOW   --window=   seconds of the measured window               [40]
 //   BENCH_WHO      --who=      contestants, comma-separated                [ours-native,ours-colibri,prom-agent]
 //   BENCH_CPU_PROF --cpu-prof= a folder: run our agent under `node --cpu-prof` writing its profiles there
-//   BENCH_NODE_FLAGS --node-flags= node flags for our agent, space-separated (V8 heap settings)
+//   BENCH_NODE_FLAGS --node-flags= node flags for our agent, space-separated [those of dist/cli.js' #! line]
 //                              (profiling slows it down; use for where the time goes, not for the numbers)
 //
 // On loopback: a fake bridge (bench-support.ts' FakeTarget) serving N series
@@ -52,6 +52,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PrometheusServer } from '../helpers/prometheus-server';
+import { productionNodeFlags } from '../helpers/agent-process';
 import {
   countSamples,
   cpuSeconds,
@@ -98,7 +99,7 @@ const WHO = (setting('BENCH_WHO', 'who') ?? ALL_WHO.join(',')).split(',').map((s
 for (const w of WHO) if (!ALL_WHO.includes(w)) badSetting(`BENCH_WHO: unknown contestant ${JSON.stringify(w)} (known: ${ALL_WHO.join(', ')})`);
 const CPU_PROF = setting('BENCH_CPU_PROF', 'cpu-prof');
 /** Extra node flags for our agent, e.g. BENCH_NODE_FLAGS="--max-semi-space-size=2" to try V8 heap settings. */
-const NODE_FLAGS = (setting('BENCH_NODE_FLAGS', 'node-flags') ?? '').split(' ').filter((flag) => flag !== '');
+const NODE_FLAGS = (setting('BENCH_NODE_FLAGS', 'node-flags') ?? productionNodeFlags().join(' ')).split(' ').filter((flag) => flag !== '');
 
 interface Contestant {
   readonly who: Who;

@@ -32,7 +32,7 @@
 // It also fails when the receiver got no samples from the agent in the last
 // minute (the agent must have been pushing the whole time).
 
-import { AgentProcess } from '../helpers/agent-process';
+import { AgentProcess, productionNodeFlags } from '../helpers/agent-process';
 import { PrometheusServer } from '../helpers/prometheus-server';
 import { countSamples, fmt, machineDescription, median, MiB, onCleanup, rssBytes, runBounded, sleep, table, temporaryDir } from './bench-support';
 
@@ -86,7 +86,7 @@ async function main(): Promise<number> {
     `--remote-write.job=${JOB}`,
     `--storage.path=${temporaryDir('jvb-soak-storage-')}`,
     '--web.listen-address=127.0.0.1:0',
-  ]);
+  ], {}, productionNodeFlags());
   onCleanup(() => agent.stop().then(() => undefined));
   const port = await agent.metricsPort();
   const began = Date.now();

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -40,12 +40,12 @@ export class AgentProcess {
    * Starts the agent. Unless `args` set a --storage.* of their own, the
    * queues go to a fresh temporary folder (never the working directory).
    */
-  static spawn(args: string[], env: Record<string, string> = {}): AgentProcess {
+  static spawn(args: string[], env: Record<string, string> = {}, nodeFlags: readonly string[] = []): AgentProcess {
     const cleanEnv: Record<string, string> = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp' };
     const storage = args.some((a) => a.startsWith('--storage.path') || a === '--storage.in-memory')
       ? []
       : [`--storage.path=${temporaryStorage()}`];
-    return new AgentProcess(spawn(process.execPath, [CLI, ...storage, ...args], { env: { ...cleanEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    return new AgentProcess(spawn(process.execPath, [...nodeFlags, CLI, ...storage, ...args], { env: { ...cleanEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   }
 
   /** Waits for a log line matching `pattern`; returns the match. */
@@ -92,4 +92,11 @@ export class AgentProcess {
     }
     return this.exited;
   }
+}
+
+/** The node flags the agent runs with when installed: those of the `#!/usr/bin/env -S node ...` line of the built CLI. */
+export function productionNodeFlags(): string[] {
+  const first = readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '';
+  const match = /^#!\/usr\/bin\/env -S node(.*)$/.exec(first);
+  return match ? match[1]!.trim().split(/\s+/).filter((flag) => flag !== '') : [];
 }
