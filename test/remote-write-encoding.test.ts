@@ -9,9 +9,10 @@ import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { compress, uncompress } from 'snappyjs';
 import {
   type EncodedWriteRequest,
-  WriteRequestEncoder,
-} from '../src/sinks/remote-write/write-request-encoder';
+  RemoteWrite1Codec,
+} from '../src/sinks/remote-write/remote-write-codec';
 import { getWriteRequestSchema } from '../src/sinks/remote-write/write-request-schema';
+import { forceSnappyjs, snappyCompressor } from '../src/sinks/remote-write/snappy-block';
 import { type RegistryFamily, canonicalLabels, seriesMetricName } from '../src/sinks/remote-write/series-from-registry';
 import { ATOM_END, INSIDE, UNIT_END, splitPoints } from '../src/sinks/remote-write/request-splitter';
 import {
@@ -26,13 +27,13 @@ import {
 const STALE_VALUE_HEX = '020000000000f07f';
 const T0 = 1_700_000_000_123;
 
-function encoder(max = 2000, metadataIntervalMs?: number): WriteRequestEncoder {
-  return new WriteRequestEncoder(
+function encoder(max = 2000, metadataIntervalMs?: number): RemoteWrite1Codec {
+  return new RemoteWrite1Codec(
     metadataIntervalMs === undefined ? { maxSamplesPerRequest: max } : { maxSamplesPerRequest: max, metadataIntervalMs },
   );
 }
 
-async function poll(enc: WriteRequestEncoder, reg: Registry, ts: number): Promise<EncodedWriteRequest[]> {
+async function poll(enc: RemoteWrite1Codec, reg: Registry, ts: number): Promise<EncodedWriteRequest[]> {
   return enc.encodePoll(await reg.getMetricsAsJSON(), ts);
 }
 
@@ -645,9 +646,42 @@ test('body: snappy block format (not framed), leading varint = uncompressed leng
   for (const s of series) assert.is(s.samples[0]!.value, Number(labelValue(s.labels, 'id')!.slice(7)) / 3);
 });
 
+test('body: the native snappy package (when installed) and the snappyjs fallback give bodies that decode identically', async () => {
+  const encodeWith = async (fallback: boolean) => {
+    const reg = new Registry();
+    const g = new Gauge({ name: 'compressor_test', help: 'h', labelNames: ['id', 'room'], registers: [reg] });
+    for (let i = 0; i < 300; i++) g.set({ id: `series-${i}`, room: `room-${i % 7}` }, i % 2 ? i / 7 : NaN);
+    new Histogram({ name: 'compressor_hist', help: 'h', buckets: [0.1, 1, 10], registers: [reg] }).observe(0.5);
+    forceSnappyjs(fallback);
+    try {
+      if (fallback) assert.is(snappyCompressor(), 'snappyjs');
+      const enc = encoder(100);
+      const first = await poll(enc, reg, T0);
+      g.remove({ id: 'series-3', room: 'room-3' }); // a stale marker in the second poll
+      return [...first, ...(await poll(enc, reg, T0 + 1000))];
+    } finally {
+      forceSnappyjs(false);
+    }
+  };
+  const fallback = await encodeWith(true);
+  const usual = await encodeWith(false);
+  assert.is(usual.length, fallback.length);
+  usual.forEach((r, i) => {
+    const f = fallback[i]!;
+    assert.not.ok(startsWithFramedMagic(r.body));
+    assert.equal([r.kind, r.samples, r.maxTimestampMs], [f.kind, f.samples, f.maxTimestampMs]);
+    const mine = decodeRemoteWriteBody(r.body);
+    const theirs = decodeRemoteWriteBody(f.body);
+    assert.equal(mine, theirs);
+    assert.equal(mine.unknownFields, []);
+    assert.ok(Buffer.from(uncompress(new Uint8Array(r.body))).equals(Buffer.from(uncompress(new Uint8Array(f.body)))));
+  });
+  assert.ok(decodedSeries(usual).some((s) => s.samples[0]!.valueHex === STALE_VALUE_HEX));
+});
+
 test('constructor: rejects a non-positive maxSamplesPerRequest', () => {
-  assert.throws(() => new WriteRequestEncoder({ maxSamplesPerRequest: 0 }));
-  assert.throws(() => new WriteRequestEncoder({ maxSamplesPerRequest: 1.5 }));
+  assert.throws(() => new RemoteWrite1Codec({ maxSamplesPerRequest: 0 }));
+  assert.throws(() => new RemoteWrite1Codec({ maxSamplesPerRequest: 1.5 }));
 });
 
 test("external labels (job, instance) are added where a series lacks them; a series' own label wins; order stays sorted", async () => {
@@ -656,7 +690,7 @@ test("external labels (job, instance) are added where a series lacks them; a ser
   new Gauge({ name: 'plain', help: 'h', registers: [reg] }).set(1);
   const own = new Gauge({ name: 'own_instance', help: 'h', labelNames: ['instance'], registers: [reg] });
   own.set({ instance: 'mine' }, 2);
-  const enc = new WriteRequestEncoder({ maxSamplesPerRequest: 2000, externalLabels: { job: 'jvb', instance: 'bridge-1' } });
+  const enc = new RemoteWrite1Codec({ maxSamplesPerRequest: 2000, externalLabels: { job: 'jvb', instance: 'bridge-1' } });
   const series = decodedSeries(await poll(enc, reg, T0));
   const plain = series.find(named('plain'))!;
   assert.equal(plain.labels.map((l) => [l.name, l.value]), [['__name__', 'plain'], ['dc', 'eu'], ['instance', 'bridge-1'], ['job', 'jvb']]);

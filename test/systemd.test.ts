@@ -5,7 +5,7 @@
  * over as a credential (a copy only that user reads, $CREDENTIALS_DIRECTORY).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -167,9 +167,11 @@ function asUser(ids: { uid: number; gid: number }, args: readonly string[]): str
 function optInstall(base: string): string {
   const opt = join(base, 'opt', 'jvb-prometheus-adapter');
   for (const path of ['package.json', 'dist', 'proto']) cpSync(join(ROOT, path), join(opt, path), { recursive: true });
-  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; optional?: boolean }> };
   for (const [path, entry] of Object.entries(lock.packages)) {
     const topLevel = path.startsWith('node_modules/') && !path.slice('node_modules/'.length).includes('node_modules/');
+    // Optional packages for other platforms (snappy's prebuilt binaries) are not installed here.
+    if (entry.optional === true && !existsSync(join(ROOT, path))) continue;
     if (topLevel && entry.dev !== true) cpSync(join(ROOT, path), join(opt, path), { recursive: true });
   }
   return opt;

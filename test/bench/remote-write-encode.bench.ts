@@ -1,5 +1,5 @@
 // Benchmark (not a test): prom-client registry -> compressed remote-write
-// request bodies, for our WriteRequestEncoder and for the npm package
+// request bodies, for our RemoteWrite1Codec and for the npm package
 // `prometheus-remote-write` (huksley) on the same series.
 //
 //   node -r tsx/cjs test/bench/remote-write-encode.bench.ts     (or: npm run bench)
@@ -14,21 +14,29 @@
 //
 // Goals: >= 5x the peer's throughput at 10 000 series; >= 1 million
 // samples/s at 100 000 series; bytes/sample within 10% of the peer's.
+//
+// Ours compresses with the native `snappy` package when it is installed (an
+// optional dependency), else with snappyjs; BENCH_SNAPPYJS=1 forces snappyjs.
 
 import { Gauge, Registry } from 'prom-client';
 import { pushTimeseries } from 'prometheus-remote-write';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { compress, uncompress } from 'snappyjs';
+import { uncompress } from 'snappyjs';
 
 // Measure the compiled build (what runs in production; `npm run bench` builds
 // it first) when it exists, else the TypeScript sources through tsx (whose
 // CommonJS interop reads every import through a getter, a few % slower).
-type EncoderModule = typeof import('../../src/sinks/remote-write/write-request-encoder');
-const DIST_ENCODER = path.resolve(__dirname, '../../dist/sinks/remote-write/write-request-encoder.js');
-const ENCODER_SOURCE = existsSync(DIST_ENCODER) ? DIST_ENCODER : '../../src/sinks/remote-write/write-request-encoder';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { WriteRequestEncoder } = require(ENCODER_SOURCE) as EncoderModule;
+type EncoderModule = typeof import('../../src/sinks/remote-write/remote-write-codec');
+type SnappyModule = typeof import('../../src/sinks/remote-write/snappy-block');
+const DIST_DIR = path.resolve(__dirname, '../../dist/sinks/remote-write');
+const SOURCE_DIR = existsSync(path.join(DIST_DIR, 'remote-write-codec.js')) ? DIST_DIR : path.resolve(__dirname, '../../src/sinks/remote-write');
+const ENCODER_SOURCE = path.join(SOURCE_DIR, 'remote-write-codec');
+/* eslint-disable @typescript-eslint/no-require-imports */
+const { RemoteWrite1Codec } = require(ENCODER_SOURCE) as EncoderModule;
+const { snappyBlock, snappyCompressor, forceSnappyjs } = require(path.join(SOURCE_DIR, 'snappy-block')) as SnappyModule;
+/* eslint-enable @typescript-eslint/no-require-imports */
+if (process.env.BENCH_SNAPPYJS === '1') forceSnappyjs(true);
 
 const MAX_SAMPLES_PER_REQUEST = 2000;
 const FAMILIES = 10;
@@ -92,7 +100,7 @@ interface Result {
   series: number;
   /** Median of the getMetricsAsJSON() part alone (ours only). */
   readMs?: number;
-  /** Median time snappyjs takes to compress the same uncompressed bodies (ours only). */
+  /** Median time our compressor takes to compress the same uncompressed bodies (ours only). */
   compressMs?: number;
   encoder: string;
   phase: string;
@@ -112,11 +120,11 @@ async function runOurs(fx: Fixture, series: number, reps: number, cold: boolean,
   let requests = 0;
   let lastBodies: Buffer[] = [];
   let ts = t0;
-  let enc = new WriteRequestEncoder({ maxSamplesPerRequest: MAX_SAMPLES_PER_REQUEST });
+  let enc = new RemoteWrite1Codec({ maxSamplesPerRequest: MAX_SAMPLES_PER_REQUEST });
   if (!cold) enc.encodePoll(await fx.registry.getMetricsAsJSON(), (ts += POLL_INTERVAL_MS)); // warm the label cache
   for (let r = 0; r < reps; r++) {
     fx.update();
-    if (cold) enc = new WriteRequestEncoder({ maxSamplesPerRequest: MAX_SAMPLES_PER_REQUEST });
+    if (cold) enc = new RemoteWrite1Codec({ maxSamplesPerRequest: MAX_SAMPLES_PER_REQUEST });
     ts += POLL_INTERVAL_MS;
     const start = nowMs();
     const families = await fx.registry.getMetricsAsJSON();
@@ -133,12 +141,12 @@ async function runOurs(fx: Fixture, series: number, reps: number, cold: boolean,
     }
   }
   if (samples !== series * reps) throw new Error(`ours: ${samples} samples, expected ${series * reps}`);
-  // Afterwards (so its garbage does not land in the timed polls): what snappyjs
-  // alone costs on the last poll's bodies, work both encoders must do.
+  // Afterwards (so its garbage does not land in the timed polls): what the
+  // compressor alone costs on the last poll's bodies, work both encoders must do.
   const raw = lastBodies.map((b) => uncompress(new Uint8Array(b)));
   for (let r = 0; r < Math.min(reps, 9); r++) {
     const c0 = nowMs();
-    for (const u of raw) compress(u);
+    for (const u of raw) snappyBlock(u);
     compressTimes.push(nowMs() - c0);
   }
   const ms = median(times);
@@ -234,7 +242,7 @@ async function main(): Promise<void> {
   console.log(
     `remote-write encode benchmark: node ${process.version}, ${FAMILIES} gauge families x 2 labels, ` +
       `<= ${MAX_SAMPLES_PER_REQUEST} samples/request, getMetricsAsJSON() included, median of reps\n` +
-      `our encoder loaded from ${path.relative(process.cwd(), require.resolve(ENCODER_SOURCE))}\n`,
+      `our encoder loaded from ${path.relative(process.cwd(), require.resolve(ENCODER_SOURCE))}, compressing with ${snappyCompressor()}\n`,
   );
   const t0 = Date.now();
   // Warm the JIT for both encoders on a separate small registry first, so
@@ -258,7 +266,7 @@ async function main(): Promise<void> {
       `${fmt(plan.series)} series: ${speedup.toFixed(1)}x the peer's throughput (steady), ` +
         `bytes/sample ${((sizeRatio - 1) * 100).toFixed(1)}% vs the peer; ` +
         `of our ${steady.ms.toFixed(2)} ms, getMetricsAsJSON ${steady.readMs!.toFixed(2)} ms + ` +
-        `snappyjs ${steady.compressMs!.toFixed(2)} ms are work the peer does too`,
+        `compression (${snappyCompressor()}) ${steady.compressMs!.toFixed(2)} ms are work the peer does too`,
     );
   }
   printTable(rows);

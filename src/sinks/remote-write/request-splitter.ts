@@ -15,56 +15,34 @@ export const UNIT_END = 2;
 /**
  * Returns the exclusive end index of each request covering [0, n).
  * `boundary[i]` is the boundary strength after sample i (the last one is
- * treated as UNIT_END).
+ * treated as UNIT_END). Fills each request greedily: whole units; a unit
+ * that does not fit but would fit a request of its own starts the next one;
+ * a larger unit goes child by child, and a child larger than a request is
+ * cut where the request is full.
  */
 export function splitPoints(boundary: ArrayLike<number>, n: number, max: number): number[] {
+  /** The end of the group (at `level`) that sample `from` belongs to. */
+  const endOf = (from: number, level: number) => {
+    let e = from;
+    while (e < n - 1 && boundary[e]! < level) e++;
+    return e + 1;
+  };
   const ends: number[] = [];
-  let start = 0;
-  while (start < n) {
-    if (n - start <= max) {
-      ends.push(n);
-      break;
+  let start = 0; // of the current request
+  let unitEnd = 0;
+  for (let i = 0; i < n; ) {
+    const atUnitStart = i >= unitEnd;
+    if (atUnitStart) unitEnd = endOf(i, UNIT_END);
+    if (unitEnd - start <= max) {
+      i = unitEnd;
+    } else if (atUnitStart && i > start && unitEnd - i <= max) {
+      ends.push((start = i));
+    } else {
+      const atomEnd = endOf(i, ATOM_END);
+      if (atomEnd - start <= max) i = atomEnd;
+      else ends.push((start = i > start ? i : (i = start + max)));
     }
-    const limit = start + max; // a cut at `limit` would fill the request exactly
-    // The unit straddling `limit` begins after the last UNIT_END at or before limit.
-    let unitStart = start;
-    for (let e = limit; e > start; e--) {
-      if (boundary[e - 1] === UNIT_END) {
-        unitStart = e;
-        break;
-      }
-    }
-    if (unitStart === limit) {
-      ends.push(limit);
-      start = limit;
-      continue;
-    }
-    // Does that unit fit in one request on its own? Look for its end within max of its start.
-    let unitFits = false;
-    const scanTo = Math.min(n, unitStart + max);
-    for (let e = limit + 1; e <= scanTo; e++) {
-      if (e === n || boundary[e - 1] === UNIT_END) {
-        unitFits = true;
-        break;
-      }
-    }
-    if (unitFits && unitStart > start) {
-      // Keep the unit whole: it starts the next request.
-      ends.push(unitStart);
-      start = unitStart;
-      continue;
-    }
-    // The unit is larger than a request: cut at its last child end before limit,
-    // or, if a single child is too large, exactly at limit.
-    let cut = limit;
-    for (let e = limit; e > start; e--) {
-      if (boundary[e - 1] >= ATOM_END) {
-        cut = e;
-        break;
-      }
-    }
-    ends.push(cut);
-    start = cut;
   }
+  if (n > 0) ends.push(n);
   return ends;
 }

@@ -1,6 +1,5 @@
-// Turns prom-client's registry.getMetricsAsJSON() output into flat
-// remote-write series (sorted label pairs with __name__) and per-family
-// metadata.
+// Turns prom-client's registry.getMetricsAsJSON() output into remote-write
+// labels (sorted pairs with __name__) and per-family metadata.
 //
 // What prom-client already does, and this module relies on:
 // - the registry's default labels are merged into every value's labels, the
@@ -11,15 +10,14 @@
 //
 // Rules applied here (remote-write 1.0 spec): __name__ is the value's
 // metricName or else the family name; empty-valued labels are dropped; label
-// names are sorted by plain code-unit order and are unique.
+// names are sorted by plain code-unit order (never localeCompare) and unique.
 
 import type { MetricObjectWithValues, MetricValue, MetricValueWithName } from 'prom-client';
 import { MetricTypeNumber } from './write-request-schema';
 
 /** One family as returned by registry.getMetricsAsJSON(). */
 export type RegistryFamily = MetricObjectWithValues<MetricValue<string>>;
-export type RegistryValue = MetricValue<string>;
-export type RawLabels = RegistryValue['labels'];
+export type RawLabels = MetricValue<string>['labels'];
 
 export interface LabelPair {
   name: string;
@@ -34,100 +32,57 @@ export interface FamilyMetadata {
   unit: string;
 }
 
-export const METRIC_NAME_LABEL = '__name__';
-
-/** Plain code-unit order. Never localeCompare. */
-export function compareCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/**
- * A number formatted as the Prometheus text format writes it
- * (prom-client's getValueAsString): `+Inf`, `-Inf`, otherwise String(n).
- */
-export function formatNumber(n: number): string {
-  if (n === Infinity) return '+Inf';
-  if (n === -Infinity) return '-Inf';
-  if (n !== n) return 'NaN';
-  return String(n);
-}
-
-/** A label value as a string; numbers (e.g. a histogram's `le`) formatted like the text format. */
-export function labelValueToString(value: string | number | undefined): string | undefined {
+/** A label value as the text format writes it: numbers (e.g. a histogram's `le`) as prom-client does, +Inf/-Inf/NaN. */
+function labelValueToString(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
-  if (typeof value === 'number') return formatNumber(value);
-  if (value === undefined || value === null) return undefined;
-  return String(value);
+  if (typeof value === 'number') return value === Infinity ? '+Inf' : value === -Infinity ? '-Inf' : String(value);
+  return value === undefined || value === null ? undefined : String(value);
 }
 
 /** The series name: the value's metricName (histogram/summary parts) or the family name. */
-export function seriesMetricName(family: RegistryFamily, value: RegistryValue): string {
+export function seriesMetricName(family: RegistryFamily, value: MetricValue<string>): string {
   const named = (value as MetricValueWithName<string>).metricName;
   return typeof named === 'string' ? named : family.name;
 }
 
 /**
  * Canonical remote-write labels of one series: __name__ plus the value's
- * labels plus the external labels it lacks, empty names/values dropped,
- * sorted by code-unit order.
- * A `__name__` key inside the labels object is ignored (metricName wins).
+ * labels plus the external labels it lacks (as Prometheus applies them),
+ * empty names/values dropped, sorted by code-unit order. A `__name__` key
+ * inside the labels object is ignored (metricName wins).
  */
 export function canonicalLabels(
   metricName: string,
   labels: RawLabels | undefined,
   externalLabels: Readonly<Record<string, string>> = {},
 ): LabelPair[] {
-  const out: LabelPair[] = [];
-  if (metricName !== '') out.push({ name: METRIC_NAME_LABEL, value: metricName });
-  if (labels) {
-    for (const name in labels) {
-      if (name === '' || name === METRIC_NAME_LABEL) continue;
-      const value = labelValueToString(labels[name]);
-      if (value === undefined || value === '') continue;
-      out.push({ name, value });
-    }
-  }
-  // External labels (job, instance) as Prometheus applies them: only where the series has no label of that name.
-  for (const name in externalLabels) {
-    const value = externalLabels[name]!;
-    if (name === '' || name === METRIC_NAME_LABEL || value === '' || out.some((l) => l.name === name)) continue;
-    out.push({ name, value });
-  }
-  // Object keys are unique, and __name__ was skipped above, so sorting is
-  // enough to give unique, ordered names.
-  out.sort((a, b) => compareCodeUnits(a.name, b.name));
-  return out;
+  const out: LabelPair[] = metricName === '' ? [] : [{ name: '__name__', value: metricName }];
+  const add = (name: string, value: string | undefined) => {
+    if (name !== '' && name !== '__name__' && value !== undefined && value !== '' && !out.some((l) => l.name === name)) out.push({ name, value });
+  };
+  for (const name in labels) add(name, labelValueToString(labels[name]));
+  for (const name in externalLabels) add(name, externalLabels[name]);
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
+
+const TYPE_NUMBERS = new Map<unknown, number>([
+  ['counter', MetricTypeNumber.COUNTER],
+  ['gauge', MetricTypeNumber.GAUGE],
+  ['histogram', MetricTypeNumber.HISTOGRAM],
+  ['summary', MetricTypeNumber.SUMMARY],
+  // prom-client's index.d.ts declares `enum MetricType { Counter, Gauge, Histogram, Summary }`.
+  [0, MetricTypeNumber.COUNTER],
+  [1, MetricTypeNumber.GAUGE],
+  [2, MetricTypeNumber.HISTOGRAM],
+  [3, MetricTypeNumber.SUMMARY],
+]);
 
 /** prom-client type ('counter', ...; or its TS enum number) to the remote-write MetricType. */
 export function metricTypeNumber(type: unknown): number {
-  switch (type) {
-    case 'counter':
-      return MetricTypeNumber.COUNTER;
-    case 'gauge':
-      return MetricTypeNumber.GAUGE;
-    case 'histogram':
-      return MetricTypeNumber.HISTOGRAM;
-    case 'summary':
-      return MetricTypeNumber.SUMMARY;
-    // prom-client's index.d.ts declares `enum MetricType { Counter, Gauge, Histogram, Summary }`.
-    case 0:
-      return MetricTypeNumber.COUNTER;
-    case 1:
-      return MetricTypeNumber.GAUGE;
-    case 2:
-      return MetricTypeNumber.HISTOGRAM;
-    case 3:
-      return MetricTypeNumber.SUMMARY;
-    default:
-      return MetricTypeNumber.UNKNOWN;
-  }
+  return TYPE_NUMBERS.get(type) ?? MetricTypeNumber.UNKNOWN;
 }
 
-/**
- * Whether a family's series belong together in one request: a histogram's
- * buckets/_sum/_count, a summary's quantiles/_sum/_count.
- */
+/** Whether a family's series belong together in one request: a histogram's buckets/_sum/_count, a summary's quantiles/_sum/_count. */
 export function keepFamilyTogether(type: unknown): boolean {
   const t = metricTypeNumber(type);
   return t === MetricTypeNumber.HISTOGRAM || t === MetricTypeNumber.SUMMARY;

@@ -1,0 +1,310 @@
+// Turns one poll of a prom-client registry into snappy-compressed
+// remote-write request bodies. The sink sees only RemoteWriteCodec; the 1.0
+// implementation is below. Pure: no I/O, no clock (time comes from the
+// caller); state is the series of the previous poll (for stale markers) and
+// when metadata was last sent.
+//
+// Wire layout of a 1.0 sample request, written into one buffer sized up front:
+//   WriteRequest := (0a <len> TimeSeries)*
+//   TimeSeries   := <the series' Label fields, encoded once> 12 <len> Sample
+//   Sample       := 09 <8 bytes double LE> 10 <varint ms>
+
+import { Writer } from 'protobufjs';
+import { splitPoints, INSIDE, ATOM_END, UNIT_END } from './request-splitter';
+import { snappyBlock } from './snappy-block';
+import {
+  type RawLabels,
+  type RegistryFamily,
+  canonicalLabels,
+  keepFamilyTogether,
+  metadataFromFamilies,
+  seriesMetricName,
+} from './series-from-registry';
+import { type MetricMetadataMessage, getWriteRequestSchema } from './write-request-schema';
+
+export interface EncodedWriteRequest {
+  /** Snappy block-compressed protobuf WriteRequest. */
+  body: Buffer;
+  /** Number of samples inside (0 for metadata requests). */
+  samples: number;
+  /** Newest sample timestamp inside (the poll's timestamp for metadata requests). */
+  maxTimestampMs: number;
+  kind: 'samples' | 'metadata';
+}
+
+/** One target's encoder: call encodePoll once per poll; `encodePoll([], ts)` ends every series it sent. */
+export interface RemoteWriteCodec {
+  encodePoll(families: readonly RegistryFamily[], timestampMs: number): EncodedWriteRequest[];
+}
+
+export interface RemoteWrite1CodecOptions {
+  /** Most samples (or metadata entries) per request. Default 2000, as Prometheus. */
+  maxSamplesPerRequest: number;
+  /** Least time between metadata emissions, measured on poll timestamps. Default 60000. */
+  metadataIntervalMs?: number;
+  /** Labels added to every series that has no label of that name (job, instance). */
+  externalLabels?: Readonly<Record<string, string>>;
+}
+
+const DEFAULT_MAX_SAMPLES_PER_REQUEST = 2000;
+const DEFAULT_METADATA_INTERVAL_MS = 60_000;
+
+/**
+ * Sample values are written from constant bytes where they are NaN, because
+ * V8 may quieten a signalling NaN's payload. Staleness is therefore never a
+ * number here: a stale marker is exactly Prometheus' StaleNaN
+ * 0x7ff0000000000002, any other NaN Prometheus' NormalNaN 0x7ff8000000000001.
+ */
+const STALE_NAN = Uint8Array.of(0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f);
+const NORMAL_NAN = Uint8Array.of(0x01, 0, 0, 0, 0, 0, 0xf8, 0x7f);
+
+interface Series {
+  /** The TimeSeries' Label fields (0a <len> Label, sorted), encoded once. */
+  readonly labels: Uint8Array;
+  /** The label bytes as a latin1 string: the series' identity. */
+  readonly key: string;
+  readonly family: string;
+  /** Histogram/summary series: keep the family's series in one request. */
+  readonly together: boolean;
+  /** How the registry last spelt it: [metricName, name1, value1, ...] in the labels object's key order. */
+  spelling: unknown[];
+  /** Last poll it was live in, and its position in its family's values then. */
+  poll: number;
+  index: number;
+}
+
+/** One sample request's series and uncompressed bytes, and where each value goes in them. */
+interface Template {
+  series: Series[];
+  bytes: Uint8Array;
+  view: DataView;
+  valueAt: Int32Array;
+  timestampLength: number;
+}
+
+/** Whether `labels` (with `metricName`) spell exactly `spelling`: no hashing, no allocation. */
+function spells(spelling: readonly unknown[], metricName: string, labels: RawLabels | undefined): boolean {
+  if (spelling[0] !== metricName) return false;
+  let j = 1;
+  for (const name in labels) {
+    if (spelling[j] !== name || spelling[j + 1] !== labels[name]) return false;
+    j += 2;
+  }
+  return j === spelling.length;
+}
+
+/** Length of the protobuf varint of a length (< 2^32). */
+const varintSize = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
+
+/** Prometheus remote-write 1.0 (prometheus.WriteRequest). */
+export class RemoteWrite1Codec implements RemoteWriteCodec {
+  private readonly maxSamples: number;
+  private readonly metadataIntervalMs: number;
+  private readonly externalLabels: Readonly<Record<string, string>>;
+  /** Series live in the last poll, by identity. */
+  private readonly series = new Map<string, Series>();
+  /** The last poll's live series, in order, and each family's series by position. */
+  private live: Series[] = [];
+  private positions = new Map<string, Series[]>();
+  /** The last poll's sample requests, by number. */
+  private templates: Template[] = [];
+  private poll = 0;
+  private lastMetadataMs: number | undefined;
+
+  constructor(opts: RemoteWrite1CodecOptions) {
+    const max = opts.maxSamplesPerRequest ?? DEFAULT_MAX_SAMPLES_PER_REQUEST;
+    if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxSamplesPerRequest must be a positive integer, got ${max}`);
+    const interval = opts.metadataIntervalMs ?? DEFAULT_METADATA_INTERVAL_MS;
+    if (!(interval >= 0)) throw new RangeError(`metadataIntervalMs must be >= 0, got ${interval}`);
+    this.maxSamples = max;
+    this.metadataIntervalMs = interval;
+    this.externalLabels = opts.externalLabels ?? {};
+  }
+
+  /** Number of series whose label bytes are held (those live in the last poll). */
+  get cachedSeriesCount(): number {
+    return this.series.size;
+  }
+
+  /**
+   * One poll: every sample gets the same integer-ms timestamp; series sent
+   * by the previous call but absent now get one stale marker. A series
+   * listed twice is sent once (the first). Requests hold at most
+   * maxSamplesPerRequest samples, a histogram/summary family in one request
+   * unless it alone is larger. Metadata requests come first, on the first
+   * call and whenever metadataIntervalMs has passed since the last ones.
+   */
+  encodePoll(families: readonly RegistryFamily[], timestampMs: number): EncodedWriteRequest[] {
+    if (!Number.isFinite(timestampMs)) throw new RangeError(`timestamp must be a finite number of ms, got ${timestampMs}`);
+    const ts = Math.floor(timestampMs);
+    const out: EncodedWriteRequest[] = [];
+    const last = this.lastMetadataMs; // (a clock that went backwards restarts the interval)
+    if ((last === undefined || ts < last || ts - last >= this.metadataIntervalMs) && this.encodeMetadata(families, ts, out)) {
+      this.lastMetadataMs = ts;
+    }
+
+    // This poll's samples: live series first, then stale markers; boundary[i] says
+    // whether request-splitter.ts may cut after sample i.
+    const poll = ++this.poll;
+    const samples: Series[] = [];
+    const values: number[] = [];
+    const boundary: number[] = [];
+    const positions = new Map<string, Series[]>();
+    for (const family of families) {
+      const familyValues = family.values;
+      if (!familyValues || familyValues.length === 0) continue;
+      const together = keepFamilyTogether(family.type);
+      const countName = family.name + '_count';
+      // Registries list a family's series in the same order every poll: try the
+      // series at the same position last time (shifted past insertions and
+      // removals) before building the labels.
+      const previous = this.positions.get(family.name) ?? [];
+      const current: Series[] = [];
+      let shift = 0;
+      for (let i = 0; i < familyValues.length; i++) {
+        const value = familyValues[i]!;
+        const metricName = seriesMetricName(family, value);
+        let s = previous[i + shift];
+        if (s === undefined || !spells(s.spelling, metricName, value.labels)) {
+          s = this.find(metricName, value.labels, family.name, together);
+          if (s.poll === poll - 1 && previous[s.index] === s) shift = s.index - i;
+        }
+        current.push(s);
+        if (s.poll === poll) continue; // the same series twice in one poll: keep the first
+        s.poll = poll;
+        s.index = i;
+        samples.push(s);
+        values.push(+value.value); // (as a Float64Array would store it)
+        boundary.push(!together ? UNIT_END : metricName === countName ? ATOM_END : INSIDE);
+      }
+      // (Had every value been a duplicate, the sample before is a family end: UNIT_END already.)
+      if (together) boundary[boundary.length - 1] = UNIT_END;
+      positions.set(family.name, current);
+    }
+    const liveCount = samples.length;
+    for (const s of this.live) {
+      if (s.poll === poll) continue;
+      this.series.delete(s.key);
+      const before = samples[samples.length - 1];
+      if (samples.length > liveCount && s.together && before!.together && before!.family === s.family) {
+        boundary[boundary.length - 1] = ATOM_END; // one family's stale markers stay together too
+      }
+      samples.push(s);
+      values.push(0);
+      boundary.push(UNIT_END);
+    }
+    this.positions = positions;
+
+    const ends = splitPoints(boundary, samples.length, this.maxSamples);
+    const timestamp = Writer.create().int64(ts).finish(); // (varint; 10 bytes if negative)
+    ends.forEach((end, k) => {
+      const start = k === 0 ? 0 : ends[k - 1]!;
+      const body = snappyBlock(this.requestBytes(k, samples, values, liveCount, start, end, timestamp));
+      out.push({ body, samples: end - start, maxTimestampMs: ts, kind: 'samples' });
+    });
+    this.templates.length = ends.length;
+    samples.length = liveCount;
+    this.live = samples;
+    return out;
+  }
+
+  /**
+   * The uncompressed WriteRequest of samples [start, end) (those from
+   * `liveCount` on are stale markers), as request number `k`. When the
+   * previous poll's request `k` held the same series, its bytes are reused
+   * and only the values and timestamps rewritten.
+   */
+  private requestBytes(
+    k: number,
+    samples: Series[],
+    values: number[],
+    liveCount: number,
+    start: number,
+    end: number,
+    timestamp: Uint8Array,
+  ): Uint8Array {
+    const n = end - start;
+    let t = this.templates[k];
+    let same = t !== undefined && t.series.length === n && t.timestampLength === timestamp.length;
+    for (let i = 0; same && i < n; i++) same = t!.series[i] === samples[start + i];
+    if (!same) {
+      const sampleLength = 1 + 8 + 1 + timestamp.length;
+      let size = 0;
+      for (let i = start; i < end; i++) {
+        const length = samples[i]!.labels.length + 2 + sampleLength;
+        size += 1 + varintSize(length) + length;
+      }
+      const bytes = new Uint8Array(size);
+      const valueAt = new Int32Array(n);
+      let o = 0;
+      for (let i = 0; i < n; i++) {
+        const labels = samples[start + i]!.labels;
+        bytes[o++] = 0x0a;
+        for (let length = labels.length + 2 + sampleLength; ; length >>>= 7) {
+          if (length < 0x80) {
+            bytes[o++] = length;
+            break;
+          }
+          bytes[o++] = (length & 0x7f) | 0x80;
+        }
+        bytes.set(labels, o);
+        o += labels.length;
+        bytes[o++] = 0x12;
+        bytes[o++] = sampleLength;
+        bytes[o++] = 0x09;
+        valueAt[i] = o;
+        bytes[o + 8] = 0x10;
+        o += sampleLength - 1;
+      }
+      const view = new DataView(bytes.buffer);
+      t = this.templates[k] = { series: samples.slice(start, end), bytes, view, valueAt, timestampLength: timestamp.length };
+    }
+    const { bytes, view, valueAt } = t!;
+    for (let i = 0; i < n; i++) {
+      const o = valueAt[i]!;
+      const value = values[start + i]!;
+      if (start + i >= liveCount) bytes.set(STALE_NAN, o);
+      else if (value !== value) bytes.set(NORMAL_NAN, o);
+      else view.setFloat64(o, value, true);
+      for (let j = 0; j < timestamp.length; j++) bytes[o + 9 + j] = timestamp[j]!;
+    }
+    return bytes;
+  }
+
+  /** The held series with these canonical labels (created if new), now spelt as given. */
+  private find(metricName: string, labels: RawLabels | undefined, family: string, together: boolean): Series {
+    const w = Writer.create();
+    for (const l of canonicalLabels(metricName, labels, this.externalLabels)) {
+      w.uint32(0x0a).fork().uint32(0x0a).string(l.name).uint32(0x12).string(l.value).ldelim();
+    }
+    const bytes = w.finish();
+    const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+    let s = this.series.get(key);
+    if (s === undefined) {
+      s = { labels: new Uint8Array(bytes), key, family, together, spelling: [], poll: 0, index: -1 }; // (a copy: protobufjs pools)
+      this.series.set(key, s);
+    }
+    s.spelling = [metricName];
+    for (const name in labels) s.spelling.push(name, labels[name]);
+    return s;
+  }
+
+  /** Appends metadata requests for `families`; false if there was nothing to send. */
+  private encodeMetadata(families: readonly RegistryFamily[], ts: number, out: EncodedWriteRequest[]): boolean {
+    const metadata = metadataFromFamilies(families);
+    const { WriteRequest } = getWriteRequestSchema();
+    for (let start = 0; start < metadata.length; start += this.maxSamples) {
+      // proto3 leaves out default values (type UNKNOWN, empty help/unit), as Prometheus does.
+      const chunk = metadata.slice(start, start + this.maxSamples).map((m) => {
+        const message: Partial<MetricMetadataMessage> = { metricFamilyName: m.metricFamilyName };
+        if (m.type !== 0) message.type = m.type;
+        if (m.help !== '') message.help = m.help;
+        if (m.unit !== '') message.unit = m.unit;
+        return message;
+      });
+      out.push({ body: snappyBlock(WriteRequest.encode({ metadata: chunk }).finish()), samples: 0, maxTimestampMs: ts, kind: 'metadata' });
+    }
+    return metadata.length > 0;
+  }
+}
+
