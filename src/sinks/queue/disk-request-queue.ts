@@ -181,10 +181,10 @@ interface Located {
 }
 
 export class DiskRequestQueue implements RequestQueue {
-  private segments: Segment[];
+  private segments!: Segment[];
   /** Where the head record starts; when the queue is empty, the end of the last segment. */
-  private cursorSeg: Segment;
-  private cursorPos: number;
+  private cursorSeg!: Segment;
+  private cursorPos!: number;
   /** The head record's header; undefined when the queue is empty. */
   private headHeader: RecordHeader | undefined;
   /** The first pending record with samples (global offset, maxTimestampMs); undefined when there is none. */
@@ -237,15 +237,7 @@ export class DiskRequestQueue implements RequestQueue {
   ) {
     this.bound = openBound.bytes;
     this.segmentBytes = segmentBytesFor(openBound.bytes, explicitSegmentBytes);
-    this.segments = state.segments;
-    this.cursorSeg = state.cursorSeg;
-    this.cursorPos = state.cursorPos;
-    this.headHeader = state.headHeader;
-    this.oldestSample = state.oldestSample;
-    this.entries = state.entries;
-    this.samples = state.samples;
-    this.bodyBytes = state.bodyBytes;
-    this.recordBytes = state.recordBytes;
+    this.adopt(state);
     for (const { key } of state.damage) this.knownDamage.add(key);
     this.pendingDrops.push(...state.damage.flatMap((d) => (d.drop === undefined ? [] : [d.drop])));
     this.checkpointedOffset = checkpoint.offset ?? -1;
@@ -547,6 +539,19 @@ export class DiskRequestQueue implements RequestQueue {
     throw err;
   }
 
+  /** Takes over what recovery read from the folder: segments, read position, head and counts. */
+  private adopt(state: OpenState): void {
+    this.segments = state.segments;
+    this.cursorSeg = state.cursorSeg;
+    this.cursorPos = state.cursorPos;
+    this.headHeader = state.headHeader;
+    this.oldestSample = state.oldestSample;
+    this.entries = state.entries;
+    this.samples = state.samples;
+    this.bodyBytes = state.bodyBytes;
+    this.recordBytes = state.recordBytes;
+  }
+
   /**
    * After an I/O error: forgets the open files and the state, and reads it
    * all again from the directory as open() does. What is no longer there is
@@ -563,15 +568,7 @@ export class DiskRequestQueue implements RequestQueue {
     this.checkpoint = await Checkpoint.open(this.dir, this.log);
     const state = await recover(this.dir, this.checkpoint.offset, this.log);
     this.writeHandle = await fs.open(path.join(this.dir, segmentName(state.segments[state.segments.length - 1]!)), 'r+');
-    this.segments = state.segments;
-    this.cursorSeg = state.cursorSeg;
-    this.cursorPos = state.cursorPos;
-    this.headHeader = state.headHeader;
-    this.oldestSample = state.oldestSample;
-    this.entries = state.entries;
-    this.samples = state.samples;
-    this.bodyBytes = state.bodyBytes;
-    this.recordBytes = state.recordBytes;
+    this.adopt(state);
     this.headEntry = undefined;
     // An entry peeked before is not the head any more: its ack() removes nothing (it may be sent again: at least once).
     this.headSeq++;
