@@ -253,7 +253,7 @@ function makeSender(opts: { backoffMs?: number; render?: () => Promise<string>; 
     while ((await total()) === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     if ((await total()) === before) throw new Error('the push was not counted within 5 s');
   };
-  return { sender, lines, pushes, pushAndSettle };
+  return { sender, lines, pushes, pushAndSettle, exposition };
 }
 
 body('a 400 is logged once per distinct explanation, even when the quoted value changes and two explanations alternate', async () => {
@@ -332,6 +332,13 @@ body('a render that throws is counted failed and does not reject (no unhandled r
   assert.ok(lines.some((l) => l.includes('collect blew up')));
   assert.is(capture.requests.length, 0);
   await sender.stop(5000);
+});
+
+body('every push result is exposed at 0 before the first push, so rate() and alerts see the first failure', async () => {
+  const { sender, exposition } = makeSender();
+  const results = (await exposition()).samples.filter((s) => s.name === 'jvb_pushgateway_pushes_total').map((s) => `${s.labels['result']}=${s.value}`);
+  assert.equal(results.sort(), ['failed=0', 'retried_success=0', 'success=0']);
+  await sender.stop(100);
 });
 
 body.run();

@@ -67,6 +67,8 @@ export class PushgatewaySender {
     const now = opts.now ?? Date.now;
     this.outage = new ConditionLog(opts.log, { now });
     this.refused = new ConditionLog(opts.log, { now, level: 'error' });
+    // Every result exists from the first push on, at 0, so rate() and alerts see the first failure.
+    for (const result of ['success', 'retried_success', 'failed']) opts.metrics.pushes.inc({ url: opts.displayUrl, result }, 0);
   }
 
   /** Called after each poll with that poll's text; never waits for the network. */
