@@ -6,7 +6,6 @@ import { redactUrl } from '../log/redact-url';
 import { createPushgatewayMetrics, type PushgatewayMetrics } from './pushgateway/pushgateway-metrics';
 import { PushgatewaySink } from './pushgateway/pushgateway-sink';
 import { createRemoteWriteMetrics, type RemoteWriteMetrics } from './remote-write/remote-write-metrics';
-import { RemoteWriteSink } from './remote-write/remote-write-sink';
 import { DiskRequestQueue } from './queue/disk-request-queue';
 import { openRequestQueue, queueDir } from './queue/open-request-queue';
 import type { Sink } from './sink';
@@ -102,6 +101,8 @@ export class SinkSet {
       queue: queueDir(this.storage, destination.name) ?? 'in memory (--storage.in-memory)',
       queue_max_bytes: queue instanceof DiskRequestQueue ? queue.bounds.bytes : this.storage.maxBytes,
     });
+    // Loaded with the first remote-write destination: protobufjs and the compressors add about 15 MB an agent without one need not carry.
+    const { RemoteWriteSink } = require('./remote-write/remote-write-sink') as typeof import('./remote-write/remote-write-sink');
     return new RemoteWriteSink(destination, queue, this.remoteWriteMetrics, this.log);
   }
 
