@@ -6,11 +6,12 @@ import type { Logger } from '../log/logger';
 import { redactUrl } from '../log/redact-url';
 import { BridgeRegistry } from '../registry/bridge-registry';
 import type { ServedExposition } from '../registry/served-exposition';
-import type { PushUnit, Sink } from '../sinks/sink';
+import type { Sink } from '../sinks/sink';
 import { createSource } from '../sources/create-source';
 import type { Source } from '../sources/source';
 import { BridgePoller, PollClock } from './bridge-poller';
 import { PollScheduler } from './poll-scheduler';
+import { pushUnit } from './push-unit';
 
 /** The job of the agent's own metrics when they are pushed on their own (several bridges). */
 export const AGENT_JOB = 'jvb-prometheus-adapter';
@@ -107,16 +108,7 @@ export class BridgeFleet {
       intervalMs,
       async () => {
         if (sinks.current.length === 0) return;
-        let families: ReturnType<Registry['getMetricsAsJSON']> | undefined;
-        let text: Promise<string> | undefined;
-        const unit: PushUnit = {
-          key: '',
-          job: AGENT_JOB,
-          instance,
-          timestampMs: clock.next(),
-          families: () => (families ??= registry.getMetricsAsJSON()),
-          text: () => (text ??= registry.metrics()),
-        };
+        const unit = pushUnit({ key: '', job: AGENT_JOB, instance, timestampMs: clock.next() }, [registry]);
         await Promise.all(sinks.current.map((sink) => sink.afterPoll(unit)));
       },
       log,

@@ -2,9 +2,9 @@ import type { Registry } from 'prom-client';
 import type { BridgeSettings } from '../config/load-bridges';
 import type { Logger } from '../log/logger';
 import type { BridgeRegistry } from '../registry/bridge-registry';
-import { joinExpositions } from '../registry/served-exposition';
 import type { PushUnit, Sink } from '../sinks/sink';
 import type { Source } from '../sources/source';
+import { pushUnit } from './push-unit';
 
 /** Timestamps of one target's polls: the wall clock, but strictly increasing even if the clock steps back. */
 export class PollClock {
@@ -66,18 +66,9 @@ export class BridgePoller {
   }
 
   private pushUnit(timestampMs: number): PushUnit {
-    const { registry } = this.registry;
     const agent = this.opts.agentRegistry;
-    let families: ReturnType<Registry['getMetricsAsJSON']> | undefined;
-    let text: Promise<string> | undefined;
-    return {
-      key: this.bridge.name,
-      job: this.bridge.job,
-      instance: this.bridge.name,
-      timestampMs,
-      families: () =>
-        (families ??= Promise.all([agent?.getMetricsAsJSON() ?? [], registry.getMetricsAsJSON()]).then(([own, bridge]) => [...own, ...bridge])),
-      text: () => (text ??= Promise.all([agent?.metrics() ?? '', registry.metrics()]).then(([own, bridge]) => joinExpositions(own, bridge))),
-    };
+    const { name, job } = this.bridge;
+    return pushUnit({ key: name, job, instance: name, timestampMs }, agent === undefined ? [this.registry.registry] : [agent, this.registry.registry]);
   }
+
 }
