@@ -28,6 +28,8 @@ export class BridgeRegistry {
   readonly registry = new Registry();
   private readonly metrics: PollMetrics;
   private readonly current = new Map<string, FamilyMetric>();
+  /** The families of the last successful poll, in its order (the fast path of the next one). */
+  private order: FamilyMetric[] = [];
   private readonly down: ConditionLog;
 
   /**
@@ -65,8 +67,15 @@ export class BridgeRegistry {
     this.down.end('JVB polls succeed again');
 
     const skipped: SkippedField[] = [...outcome.skipped];
-    const kept = this.withoutCollisions(outcome.families, skipped);
-    this.replace(kept);
+    let kept: readonly MetricFamily[];
+    if (this.sameFamiliesAsLastPoll(outcome.families)) {
+      // The usual poll: the same families in the same order as the last one, so nothing to check or (un)register.
+      kept = outcome.families;
+      kept.forEach((family, i) => this.order[i]!.update(family));
+    } else {
+      kept = this.withoutCollisions(outcome.families, skipped);
+      this.replace(kept);
+    }
     for (const field of skipped) this.metrics.skipped.inc({ reason: field.reason });
     if (skipped.length > 0) this.log.debug('fields skipped', { fields: skipped.map((f) => `${f.key}:${f.reason}`).join(',') });
     const series = this.seriesCount;
@@ -98,7 +107,19 @@ export class BridgeRegistry {
     return kept;
   }
 
+  /** Whether `families` has the names and types of the last poll's kept families, in their order. */
+  private sameFamiliesAsLastPoll(families: readonly MetricFamily[]): boolean {
+    if (families.length !== this.order.length || families.length === 0) return false;
+    for (let i = 0; i < families.length; i++) {
+      const family = families[i]!;
+      const metric = this.order[i]!;
+      if (family.name !== metric.name || family.type !== metric.type) return false;
+    }
+    return true;
+  }
+
   private replace(families: readonly MetricFamily[]): void {
+    this.order = [];
     const next = new Set(families.map((family) => family.name));
     for (const [name] of this.current) {
       if (!next.has(name)) this.remove(name);
@@ -107,16 +128,19 @@ export class BridgeRegistry {
       const existing = this.current.get(family.name);
       if (existing && existing.type === family.type) {
         existing.update(family);
+        this.order.push(existing);
         continue;
       }
       if (existing) this.remove(family.name);
       const metric = new FamilyMetric(family);
       this.registry.registerMetric(metric.asRegistryMetric());
       this.current.set(family.name, metric);
+      this.order.push(metric);
     }
   }
 
   private clear(): void {
+    this.order = [];
     for (const [name] of this.current) this.remove(name);
   }
 
