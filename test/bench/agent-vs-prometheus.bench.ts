@@ -52,7 +52,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PrometheusServer } from '../helpers/prometheus-server';
-import { productionNodeFlags } from '../helpers/agent-process';
+import { AgentProcess, productionNodeFlags } from '../helpers/agent-process';
 import {
   countSamples,
   cpuSeconds,
@@ -62,7 +62,6 @@ import {
   median,
   MiB,
   onCleanup,
-  OurAgent,
   PrometheusAgent,
   rssBytes,
   runBounded,
@@ -152,7 +151,7 @@ async function startContestant(c: Contestant, fake: FakeTarget, receiver: Promet
     ...NODE_FLAGS,
     ...(CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${join(resolve(CPU_PROF), `${c.who}-${fake.series}`)}`] : []),
   ];
-  const agent = OurAgent.spawn(
+  const agent = AgentProcess.spawn(
     [
       `--jvb.url=${fake.baseUrl}${c.path}`,
       `--poll.interval=${INTERVAL_MS / 1000}s`,
@@ -161,10 +160,12 @@ async function startContestant(c: Contestant, fake: FakeTarget, receiver: Promet
       `--storage.path=${storage}`,
       '--web.listen-address=127.0.0.1:0',
     ],
+    {},
     nodeFlags,
   );
+  onCleanup(() => agent.stop().then(() => undefined));
   await agent.waitForLine(/JVB poll succeeded|level=error/, 30_000);
-  return { pid: agent.pid, alive: () => agent.exitCode === null, stop: () => agent.stop(), log: () => agent.lines.slice(-30).join('\n') };
+  return { pid: agent.pid, alive: () => agent.exitCode === null, stop: () => agent.stop().then(() => undefined), log: () => agent.lines.slice(-30).join('\n') };
 }
 
 async function waitUntil(at: number): Promise<void> {
