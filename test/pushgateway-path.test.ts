@@ -12,6 +12,7 @@ import { createPushgatewayMetrics } from '../src/sinks/pushgateway/pushgateway-m
 import { PushgatewaySender } from '../src/sinks/pushgateway/pushgateway-sender';
 import { PushgatewaySink } from '../src/sinks/pushgateway/pushgateway-sink';
 import type { PushUnit, Sink } from '../src/sinks/sink';
+import { registryPart } from '../src/scheduler/push-unit';
 import { unusedPort } from './helpers/fake-jvb';
 import { ACTIVE_2021, fixtureJson } from './helpers/fixtures';
 import { parseExposition, sampleValue } from './helpers/parse-exposition';
@@ -220,7 +221,7 @@ body('without delete-on-shutdown, stop sends nothing', async () => {
 
 /** One poll of a bridge named `name` (job jvb) as the agent hands it to the sinks. */
 function unitOf(registry: Registry, name: string): PushUnit {
-  return { key: name, job: 'jvb', instance: name, timestampMs: Date.now(), families: () => registry.getMetricsAsJSON(), text: () => registry.metrics() };
+  return { key: name, job: 'jvb', instance: name, timestampMs: Date.now(), ...registryPart(registry) };
 }
 
 /** A sender to the capture server with its own registry, metrics and log. */

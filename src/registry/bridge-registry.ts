@@ -1,10 +1,11 @@
 import { Registry } from 'prom-client';
 import { ConditionLog } from '../log/condition-log';
 import type { Logger } from '../log/logger';
-import type { MetricFamily } from '../sources/metric-family';
+import type { Labels, LabelledFamilies, MetricFamily } from '../sources/metric-family';
 import { occupiedNames } from '../sources/metric-family';
 import type { PollOutcome, SkippedField } from '../sources/source';
 import { FamilyMetric } from './family-metric';
+import { familiesFromRegistry } from './registry-families';
 import { createPollMetrics, type PollMetrics } from './self-metrics';
 
 export interface CollectSummary {
@@ -23,10 +24,21 @@ export interface CollectSummary {
  *
  * Each update is synchronous, so a scrape or a push (which reads every
  * metric's get() in one tick) sees one poll whole, never a mix of two.
+ *
+ * Pushes read the families of the last poll as the source gave them, with
+ * the registry's labels beside them (families()), not through prom-client's
+ * getMetricsAsJSON(): that would build a value object, a labels object and a
+ * promise per series on every poll only to take them apart again.
  */
 export class BridgeRegistry {
+  /** What /metrics serves for this bridge: the poll metrics and the bridge's families. */
   readonly registry = new Registry();
+  /** The poll metrics alone, for pushes. */
+  private readonly pollRegistry = new Registry();
+  private readonly labels: Labels;
   private readonly metrics: PollMetrics;
+  /** The families of the last successful poll that are exposed (none after a failed poll). */
+  private kept: readonly MetricFamily[] = [];
   private readonly current = new Map<string, FamilyMetric>();
   /** The families of the last successful poll, in its order (the fast path of the next one). */
   private order: FamilyMetric[] = [];
@@ -45,9 +57,26 @@ export class BridgeRegistry {
     private readonly reserved: ReadonlySet<string> = new Set(),
     private readonly now: () => number = Date.now,
   ) {
+    this.labels = Object.freeze({ ...labels });
     this.registry.setDefaultLabels({ ...labels });
-    this.metrics = createPollMetrics(this.registry);
+    this.pollRegistry.setDefaultLabels({ ...labels });
+    this.metrics = createPollMetrics(this.registry, this.pollRegistry);
     this.down = new ConditionLog(log, { now });
+  }
+
+  /** What a push of this bridge carries: its poll metrics, then the families of its last poll. */
+  async families(): Promise<LabelledFamilies[]> {
+    const kept = this.kept; // (read before the await: a push carries the poll it was made for)
+    const poll = familiesFromRegistry(await this.pollRegistry.getMetricsAsJSON());
+    return [
+      { families: poll, labels: NO_LABELS },
+      { families: kept, labels: this.labels },
+    ];
+  }
+
+  /** The same as the text exposition 0.0.4. */
+  text(): Promise<string> {
+    return this.registry.metrics();
   }
 
   /** The "collect" step: one poll's outcome into this bridge's registry. */
@@ -56,6 +85,7 @@ export class BridgeRegistry {
     this.metrics.duration.set(outcome.durationMs / 1000);
     if (!outcome.ok) {
       this.clear();
+      this.kept = [];
       this.metrics.up.set(0);
       this.metrics.failures.inc({ reason: outcome.reason });
       this.metrics.series.set(0);
@@ -76,6 +106,7 @@ export class BridgeRegistry {
       kept = this.withoutCollisions(outcome.families, skipped);
       this.replace(kept);
     }
+    this.kept = kept;
     for (const field of skipped) this.metrics.skipped.inc({ reason: field.reason });
     if (skipped.length > 0) this.log.debug('fields skipped', { fields: skipped.map((f) => `${f.key}:${f.reason}`).join(',') });
     const series = this.seriesCount;
@@ -149,6 +180,8 @@ export class BridgeRegistry {
     this.current.delete(name);
   }
 }
+
+const NO_LABELS: Labels = Object.freeze({});
 
 /** The names of the poll metrics in every bridge registry; a bridge family cannot take them. */
 const OWN_NAMES: ReadonlySet<string> = new Set(createPollMetricNames());

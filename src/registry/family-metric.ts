@@ -1,5 +1,5 @@
 import type { Metric } from 'prom-client';
-import type { MetricFamily } from '../sources/metric-family';
+import { type MetricFamily, sampleCount } from '../sources/metric-family';
 
 /** Label objects are shared, never written: readers that add labels (prom-client's default labels, the fleet's instance) replace the object. */
 type ValueLabels = Readonly<Record<string, string | number>>;
@@ -52,40 +52,31 @@ export function familyValues(family: MetricFamily): FamilyValues {
  */
 export class FamilyMetric {
   readonly aggregator = 'first' as const;
-  private values: FamilyValues;
 
-  constructor(family: MetricFamily) {
-    this.values = familyValues(family);
-  }
+  constructor(private family: MetricFamily) {}
 
   get name(): string {
-    return this.values.name;
+    return this.family.name;
   }
   get help(): string {
-    return this.values.help;
+    return this.family.help;
   }
   get type(): FamilyValues['type'] {
-    return this.values.type;
+    return this.family.type;
   }
 
   /** Samples this family exposes (a histogram: its buckets, _sum and _count). */
   get seriesCount(): number {
-    return this.values.values.length;
+    return sampleCount(this.family);
   }
 
+  /** The next poll's family: kept as it is, turned into prom-client's values only when someone reads them (a scrape of /metrics, a Pushgateway push). */
   update(family: MetricFamily): void {
-    this.values = familyValues(family);
+    this.family = family;
   }
 
-  /**
-   * Returns copies of the value objects: prom-client's registry replaces each
-   * value's `labels` with a copy carrying the default labels. The label
-   * objects themselves are shared (nobody writes into them), which spares a
-   * copy per series per read.
-   */
   async get(): Promise<FamilyValues> {
-    const current = this.values;
-    return { ...current, values: current.values.map((value) => ({ ...value })) };
+    return familyValues(this.family);
   }
 
   reset(): void {

@@ -7,8 +7,7 @@ import { POLL_FAILURE_REASONS, SKIP_REASONS } from '../sources/source';
  * can reach (JVB fields become `jitsi_*`, JVB's native metrics are
  * `jitsi_jvb_*`), so a new JVB version can never collide with them.
  */
-export function createPollMetrics(registry: Registry) {
-  const registers = [registry];
+export function createPollMetrics(...registers: Registry[]) {
   const failures = new Counter({
     name: 'jvb_poll_failures_total',
     help: `Polls of the JVB that failed, by reason (${POLL_FAILURE_REASONS.join(', ')}).`,

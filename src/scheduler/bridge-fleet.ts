@@ -11,7 +11,7 @@ import { createSource } from '../sources/create-source';
 import type { Source } from '../sources/source';
 import { BridgePoller, PollClock } from './bridge-poller';
 import { PollScheduler } from './poll-scheduler';
-import { pushUnit } from './push-unit';
+import { pushUnit, registryPart } from './push-unit';
 
 /** The job of the agent's own metrics when they are pushed on their own (several bridges). */
 export const AGENT_JOB = 'jvb-prometheus-adapter';
@@ -108,7 +108,7 @@ export class BridgeFleet {
       intervalMs,
       async () => {
         if (sinks.current.length === 0) return;
-        const unit = pushUnit({ key: '', job: AGENT_JOB, instance, timestampMs: clock.next() }, [registry]);
+        const unit = pushUnit({ key: '', job: AGENT_JOB, instance, timestampMs: clock.next() }, [registryPart(registry)]);
         await Promise.all(sinks.current.map((sink) => sink.afterPoll(unit)));
       },
       log,

@@ -4,7 +4,7 @@ import type { Logger } from '../log/logger';
 import type { BridgeRegistry } from '../registry/bridge-registry';
 import type { PushUnit, Sink } from '../sinks/sink';
 import type { Source } from '../sources/source';
-import { pushUnit } from './push-unit';
+import { pushUnit, registryPart } from './push-unit';
 
 /** Timestamps of one target's polls: the wall clock, but strictly increasing even if the clock steps back. */
 export class PollClock {
@@ -68,7 +68,7 @@ export class BridgePoller {
   private pushUnit(timestampMs: number): PushUnit {
     const agent = this.opts.agentRegistry;
     const { name, job } = this.bridge;
-    return pushUnit({ key: name, job, instance: name, timestampMs }, agent === undefined ? [this.registry.registry] : [agent, this.registry.registry]);
+    return pushUnit({ key: name, job, instance: name, timestampMs }, agent === undefined ? [this.registry] : [registryPart(agent), this.registry]);
   }
 
 }

@@ -1,4 +1,4 @@
-import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import type { LabelledFamilies } from '../sources/metric-family';
 
 /**
  * What one poll hands to the sinks: the metrics of one "target" (a bridge,
@@ -12,7 +12,7 @@ export interface PushUnit {
   readonly instance: string;
   readonly timestampMs: number;
   /** The samples, read once however many sinks ask. */
-  readonly families: () => Promise<MetricObjectWithValues<MetricValue<string>>[]>;
+  readonly families: () => Promise<readonly LabelledFamilies[]>;
   /** The same samples as text exposition 0.0.4, rendered once however many sinks ask. */
   readonly text: () => Promise<string>;
 }

@@ -69,6 +69,15 @@ export interface SummaryFamily extends FamilyBase {
 
 export type MetricFamily = ScalarFamily | HistogramFamily | SummaryFamily;
 
+/**
+ * Families and the labels their registry adds to each of their series
+ * (prom-client's default labels: a series' own label of that name wins).
+ */
+export interface LabelledFamilies {
+  readonly families: readonly MetricFamily[];
+  readonly labels: Labels;
+}
+
 /** How many samples (stored series) a family holds: a histogram's buckets, _sum and _count each count. */
 export function sampleCount(family: MetricFamily): number {
   switch (family.type) {

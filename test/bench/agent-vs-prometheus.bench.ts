@@ -43,6 +43,7 @@
 //             equals `expected` or 30 s pass (Prometheus' queue waits up to 5 s to fill a batch)
 //   all       the same for every series of the job (the agent's own metrics, Prometheus' up/scrape_*)
 //   CPU-ms    utime + stime of the process (all threads) from /proc/<pid>/stat, read at start and end
+//   sys-ms    the stime part of CPU-ms (time in the kernel: sockets, files, page faults)
 //   CPU/1k    CPU-ms per 1000 received bench samples
 //   RSS       VmRSS from /proc/<pid>/status, read every second in the window: median and max
 // The fake, the receiver and this script run on the same machine and are not
@@ -55,7 +56,7 @@ import { PrometheusServer } from '../helpers/prometheus-server';
 import { AgentProcess, productionNodeFlags } from '../helpers/agent-process';
 import {
   countSamples,
-  cpuSeconds,
+  cpuTimes,
   FakeTarget,
   fmt,
   machineDescription,
@@ -130,6 +131,8 @@ interface Result {
   readonly received: number;
   readonly all: number;
   readonly cpuMs: number;
+  /** The kernel's part of cpuMs (stime). */
+  readonly sysMs: number;
   readonly windowMs: number;
   readonly rssMedian: number;
   readonly rssMax: number;
@@ -198,7 +201,7 @@ async function runOne(series: number, c: Contestant, fake: FakeTarget, receiver:
     const end = start + WINDOW_S * 1000;
 
     await waitUntil(start);
-    const cpu0 = cpuSeconds(proc.pid);
+    const cpu0 = cpuTimes(proc.pid);
     const t0 = performance.now();
     const rss: number[] = [rssBytes(proc.pid)];
     const sampler = setInterval(() => {
@@ -210,7 +213,7 @@ async function runOne(series: number, c: Contestant, fake: FakeTarget, receiver:
       clearInterval(sampler);
     }
     assertAlive('during the window');
-    const cpu1 = cpuSeconds(proc.pid);
+    const cpu1 = cpuTimes(proc.pid);
     const windowMs = performance.now() - t0;
     rss.push(rssBytes(proc.pid));
 
@@ -239,7 +242,8 @@ async function runOne(series: number, c: Contestant, fake: FakeTarget, receiver:
       expected,
       received,
       all,
-      cpuMs: (cpu1 - cpu0) * 1000,
+      cpuMs: (cpu1.user + cpu1.system - cpu0.user - cpu0.system) * 1000,
+      sysMs: (cpu1.system - cpu0.system) * 1000,
       windowMs,
       rssMedian: median(rss),
       rssMax: Math.max(...rss),
@@ -261,6 +265,7 @@ function row(r: Result): string[] {
     fmt(r.received),
     fmt(r.all),
     fmt(r.cpuMs),
+    fmt(r.sysMs),
     fmt((r.cpuMs / r.windowMs) * 100, 1),
     fmt(cpuPer1k(r), 2),
     fmt(r.rssMedian / MiB, 1),
@@ -269,7 +274,7 @@ function row(r: Result): string[] {
   ];
 }
 
-const HEADER = ['N', 'who', 'polls', 'expected', 'received', 'all', 'CPU-ms', 'CPU %', 'CPU-ms/1k', 'RSS med MiB', 'RSS max MiB', 'margin ms'];
+const HEADER = ['N', 'who', 'polls', 'expected', 'received', 'all', 'CPU-ms', 'sys-ms', 'CPU %', 'CPU-ms/1k', 'RSS med MiB', 'RSS max MiB', 'margin ms'];
 
 async function main(): Promise<number> {
   const began = Date.now();

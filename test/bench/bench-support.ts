@@ -20,18 +20,19 @@ export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().tr
 if (!Number.isInteger(CLK_TCK) || CLK_TCK <= 0) throw new Error(`getconf CLK_TCK gave ${CLK_TCK}`);
 
 /**
- * CPU seconds (user + system, all threads) the process has used so far,
- * from /proc/<pid>/stat fields 14 and 15. The command name (field 2) may
- * hold spaces and parentheses, so the fields are counted after its last ')'.
+ * CPU seconds the process has used so far in user space and in the kernel
+ * (all threads), from /proc/<pid>/stat fields 14 (utime) and 15 (stime). The
+ * command name (field 2) may hold spaces and parentheses, so the fields are
+ * counted after its last ')'.
  */
-export function cpuSeconds(pid: number): number {
+export function cpuTimes(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // rest[0] is field 3 (state), so field n is rest[n - 3].
   const utime = Number(rest[14 - 3]);
   const stime = Number(rest[15 - 3]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`cannot read utime/stime of ${pid}: ${stat}`);
-  return (utime + stime) / CLK_TCK;
+  return { user: utime / CLK_TCK, system: stime / CLK_TCK };
 }
 
 /** Resident set size in bytes (VmRSS of /proc/<pid>/status). */

@@ -1,8 +1,8 @@
-// Turns one poll of a prom-client registry into snappy-compressed
-// remote-write request bodies. The sink sees only RemoteWriteCodec; the 1.0
-// implementation is below. Pure: no I/O, no clock (time comes from the
-// caller); state is the series of the previous poll (for stale markers) and
-// when metadata was last sent.
+// Turns one poll of a target (its families, in the model every source and
+// registry produces) into snappy-compressed remote-write request bodies. The
+// sink sees only RemoteWriteCodec; the 1.0 implementation is below. Pure: no
+// I/O, no clock (time comes from the caller); state is the series of the
+// previous poll (for stale markers) and when metadata was last sent.
 //
 // Wire layout of a 1.0 sample request, written into one buffer sized up front:
 //   WriteRequest := (0a <len> TimeSeries)*
@@ -10,16 +10,10 @@
 //   Sample       := 09 <8 bytes double LE> 10 <varint ms>
 
 import { Writer } from 'protobufjs';
+import type { Labels, LabelledFamilies, MetricFamily } from '../../sources/metric-family';
 import { splitPoints, INSIDE, ATOM_END, UNIT_END } from './request-splitter';
 import { snappyBlock } from './snappy-block';
-import {
-  type RawLabels,
-  type RegistryFamily,
-  canonicalLabels,
-  keepFamilyTogether,
-  metadataFromFamilies,
-  seriesMetricName,
-} from './series-from-registry';
+import { type LabelPair, canonicalLabels, metadataFromFamilies } from './series-labels';
 import { type MetricMetadataMessage, getWriteRequestSchema } from './write-request-schema';
 
 export interface EncodedWriteRequest {
@@ -34,7 +28,7 @@ export interface EncodedWriteRequest {
 
 /** One target's encoder: call encodePoll once per poll; `encodePoll([], ts)` ends every series it sent. */
 export interface RemoteWriteCodec {
-  encodePoll(families: readonly RegistryFamily[], timestampMs: number): EncodedWriteRequest[];
+  encodePoll(groups: readonly LabelledFamilies[], timestampMs: number): EncodedWriteRequest[];
 }
 
 export interface RemoteWrite1CodecOptions {
@@ -43,7 +37,7 @@ export interface RemoteWrite1CodecOptions {
   /** Least time between metadata emissions, measured on poll timestamps. Default 60000. */
   metadataIntervalMs?: number;
   /** Labels added to every series that has no label of that name (job, instance). */
-  externalLabels?: Readonly<Record<string, string>>;
+  externalLabels?: Labels;
 }
 
 const DEFAULT_MAX_SAMPLES_PER_REQUEST = 2000;
@@ -66,7 +60,7 @@ interface Series {
   readonly family: string;
   /** Histogram/summary series: keep the family's series in one request. */
   readonly together: boolean;
-  /** How the registry last spelt it: [metricName, name1, value1, ...] in the labels object's key order. */
+  /** How the poll last spelt it: [metricName, registry labels, part name, part value, name1, value1, ...] in the labels object's key order. */
   spelling: unknown[];
   /** Last poll it was live in, and its position in its family's values then. */
   poll: number;
@@ -82,10 +76,34 @@ interface Template {
   timestampLength: number;
 }
 
-/** Whether `labels` (with `metricName`) spell exactly `spelling`: no hashing, no allocation. */
-function spells(spelling: readonly unknown[], metricName: string, labels: RawLabels | undefined): boolean {
-  if (spelling[0] !== metricName) return false;
-  let j = 1;
+/** The samples of the poll being encoded, in order, with the boundary after each (request-splitter.ts). */
+interface PollSamples {
+  readonly poll: number;
+  readonly samples: Series[];
+  readonly values: number[];
+  readonly boundary: number[];
+}
+
+/** A family being encoded: its series last poll by position, and this poll's so far. */
+interface FamilyCursor {
+  readonly family: MetricFamily;
+  readonly registryLabels: Labels;
+  readonly previous: readonly Series[];
+  readonly current: Series[];
+  /** How far this poll's positions have moved from last poll's (series inserted or removed before). */
+  shift: number;
+}
+
+/** The last sample added ends one series of a histogram or summary (its buckets or quantiles, _sum and _count). */
+function endAtom(p: PollSamples): void {
+  const last = p.boundary.length - 1;
+  if (last >= 0 && p.boundary[last] === INSIDE) p.boundary[last] = ATOM_END;
+}
+
+/** Whether a sample spells exactly `spelling`: no hashing, no allocation. */
+function spells(spelling: readonly unknown[], metricName: string, registryLabels: Labels, part: string, partValue: string, labels: Labels): boolean {
+  if (spelling[0] !== metricName || spelling[1] !== registryLabels || spelling[2] !== part || spelling[3] !== partValue) return false;
+  let j = 4;
   for (const name in labels) {
     if (spelling[j] !== name || spelling[j + 1] !== labels[name]) return false;
     j += 2;
@@ -134,53 +152,58 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
    * unless it alone is larger. Metadata requests come first, on the first
    * call and whenever metadataIntervalMs has passed since the last ones.
    */
-  encodePoll(families: readonly RegistryFamily[], timestampMs: number): EncodedWriteRequest[] {
+  encodePoll(groups: readonly LabelledFamilies[], timestampMs: number): EncodedWriteRequest[] {
     if (!Number.isFinite(timestampMs)) throw new RangeError(`timestamp must be a finite number of ms, got ${timestampMs}`);
     const ts = Math.floor(timestampMs);
     const out: EncodedWriteRequest[] = [];
     const last = this.lastMetadataMs; // (a clock that went backwards restarts the interval)
-    if ((last === undefined || ts < last || ts - last >= this.metadataIntervalMs) && this.encodeMetadata(families, ts, out)) {
+    if ((last === undefined || ts < last || ts - last >= this.metadataIntervalMs) && this.encodeMetadata(groups, ts, out)) {
       this.lastMetadataMs = ts;
     }
 
     // This poll's samples: live series first, then stale markers; boundary[i] says
     // whether request-splitter.ts may cut after sample i.
     const poll = ++this.poll;
-    const samples: Series[] = [];
-    const values: number[] = [];
-    const boundary: number[] = [];
+    const p: PollSamples = { poll, samples: [], values: [], boundary: [] };
     const positions = new Map<string, Series[]>();
-    for (const family of families) {
-      const familyValues = family.values;
-      if (!familyValues || familyValues.length === 0) continue;
-      const together = keepFamilyTogether(family.type);
-      const countName = family.name + '_count';
-      // Registries list a family's series in the same order every poll: try the
-      // series at the same position last time (shifted past insertions and
-      // removals) before building the labels.
-      const previous = this.positions.get(family.name) ?? [];
-      const current: Series[] = [];
-      let shift = 0;
-      for (let i = 0; i < familyValues.length; i++) {
-        const value = familyValues[i]!;
-        const metricName = seriesMetricName(family, value);
-        let s = previous[i + shift];
-        if (s === undefined || !spells(s.spelling, metricName, value.labels)) {
-          s = this.find(metricName, value.labels, family.name, together);
-          if (s.poll === poll - 1 && previous[s.index] === s) shift = s.index - i;
+    for (const group of groups) {
+      for (const family of group.families) {
+        if (family.series.length === 0) continue;
+        // Families list their series in the same order every poll: each sample first
+        // tries the series at its position last time (shifted past insertions and
+        // removals) before its labels are built.
+        const f: FamilyCursor = { family, registryLabels: group.labels, previous: this.positions.get(family.name) ?? [], current: [], shift: 0 };
+        const { name } = family;
+        switch (family.type) {
+          case 'histogram': {
+            const [bucket, sum, count] = [`${name}_bucket`, `${name}_sum`, `${name}_count`];
+            for (const s of family.series) {
+              for (const b of s.buckets) this.add(p, f, bucket, s.labels, 'le', b.le, b.count);
+              if (s.sum !== undefined) this.add(p, f, sum, s.labels, '', '', s.sum);
+              if (s.count !== undefined) this.add(p, f, count, s.labels, '', '', s.count);
+              endAtom(p);
+            }
+            break;
+          }
+          case 'summary': {
+            const [sum, count] = [`${name}_sum`, `${name}_count`];
+            for (const s of family.series) {
+              for (const q of s.quantiles) this.add(p, f, name, s.labels, 'quantile', q.quantile, q.value);
+              if (s.sum !== undefined) this.add(p, f, sum, s.labels, '', '', s.sum);
+              if (s.count !== undefined) this.add(p, f, count, s.labels, '', '', s.count);
+              endAtom(p);
+            }
+            break;
+          }
+          default:
+            for (const s of family.series) this.add(p, f, name, s.labels, '', '', s.value);
         }
-        current.push(s);
-        if (s.poll === poll) continue; // the same series twice in one poll: keep the first
-        s.poll = poll;
-        s.index = i;
-        samples.push(s);
-        values.push(+value.value); // (as a Float64Array would store it)
-        boundary.push(!together ? UNIT_END : metricName === countName ? ATOM_END : INSIDE);
+        // (Had every value been a duplicate, the sample before is a family end: UNIT_END already.)
+        if (p.boundary.length > 0) p.boundary[p.boundary.length - 1] = UNIT_END;
+        positions.set(name, f.current);
       }
-      // (Had every value been a duplicate, the sample before is a family end: UNIT_END already.)
-      if (together) boundary[boundary.length - 1] = UNIT_END;
-      positions.set(family.name, current);
     }
+    const { samples, values, boundary } = p;
     const liveCount = samples.length;
     for (const s of this.live) {
       if (s.poll === poll) continue;
@@ -206,6 +229,23 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
     samples.length = liveCount;
     this.live = samples;
     return out;
+  }
+
+  /** One sample of the family at `f`: its series (found or made), value and boundary. */
+  private add(p: PollSamples, f: FamilyCursor, metricName: string, labels: Labels, part: string, partValue: string, value: number): void {
+    const i = f.current.length;
+    let s = f.previous[i + f.shift];
+    if (s === undefined || !spells(s.spelling, metricName, f.registryLabels, part, partValue, labels)) {
+      s = this.find(metricName, labels, part, partValue, f);
+      if (s.poll === p.poll - 1 && f.previous[s.index] === s) f.shift = s.index - i;
+    }
+    f.current.push(s);
+    if (s.poll === p.poll) return; // the same series twice in one poll: keep the first
+    s.poll = p.poll;
+    s.index = i;
+    p.samples.push(s);
+    p.values.push(+value); // (as a Float64Array would store it)
+    p.boundary.push(s.together ? INSIDE : UNIT_END);
   }
 
   /**
@@ -272,26 +312,28 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
   }
 
   /** The held series with these canonical labels (created if new), now spelt as given. */
-  private find(metricName: string, labels: RawLabels | undefined, family: string, together: boolean): Series {
+  private find(metricName: string, labels: Labels, part: string, partValue: string, f: FamilyCursor): Series {
     const w = Writer.create();
-    for (const l of canonicalLabels(metricName, labels, this.externalLabels)) {
+    const partLabel: LabelPair | undefined = part === '' ? undefined : { name: part, value: partValue };
+    for (const l of canonicalLabels(metricName, labels, partLabel, f.registryLabels, this.externalLabels)) {
       w.uint32(0x0a).fork().uint32(0x0a).string(l.name).uint32(0x12).string(l.value).ldelim();
     }
     const bytes = w.finish();
     const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
     let s = this.series.get(key);
     if (s === undefined) {
-      s = { labels: new Uint8Array(bytes), key, family, together, spelling: [], poll: 0, index: -1 }; // (a copy: protobufjs pools)
+      const together = f.family.type === 'histogram' || f.family.type === 'summary';
+      s = { labels: new Uint8Array(bytes), key, family: f.family.name, together, spelling: [], poll: 0, index: -1 }; // (a copy: protobufjs pools)
       this.series.set(key, s);
     }
-    s.spelling = [metricName];
+    s.spelling = [metricName, f.registryLabels, part, partValue];
     for (const name in labels) s.spelling.push(name, labels[name]);
     return s;
   }
 
-  /** Appends metadata requests for `families`; false if there was nothing to send. */
-  private encodeMetadata(families: readonly RegistryFamily[], ts: number, out: EncodedWriteRequest[]): boolean {
-    const metadata = metadataFromFamilies(families);
+  /** Appends metadata requests for the families of `groups`; false if there was nothing to send. */
+  private encodeMetadata(groups: readonly LabelledFamilies[], ts: number, out: EncodedWriteRequest[]): boolean {
+    const metadata = metadataFromFamilies(groups.flatMap((group) => group.families));
     const { WriteRequest } = getWriteRequestSchema();
     for (let start = 0; start < metadata.length; start += this.maxSamples) {
       // proto3 leaves out default values (type UNKNOWN, empty help/unit), as Prometheus does.
