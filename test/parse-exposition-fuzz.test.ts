@@ -10,7 +10,8 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sampleCount } from '../src/sources/metric-family';
-import { parseExposition, type ExpositionFormat, type ParseResult } from '../src/sources/native/parse-exposition';
+import { ExpositionReparser } from '../src/sources/native/exposition-reparser';
+import { parseExposition, parseExpositionWithPlaces, type ExpositionFormat, type ParseResult } from '../src/sources/native/parse-exposition';
 
 const FIXTURE_DIR = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'jvb-native');
 const FIXTURES: Array<[string, ExpositionFormat]> = [
@@ -342,6 +343,68 @@ test('pathological long lines (1 MB) return a result', () => {
   assert.ok(ok.ok && ok.families[0]!.series.length === 1 && Object.keys(ok.families[0]!.series[0]!.labels).length === 50_000);
   const dup = check('a 1\n'.repeat(MB / 4), 'text-0.0.4', 1);
   assert.ok(dup.ok && dup.samples === 1);
+});
+
+/**
+ * `body` with some sample values replaced by other values (or, when `invalid`,
+ * one by a word that is no number), found from where a full parse says the
+ * values are. Any other text stays as it was.
+ */
+function withOtherValues(rnd: Random, body: string, format: ExpositionFormat, invalid = false): string {
+  const parsed = parseExpositionWithPlaces(body, format, { maxSamples: 100_000 });
+  if (!parsed.ok || parsed.places.length === 0) return body;
+  const wrong = invalid ? rnd.int(parsed.places.length) : -1;
+  let out = '';
+  let from = 0;
+  parsed.places.forEach((place, k) => {
+    const replaced = k === wrong ? rnd.pick(['x', '1,5', '0x10', '1_000', '']) : rnd.chance(0.7) ? value(rnd) : body.slice(place.start, place.end);
+    out += body.slice(from, place.start) + replaced;
+    from = place.end;
+  });
+  return out + body.slice(from);
+}
+
+test('reparser: every body of a sequence gives what a full parse of it gives (values changed, text changed, invalid)', () => {
+  const rnd = new Random(0xbead);
+  let reused = 0;
+  for (let run = 0; run < 120; run++) {
+    const om = run % 2 === 1;
+    const format: ExpositionFormat = om ? 'openmetrics-1.0' : 'text-0.0.4';
+    const base = run < 4 ? FIXTURES[run % 2]![0] : generate(rnd, om).body;
+    const maxSamples = rnd.pick([5, 100_000]);
+    const reparser = new ExpositionReparser();
+    let body = base;
+    let previous: ParseResult | undefined;
+    for (let poll = 0; poll < 12; poll++) {
+      const kind = rnd.int(10);
+      const next = poll === 0 ? base : kind < 6 ? withOtherValues(rnd, body, format) : kind < 8 ? withOtherValues(rnd, body, format, true) : kind < 9 ? mutate(rnd, body) : base;
+      const got = reparser.parse(next, format, { maxSamples });
+      assert.equal(got, parseExposition(next, format, { maxSamples }), `run ${run}, poll ${poll}`);
+      if (got.ok && previous?.ok && got.families === previous.families) reused++;
+      previous = got;
+      if (got.ok) body = next;
+    }
+  }
+  // (most sequences are of bodies that differ in values only: those reuse the last result)
+  assert.ok(reused > 300, `results reused ${reused} times`);
+});
+
+test('reparser: a body with only its values changed reuses the last families, with the new values in them', () => {
+  const [fixture, format] = FIXTURES[0]!;
+  const reparser = new ExpositionReparser();
+  const first = reparser.parse(fixture, format, { maxSamples: 100_000 });
+  if (!first.ok) return assert.unreachable(first.message);
+  const changed = withOtherValues(new Random(7), fixture, format);
+  assert.is.not(changed, fixture);
+  const second = reparser.parse(changed, format, { maxSamples: 100_000 });
+  if (!second.ok) return assert.unreachable(second.message);
+  assert.ok(second.families === first.families, 'the same family objects');
+  assert.equal(second, parseExposition(changed, format, { maxSamples: 100_000 }));
+  // A new series is a new shape: parsed in full, new objects.
+  const third = reparser.parse(`${changed}jvb_reparser_new_series 1\n`, format, { maxSamples: 100_000 });
+  if (!third.ok) return assert.unreachable(third.message);
+  assert.ok(third.families !== first.families);
+  assert.ok(third.families.some((f) => f.name === 'jvb_reparser_new_series'));
 });
 
 test('non-string input and unknown formats return a failure instead of throwing', () => {

@@ -8,7 +8,7 @@ import { COLIBRI_MAX_BODY_BYTES, colibriReader } from './colibri/colibri-reader'
 import { EndpointSource } from './endpoint-source';
 import { DeadlineSource } from './deadline-source';
 import { ENDPOINT_PATHS, resolveEndpoints, type SourceKind } from './endpoint-urls';
-import { nativeReader } from './native/native-reader';
+import { createNativeReader } from './native/native-reader';
 import type { Source } from './source';
 
 export interface SourceSettings {
@@ -31,7 +31,7 @@ export function createSource(settings: SourceSettings, log: Logger): Source {
     const transport = createHttpTransport({ ...settings.http, url, timeoutMs: settings.timeoutMs + 1000 }, USER_AGENT, { settingPrefix: '--jvb' });
     const source =
       kind === 'native'
-        ? new EndpointSource({ url, transport, maxBodyBytes: settings.maxBodyBytes }, nativeReader, settings.maxSeries)
+        ? new EndpointSource({ url, transport, maxBodyBytes: settings.maxBodyBytes }, createNativeReader(), settings.maxSeries)
         : new EndpointSource({ url, transport, maxBodyBytes: Math.min(settings.maxBodyBytes, COLIBRI_MAX_BODY_BYTES) }, colibriReader, settings.maxSeries);
     return { endpoint: ENDPOINT_PATHS[kind], source };
   });

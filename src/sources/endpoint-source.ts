@@ -8,13 +8,13 @@ export type BodyReading =
   | { readonly ok: true; readonly families: readonly MetricFamily[]; readonly skipped: readonly SkippedField[] }
   | { readonly ok: false; readonly reason: PollFailureReason; readonly message: string };
 
-/** How one kind of endpoint is asked and read: its Accept header, and a pure function of the body. */
+/** How one kind of endpoint is asked and read: its Accept header, and how a body is read (no I/O; a reader may remember the last body). */
 export interface EndpointReader {
   readonly accept: string;
   read(body: FetchedBody, maxSeries: number): BodyReading;
 }
 
-/** One endpoint of a bridge: GET it (the shared transport), then read the body with the endpoint's pure reader. */
+/** One endpoint of a bridge: GET it (the shared transport), then read the body with the endpoint's reader. */
 export class EndpointSource implements Source {
   private readonly where: string;
 

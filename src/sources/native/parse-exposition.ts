@@ -76,14 +76,37 @@ export type ParseResult =
   | { readonly ok: true; readonly families: MetricFamily[]; readonly samples: number }
   | { readonly ok: false; readonly reason: 'invalid_body' | 'too_many_series'; readonly message: string };
 
-export function parseExposition(body: string, format: ExpositionFormat, limits: ParseLimits): ParseResult {
+/**
+ * Where one sample line's value is in the body ([start, end)), and the
+ * object and field of the parse result it was stored in (no target: the
+ * sample was not stored, e.g. a duplicate series or a `_created` sample).
+ */
+export interface ValuePlace {
+  readonly start: number;
+  readonly end: number;
+  target: Record<string, unknown> | undefined;
+  field: string;
+}
+
+/** parseExposition(), and where each sample's value went: one place per sample line, in body order. */
+export function parseExpositionWithPlaces(
+  body: string,
+  format: ExpositionFormat,
+  limits: ParseLimits,
+): (ParseResult & { readonly ok: false }) | { readonly ok: true; readonly families: MetricFamily[]; readonly samples: number; readonly places: ValuePlace[] } {
+  const places: ValuePlace[] = [];
+  const result = parseExposition(body, format, limits, places);
+  return result.ok ? { ...result, places } : result;
+}
+
+export function parseExposition(body: string, format: ExpositionFormat, limits: ParseLimits, places?: ValuePlace[]): ParseResult {
   if (typeof body !== 'string') return { ok: false, reason: 'invalid_body', message: 'body is not a string' };
   if (format !== 'text-0.0.4' && format !== 'openmetrics-1.0') {
     return { ok: false, reason: 'invalid_body', message: `unknown exposition format ${JSON.stringify(String(format)).slice(0, 40)}` };
   }
   const max = typeof limits?.maxSamples === 'number' && limits.maxSamples >= 0 ? limits.maxSamples : 0;
   try {
-    const parser = new Parser(body, format === 'openmetrics-1.0', max);
+    const parser = new Parser(body, format === 'openmetrics-1.0', max, places);
     return parser.run();
   } catch (e) {
     if (e instanceof Failure) return { ok: false, reason: e.reason, message: e.message };
@@ -154,7 +177,7 @@ function equalsIgnoreCase(s: string, a: number, b: number, word: string): boolea
  * in any case. Out of range (e.g. 1e400) is an error, as in Go. Returns
  * undefined when invalid.
  */
-function parseNumber(s: string, a: number, b: number): number | undefined {
+export function parseNumber(s: string, a: number, b: number): number | undefined {
   if (a >= b) return undefined;
   let i = a;
   let c = s.charCodeAt(i);
@@ -365,11 +388,16 @@ class Parser {
   private readonly seen = new Set<string>();
   private total = 0;
 
-  constructor(s: string, om: boolean, max: number) {
+  /** Filled when the caller asks where values went (parseExpositionWithPlaces); sum and count places point at their Group until build(). */
+  private readonly places: ValuePlace[] | undefined;
+  private readonly groupPlaces: ValuePlace[] = [];
+
+  constructor(s: string, om: boolean, max: number, places: ValuePlace[] | undefined) {
     this.s = s;
     this.n = s.length;
     this.om = om;
     this.max = max;
+    this.places = places;
   }
 
   run(): ParseResult {
@@ -523,6 +551,7 @@ class Parser {
     if (p === valueStart) this.fail(`expected a value after the metric, got ${this.describe(p)}`, p);
     const value = parseNumber(s, valueStart, p);
     if (value === undefined) this.fail(`invalid value ${JSON.stringify(s.slice(valueStart, Math.min(p, valueStart + 30)))}`, valueStart);
+    const valueEnd = p;
     p = this.skipBlanks(p);
     if (p < n && s.charCodeAt(p) !== LF) {
       const tsStart = p;
@@ -537,6 +566,7 @@ class Parser {
       if (p < n && s.charCodeAt(p) !== LF) this.fail(`expected end of line after the timestamp, got ${this.describe(p)}`, p);
     }
     this.checkLabelNames(p);
+    this.places?.push({ start: valueStart, end: valueEnd, target: undefined, field: '' });
     this.addSample(name, value);
     return p;
   }
@@ -724,6 +754,7 @@ class Parser {
     if (p === valueStart) this.fail(`expected a value after the metric, got ${this.describe(p)}`, p);
     const value = parseNumber(s, valueStart, p);
     if (value === undefined) this.fail(`invalid value ${JSON.stringify(s.slice(valueStart, Math.min(p, valueStart + 30)))}`, valueStart);
+    const valueEnd = p;
     if (p < n && s.charCodeAt(p) === SP && !s.startsWith(' # {', p)) {
       const tsStart = p + 1;
       p = this.token(tsStart);
@@ -735,6 +766,7 @@ class Parser {
     if (p >= n) this.fail('the body does not end with "# EOF"', p);
     if (s.charCodeAt(p) !== LF) this.fail(`expected end of line, a timestamp or an exemplar, got ${this.describe(p)}`, p);
     this.checkLabelNames(p);
+    this.places?.push({ start: valueStart, end: valueEnd, target: undefined, field: '' });
     this.addSample(name, value);
     return p;
   }
@@ -1109,7 +1141,9 @@ class Parser {
       if (!isScalarType(family.type)) this.fail(`sample ${name.slice(0, 40)} does not fit ${family.type} family ${family.name.slice(0, 40)}`, this.lineStart);
       if (!this.firstSeen(name)) return;
       this.count(family);
-      family.scalars.push({ labels: this.labelsObject(-1), value });
+      const series = { labels: this.labelsObject(-1), value };
+      family.scalars.push(series);
+      this.stored(series, 'value');
       return;
     }
 
@@ -1133,19 +1167,37 @@ class Parser {
       family.groupList.push(group);
     }
     switch (role) {
-      case R_BUCKET:
-        group.items.push({ le: this.labelValues[skip]!, count: value });
+      case R_BUCKET: {
+        const bucket = { le: this.labelValues[skip]!, count: value };
+        group.items.push(bucket);
+        this.stored(bucket, 'count');
         break;
-      case R_QUANTILE:
-        group.items.push({ quantile: this.labelValues[skip]!, value });
+      }
+      case R_QUANTILE: {
+        const quantile = { quantile: this.labelValues[skip]!, value };
+        group.items.push(quantile);
+        this.stored(quantile, 'value');
         break;
+      }
       case R_HSUM:
       case R_SSUM:
         group.sum = value;
+        this.stored(group, 'sum', true);
         break;
       default:
         group.count = value;
+        this.stored(group, 'count', true);
     }
+  }
+
+  /** The value of the sample being added went to `target[field]` (a Group's: to its series once built). */
+  private stored(target: object, field: string, inGroup = false): void {
+    const places = this.places;
+    if (places === undefined) return;
+    const place = places[places.length - 1]!;
+    place.target = target as Record<string, unknown>;
+    place.field = field;
+    if (inGroup) this.groupPlaces.push(place);
   }
 
   /** False when the series (name and labels) of the current sample was already stored: Prometheus keeps the first. */
@@ -1181,16 +1233,24 @@ class Parser {
 
   private build(): MetricFamily[] {
     const out: MetricFamily[] = [];
+    const seriesOf = new Map<object, object>();
+    const built = <T extends object>(make: (g: Group) => T) => (g: Group): T => {
+      const series = make(g);
+      if (this.groupPlaces.length > 0) seriesOf.set(g, series);
+      return series;
+    };
     for (const f of this.familyOrder) {
       if (f.created === 2) continue;
       if (f.type === 'histogram') {
-        if (f.groupList.length > 0) out.push({ name: f.name, help: f.help, unit: f.unit, type: 'histogram', series: f.groupList.map(histogramSeries) });
+        if (f.groupList.length > 0) out.push({ name: f.name, help: f.help, unit: f.unit, type: 'histogram', series: f.groupList.map(built(histogramSeries)) });
       } else if (f.type === 'summary') {
-        if (f.groupList.length > 0) out.push({ name: f.name, help: f.help, unit: f.unit, type: 'summary', series: f.groupList.map(summarySeries) });
+        if (f.groupList.length > 0) out.push({ name: f.name, help: f.help, unit: f.unit, type: 'summary', series: f.groupList.map(built(summarySeries)) });
       } else if (f.scalars.length > 0) {
         out.push({ name: f.name, help: f.help, unit: f.unit, type: f.type, series: f.scalars });
       }
     }
+    // A sum or count place points at its series now (a dropped `_created` family's groups have none: no target).
+    for (const place of this.groupPlaces) place.target = seriesOf.get(place.target!) as Record<string, unknown> | undefined;
     return out;
   }
 }
