@@ -14,7 +14,7 @@ import {
 import { getWriteRequestSchema } from '../src/sinks/remote-write/write-request-schema';
 import { forceSnappyjs, snappyCompressor } from '../src/sinks/remote-write/snappy-block';
 import { type RegistryFamily, familiesFromRegistry } from '../src/registry/registry-families';
-import type { LabelledFamilies } from '../src/sources/metric-family';
+import type { LabelledFamilies, MetricFamily } from '../src/sources/metric-family';
 import { ATOM_END, INSIDE, UNIT_END, splitPoints } from '../src/sinks/remote-write/request-splitter';
 import {
   type DecodedTimeSeries,
@@ -700,6 +700,33 @@ test("external labels (job, instance) are added where a series lacks them; a ser
   assert.is(labelValue(mine.labels, 'instance'), 'mine');
   assert.is(mine.labels.filter((l) => l.name === 'instance').length, 1);
   assert.is(labelValue(mine.labels, 'job'), 'jvb');
+});
+
+test('registry labels: a part label beats a series label, which beats the registry labels, which beat external labels; a change of them ends the old series', () => {
+  const enc = new RemoteWrite1Codec({ maxSamplesPerRequest: 2000, externalLabels: { job: 'jvb', instance: 'bridge-1', region: 'external' } });
+  const families: MetricFamily[] = [
+    { name: 'scalar', help: 'h', unit: '', type: 'gauge', series: [{ labels: { room: 'own' }, value: 1 }, { labels: {}, value: 2 }] },
+    { name: 'h', help: 'h', unit: '', type: 'histogram', series: [{ labels: { le: 'series-le' }, buckets: [{ le: '1', count: 3 }], sum: 4, count: 3 }] },
+  ];
+  const labelsOf = (s: DecodedTimeSeries) => Object.fromEntries(s.labels.map((l) => [l.name, l.value]));
+  const first = decodedSeries(enc.encodePoll([{ families, labels: { room: 'registry', region: 'registry', instance: '' } }], T0)).map(labelsOf);
+  assert.equal(first, [
+    { __name__: 'scalar', instance: 'bridge-1', job: 'jvb', region: 'registry', room: 'own' },
+    { __name__: 'scalar', instance: 'bridge-1', job: 'jvb', region: 'registry', room: 'registry' },
+    { __name__: 'h_bucket', instance: 'bridge-1', job: 'jvb', le: '1', region: 'registry', room: 'registry' },
+    { __name__: 'h_sum', instance: 'bridge-1', job: 'jvb', le: 'series-le', region: 'registry', room: 'registry' },
+    { __name__: 'h_count', instance: 'bridge-1', job: 'jvb', le: 'series-le', region: 'registry', room: 'registry' },
+  ]);
+  // Equal labels in a new object: the same series, no stale markers.
+  const same = decodedSeries(enc.encodePoll([{ families, labels: { room: 'registry', region: 'registry', instance: '' } }], T0 + 1000));
+  assert.equal(same.map(labelsOf), first);
+  assert.ok(same.every((s) => s.samples[0]!.valueHex !== STALE_VALUE_HEX));
+  // Other registry labels (a reload): every series carried them (region), so all end and new ones start.
+  const changed = decodedSeries(enc.encodePoll([{ families, labels: { room: 'moved' } }], T0 + 2000));
+  const stale = changed.filter((s) => s.samples[0]!.valueHex === STALE_VALUE_HEX).map(labelsOf);
+  const live = changed.filter((s) => s.samples[0]!.valueHex !== STALE_VALUE_HEX).map(labelsOf);
+  assert.equal(stale, first);
+  assert.equal(live.map((l) => [l.room, l.region]), [['own', 'external'], ['moved', 'external'], ['moved', 'external'], ['moved', 'external'], ['moved', 'external']]);
 });
 
 test.run();

@@ -76,28 +76,90 @@ interface Template {
   timestampLength: number;
 }
 
-/** The samples of the poll being encoded, in order, with the boundary after each (request-splitter.ts). */
-interface PollSamples {
-  readonly poll: number;
-  readonly samples: Series[];
-  readonly values: number[];
-  readonly boundary: number[];
+/**
+ * The samples of the poll being encoded, in order: live series first, then
+ * stale markers, with the boundary after each (request-splitter.ts). Its
+ * storage is kept from poll to poll; `n` says how much of it is this poll's.
+ */
+class PollSamples {
+  poll = 0;
+  n = 0;
+  samples: Series[] = [];
+  values = new Float64Array(256);
+  boundary = new Uint8Array(256);
+
+  start(poll: number): void {
+    this.poll = poll;
+    this.n = 0;
+  }
+
+  push(series: Series, value: number, boundary: number): void {
+    const n = this.n;
+    if (n === this.values.length) {
+      const values = new Float64Array(n * 2);
+      values.set(this.values);
+      this.values = values;
+      const boundaries = new Uint8Array(n * 2);
+      boundaries.set(this.boundary);
+      this.boundary = boundaries;
+    }
+    this.samples[n] = series;
+    this.values[n] = value;
+    this.boundary[n] = boundary;
+    this.n = n + 1;
+  }
+
+  /** The last sample pushed, if there is one, may be cut after as `boundary`. */
+  mark(boundary: number): void {
+    if (this.n > 0) this.boundary[this.n - 1] = boundary;
+  }
+
+  /** Ends the poll: storage beyond it lets go of the series it held. */
+  end(): void {
+    if (this.samples.length > this.n) this.samples.length = this.n;
+  }
 }
 
-/** A family being encoded: its series last poll by position, and this poll's so far. */
+/** Each family's series by position in the last poll it was in; `seen` is that poll. */
+interface Positions {
+  series: Series[];
+  seen: number;
+}
+
+/**
+ * The family being encoded: its series by position last time, and this
+ * poll's once they differ (the usual poll lists the same series in the same
+ * order, and then nothing is copied).
+ */
 interface FamilyCursor {
-  readonly family: MetricFamily;
-  readonly registryLabels: Labels;
-  readonly previous: readonly Series[];
-  readonly current: Series[];
+  family: MetricFamily;
+  registryLabels: Labels;
+  previous: readonly Series[];
+  /** This poll's series so far; undefined while they are those of `previous`, in order. */
+  current: Series[] | undefined;
+  /** Samples of the family seen so far this poll. */
+  count: number;
   /** How far this poll's positions have moved from last poll's (series inserted or removed before). */
   shift: number;
 }
 
+const NO_SERIES: readonly Series[] = [];
+const MAX_KNOWN_LABELS = 16;
+
+/** The same names with the same values, in the same order. */
+function sameLabels(a: Labels, b: Labels): boolean {
+  const names = Object.keys(a);
+  const other = Object.keys(b);
+  if (names.length !== other.length) return false;
+  for (let i = 0; i < names.length; i++) {
+    if (names[i] !== other[i] || a[names[i]!] !== b[other[i]!]) return false;
+  }
+  return true;
+}
+
 /** The last sample added ends one series of a histogram or summary (its buckets or quantiles, _sum and _count). */
 function endAtom(p: PollSamples): void {
-  const last = p.boundary.length - 1;
-  if (last >= 0 && p.boundary[last] === INSIDE) p.boundary[last] = ATOM_END;
+  if (p.n > 0 && p.boundary[p.n - 1] === INSIDE) p.boundary[p.n - 1] = ATOM_END;
 }
 
 /** Whether a sample spells exactly `spelling`: no hashing, no allocation. */
@@ -121,9 +183,14 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
   private readonly externalLabels: Readonly<Record<string, string>>;
   /** Series live in the last poll, by identity. */
   private readonly series = new Map<string, Series>();
-  /** The last poll's live series, in order, and each family's series by position. */
-  private live: Series[] = [];
-  private positions = new Map<string, Series[]>();
+  /** The last poll's samples (its first `liveCount` are the live series), and the storage for the next poll's. */
+  private last = new PollSamples();
+  private next = new PollSamples();
+  private liveCount = 0;
+  private readonly positions = new Map<string, Positions>();
+  /** Registry labels objects seen (a target has one or two). */
+  private readonly knownLabels: Labels[] = [];
+  private readonly cursor: FamilyCursor = { family: undefined!, registryLabels: {}, previous: NO_SERIES, current: undefined, count: 0, shift: 0 };
   /** The last poll's sample requests, by number. */
   private templates: Template[] = [];
   private poll = 0;
@@ -161,19 +228,29 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
       this.lastMetadataMs = ts;
     }
 
-    // This poll's samples: live series first, then stale markers; boundary[i] says
-    // whether request-splitter.ts may cut after sample i.
+    // This poll's samples: live series first, then stale markers.
     const poll = ++this.poll;
-    const p: PollSamples = { poll, samples: [], values: [], boundary: [] };
-    const positions = new Map<string, Series[]>();
+    const p = this.next;
+    p.start(poll);
+    const f = this.cursor;
+    let families = 0;
     for (const group of groups) {
+      const registryLabels = this.known(group.labels);
       for (const family of group.families) {
         if (family.series.length === 0) continue;
         // Families list their series in the same order every poll: each sample first
         // tries the series at its position last time (shifted past insertions and
         // removals) before its labels are built.
-        const f: FamilyCursor = { family, registryLabels: group.labels, previous: this.positions.get(family.name) ?? [], current: [], shift: 0 };
         const { name } = family;
+        let position = this.positions.get(name);
+        if (position === undefined) this.positions.set(name, (position = { series: [], seen: 0 }));
+        const again = position.seen === poll; // (a family name twice in one poll: no hints for the second)
+        f.family = family;
+        f.registryLabels = registryLabels;
+        f.previous = again ? NO_SERIES : position.series;
+        f.current = undefined;
+        f.count = 0;
+        f.shift = 0;
         switch (family.type) {
           case 'histogram': {
             const [bucket, sum, count] = [`${name}_bucket`, `${name}_sum`, `${name}_count`];
@@ -199,26 +276,33 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
             for (const s of family.series) this.add(p, f, name, s.labels, '', '', s.value);
         }
         // (Had every value been a duplicate, the sample before is a family end: UNIT_END already.)
-        if (p.boundary.length > 0) p.boundary[p.boundary.length - 1] = UNIT_END;
-        positions.set(name, f.current);
+        p.mark(UNIT_END);
+        if (!again) {
+          if (f.current !== undefined) position.series = f.current;
+          else if (f.count < f.previous.length) position.series = f.previous.slice(0, f.count);
+          position.seen = poll;
+          families++;
+        }
       }
     }
-    const { samples, values, boundary } = p;
-    const liveCount = samples.length;
-    for (const s of this.live) {
+    if (this.positions.size > families) {
+      for (const [name, position] of this.positions) if (position.seen !== poll) this.positions.delete(name);
+    }
+
+    const liveCount = p.n;
+    const previousPoll = this.last;
+    for (let i = 0; i < this.liveCount; i++) {
+      const s = previousPoll.samples[i]!;
       if (s.poll === poll) continue;
       this.series.delete(s.key);
-      const before = samples[samples.length - 1];
-      if (samples.length > liveCount && s.together && before!.together && before!.family === s.family) {
-        boundary[boundary.length - 1] = ATOM_END; // one family's stale markers stay together too
+      if (p.n > liveCount && s.together) {
+        const before = p.samples[p.n - 1]!;
+        if (before.together && before.family === s.family) p.mark(ATOM_END); // one family's stale markers stay together too
       }
-      samples.push(s);
-      values.push(0);
-      boundary.push(UNIT_END);
+      p.push(s, 0, UNIT_END);
     }
-    this.positions = positions;
-
-    const ends = splitPoints(boundary, samples.length, this.maxSamples);
+    const { samples, values, boundary } = p;
+    const ends = splitPoints(boundary, p.n, this.maxSamples);
     const timestamp = Writer.create().int64(ts).finish(); // (varint; 10 bytes if negative)
     ends.forEach((end, k) => {
       const start = k === 0 ? 0 : ends[k - 1]!;
@@ -226,26 +310,42 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
       out.push({ body, samples: end - start, maxTimestampMs: ts, kind: 'samples' });
     });
     this.templates.length = ends.length;
-    samples.length = liveCount;
-    this.live = samples;
+    p.end();
+    this.next = previousPoll;
+    this.last = p;
+    this.liveCount = liveCount;
     return out;
+  }
+
+  /**
+   * The registry labels object this codec saw before with the same labels,
+   * else `labels`: series spellings compare registry labels by identity, and
+   * a caller may build equal labels anew for each poll.
+   */
+  private known(labels: Labels): Labels {
+    for (const known of this.knownLabels) {
+      if (known === labels || sameLabels(known, labels)) return known;
+    }
+    if (this.knownLabels.length >= MAX_KNOWN_LABELS) this.knownLabels.shift();
+    this.knownLabels.push(labels);
+    return labels;
   }
 
   /** One sample of the family at `f`: its series (found or made), value and boundary. */
   private add(p: PollSamples, f: FamilyCursor, metricName: string, labels: Labels, part: string, partValue: string, value: number): void {
-    const i = f.current.length;
-    let s = f.previous[i + f.shift];
+    const i = f.count++;
+    const previous = f.previous;
+    let s = previous[i + f.shift];
     if (s === undefined || !spells(s.spelling, metricName, f.registryLabels, part, partValue, labels)) {
       s = this.find(metricName, labels, part, partValue, f);
-      if (s.poll === p.poll - 1 && f.previous[s.index] === s) f.shift = s.index - i;
+      if (s.poll === p.poll - 1 && previous[s.index] === s) f.shift = s.index - i;
     }
-    f.current.push(s);
+    if (f.current !== undefined) f.current.push(s);
+    else if (previous[i] !== s) (f.current = previous.slice(0, i)).push(s);
     if (s.poll === p.poll) return; // the same series twice in one poll: keep the first
     s.poll = p.poll;
     s.index = i;
-    p.samples.push(s);
-    p.values.push(+value); // (as a Float64Array would store it)
-    p.boundary.push(s.together ? INSIDE : UNIT_END);
+    p.push(s, value, s.together ? INSIDE : UNIT_END);
   }
 
   /**
@@ -257,7 +357,7 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
   private requestBytes(
     k: number,
     samples: Series[],
-    values: number[],
+    values: Float64Array,
     liveCount: number,
     start: number,
     end: number,
