@@ -4,7 +4,7 @@ import type { Logger } from '../log/logger';
 import { redactUrl } from '../log/redact-url';
 import { USER_AGENT } from '../version';
 import { AutoSource } from './auto-source';
-import { COLIBRI_MAX_BODY_BYTES, colibriReader } from './colibri/colibri-reader';
+import { COLIBRI_MAX_BODY_BYTES, createColibriReader } from './colibri/colibri-reader';
 import { EndpointSource } from './endpoint-source';
 import { DeadlineSource } from './deadline-source';
 import { ENDPOINT_PATHS, resolveEndpoints, type SourceKind } from './endpoint-urls';
@@ -32,7 +32,7 @@ export function createSource(settings: SourceSettings, log: Logger): Source {
     const source =
       kind === 'native'
         ? new EndpointSource({ url, transport, maxBodyBytes: settings.maxBodyBytes }, createNativeReader(), settings.maxSeries)
-        : new EndpointSource({ url, transport, maxBodyBytes: Math.min(settings.maxBodyBytes, COLIBRI_MAX_BODY_BYTES) }, colibriReader, settings.maxSeries);
+        : new EndpointSource({ url, transport, maxBodyBytes: Math.min(settings.maxBodyBytes, COLIBRI_MAX_BODY_BYTES) }, createColibriReader(), settings.maxSeries);
     return { endpoint: ENDPOINT_PATHS[kind], source };
   });
   const inner = candidates.length === 1 ? candidates[0]!.source : new AutoSource(candidates, log);

@@ -16,6 +16,19 @@ export interface MappedStats {
   readonly skipped: readonly SkippedField[];
 }
 
+/**
+ * What became of one field's value, for a mapper that reuses the result
+ * when the next body only has other numbers (colibri-mapper.ts): a number
+ * that went into a gauge or counter series, an array that went into a
+ * histogram series, or a value the result depends on as it is (an info
+ * label, a skipped field), or nothing (an ignored field).
+ */
+export type FieldPlace =
+  | { readonly kind: 'scalar'; readonly series: { value: number }; readonly scale: number; readonly counter: boolean }
+  | { readonly kind: 'histogram'; readonly series: { buckets: readonly { count: number }[]; count?: number; sum?: number } }
+  | { readonly kind: 'fixed'; readonly value: unknown }
+  | { readonly kind: 'ignored' };
+
 const PREFIX = 'jitsi_';
 /** A JSON number literal, for numbers a bridge sent as strings ("5", "0.25"). */
 const NUMERIC_STRING = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
@@ -75,7 +88,7 @@ function ruleFor(key: string): ScalarRule {
 }
 
 /** A conference_sizes-style array, or the string form some bridges send ("[]" before their first stats run). */
-function histogramCounts(value: unknown): number[] | undefined {
+export function histogramCounts(value: unknown): number[] | undefined {
   let array = value;
   if (typeof value === 'string') {
     try {
@@ -115,6 +128,8 @@ export function histogramFromCounts(name: string, help: string, counts: readonly
   return { type: 'histogram', name, help, unit: '', series: [{ labels: {}, buckets: [...buckets, { le: '+Inf', count }], count, sum }] };
 }
 
+const NO_LABELS = Object.freeze({});
+
 function skipReasonOf(value: unknown): SkipReason {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'unexpected_array';
@@ -127,31 +142,40 @@ function skipReasonOf(value: unknown): SkipReason {
  * field either becomes a metric or is listed in `skipped` with a reason;
  * nothing about one field can affect another.
  */
-export function mapColibriStats(stats: ColibriStats): MappedStats {
+export function mapColibriStats(stats: ColibriStats, places?: Map<string, FieldPlace>): MappedStats {
   const families: MetricFamily[] = [];
   const skipped: SkippedField[] = [];
   const infoLabels: Record<string, string> = {};
   const taken = new Set<string>([INFO_METRIC.name]);
 
-  const add = (key: string, family: MetricFamily) => {
+  const add = (key: string, family: MetricFamily): boolean => {
     const names = occupiedNames(family);
     if (names.some((name) => taken.has(name))) {
       skipped.push({ key, reason: 'name_collision' });
-      return;
+      return false;
     }
     names.forEach((name) => taken.add(name));
     families.push(family);
+    return true;
   };
 
   for (const key of Object.keys(stats).sort()) {
     const value = stats[key];
-    if (IGNORED_FIELDS.includes(key)) continue;
+    // (Unless a place is set below, the result depends on this value as it is.)
+    places?.set(key, { kind: 'fixed', value });
+    if (IGNORED_FIELDS.includes(key)) {
+      places?.set(key, { kind: 'ignored' });
+      continue;
+    }
 
     const histogramHelp = HISTOGRAM_FIELDS[key];
     if (histogramHelp !== undefined) {
       const counts = histogramCounts(value);
       if (counts === undefined) skipped.push({ key, reason: 'bad_histogram' });
-      else add(key, histogramFromCounts(PREFIX + key, histogramHelp, counts));
+      else {
+        const family = histogramFromCounts(PREFIX + key, histogramHelp, counts);
+        if (add(key, family)) places?.set(key, { kind: 'histogram', series: family.series[0]! });
+      }
       continue;
     }
 
@@ -180,8 +204,9 @@ export function mapColibriStats(stats: ColibriStats): MappedStats {
       skipped.push({ key, reason: 'negative_counter' });
       continue;
     }
-    const family: ScalarFamily = { name: rule.name, help: rule.help, unit: '', type: rule.type, series: [{ labels: {}, value: numeric * rule.scale }] };
-    add(key, family);
+    const series = { labels: NO_LABELS, value: numeric * rule.scale };
+    const family: ScalarFamily = { name: rule.name, help: rule.help, unit: '', type: rule.type, series: [series] };
+    if (add(key, family) && typeof value === 'number') places?.set(key, { kind: 'scalar', series, scale: rule.scale, counter: rule.type === 'counter' });
   }
 
   if (Object.keys(infoLabels).length > 0) {
