@@ -35,7 +35,10 @@ export interface RunningAgent {
 function createAgentRegistry(labels: Readonly<Record<string, string>>): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ ...labels });
-  collectDefaultMetrics({ register: registry });
+  // The event-loop lag is sampled every 100 ms, not prom-client's 10 ms: that
+  // timer alone woke an idle agent 100 times a second (a few ms of CPU each
+  // second); lag worth an alert is far above 100 ms anyway.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
   for (const name of [
     // Gauges named *_total break the exposition's naming rules (promtool flags
     // them); each is only the sum of its labelled twin (nodejs_active_handles{type}).

@@ -84,7 +84,7 @@ install('the packed CLI is executable through its shebang and records the git re
   execFileSync('mkdir', ['-p', extract]);
   execFileSync('tar', ['-xzf', tarball, '-C', extract]);
   const cli = readFileSync(join(extract, 'package', 'dist', 'cli.js'), 'utf8');
-  assert.match(cli.split('\n', 1)[0]!, /^#!\/usr\/bin\/env (-S )?node( --[a-z-]+=\S+)*$/, 'dist/cli.js starts with #!/usr/bin/env node (and node flags)');
+  assert.match(cli.split('\n', 1)[0]!, /^#!\/usr\/bin\/env (-S )?node( --[a-z-]+(=\S+)?)*$/, 'dist/cli.js starts with #!/usr/bin/env node (and node flags)');
   const info = JSON.parse(readFileSync(join(extract, 'package', 'dist', 'build-info.json'), 'utf8')) as { revision: string | null };
   assert.is(info.revision, revision ?? null, 'build-info.json names the checkout\'s revision (null without .git)');
   const manifest = JSON.parse(readFileSync(join(extract, 'package', 'package.json'), 'utf8')) as typeof pkg & { engines: { node: string } };
