@@ -53,9 +53,11 @@ const STALE_NAN = Uint8Array.of(0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f);
 const NORMAL_NAN = Uint8Array.of(0x01, 0, 0, 0, 0, 0, 0xf8, 0x7f);
 
 interface Series {
-  /** The TimeSeries' Label fields (0a <len> Label, sorted), encoded once. */
-  readonly labels: Uint8Array;
-  /** The label bytes as a latin1 string: the series' identity. */
+  /**
+   * The TimeSeries' Label fields (0a <len> Label, sorted), encoded once, as
+   * a latin1 string (one character a byte): the series' identity, and what
+   * is copied into a request (a string costs less memory than a byte array).
+   */
   readonly key: string;
   readonly family: string;
   /** Histogram/summary series: keep the family's series in one request. */
@@ -278,7 +280,8 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
         // (Had every value been a duplicate, the sample before is a family end: UNIT_END already.)
         p.mark(UNIT_END);
         if (!again) {
-          if (f.current !== undefined) position.series = f.current;
+          const current = f.current as Series[] | undefined; // (set by add(), which TypeScript does not follow)
+          if (current !== undefined) position.series = current.slice(); // (exactly as long as it is: one per family is kept)
           else if (f.count < f.previous.length) position.series = f.previous.slice(0, f.count);
           position.seen = poll;
           families++;
@@ -371,14 +374,14 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
       const sampleLength = 1 + 8 + 1 + timestamp.length;
       let size = 0;
       for (let i = start; i < end; i++) {
-        const length = samples[i]!.labels.length + 2 + sampleLength;
+        const length = samples[i]!.key.length + 2 + sampleLength;
         size += 1 + varintSize(length) + length;
       }
-      const bytes = new Uint8Array(size);
+      const bytes = Buffer.alloc(size);
       const valueAt = new Int32Array(n);
       let o = 0;
       for (let i = 0; i < n; i++) {
-        const labels = samples[start + i]!.labels;
+        const labels = samples[start + i]!.key;
         bytes[o++] = 0x0a;
         for (let length = labels.length + 2 + sampleLength; ; length >>>= 7) {
           if (length < 0x80) {
@@ -387,8 +390,7 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
           }
           bytes[o++] = (length & 0x7f) | 0x80;
         }
-        bytes.set(labels, o);
-        o += labels.length;
+        o += bytes.write(labels, o, 'latin1');
         bytes[o++] = 0x12;
         bytes[o++] = sampleLength;
         bytes[o++] = 0x09;
@@ -396,7 +398,7 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
         bytes[o + 8] = 0x10;
         o += sampleLength - 1;
       }
-      const view = new DataView(bytes.buffer);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       t = this.templates[k] = { series: samples.slice(start, end), bytes, view, valueAt, timestampLength: timestamp.length };
     }
     const { bytes, view, valueAt } = t!;
@@ -423,11 +425,12 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
     let s = this.series.get(key);
     if (s === undefined) {
       const together = f.family.type === 'histogram' || f.family.type === 'summary';
-      s = { labels: new Uint8Array(bytes), key, family: f.family.name, together, spelling: [], poll: 0, index: -1 }; // (a copy: protobufjs pools)
+      s = { key, family: f.family.name, together, spelling: [], poll: 0, index: -1 };
       this.series.set(key, s);
     }
-    s.spelling = [metricName, f.registryLabels, part, partValue];
-    for (const name in labels) s.spelling.push(name, labels[name]);
+    const spelling: unknown[] = [metricName, f.registryLabels, part, partValue];
+    for (const name in labels) spelling.push(name, labels[name]);
+    s.spelling = spelling.length === 4 ? spelling : spelling.slice(); // (exactly as long as it is: one per series is kept)
     return s;
   }
 

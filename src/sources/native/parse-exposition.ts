@@ -1246,7 +1246,8 @@ class Parser {
       } else if (f.type === 'summary') {
         if (f.groupList.length > 0) out.push({ name: f.name, help: f.help, unit: f.unit, type: 'summary', series: f.groupList.map(built(summarySeries)) });
       } else if (f.scalars.length > 0) {
-        out.push({ name: f.name, help: f.help, unit: f.unit, type: f.type, series: f.scalars });
+        // (slice: exactly as long as it is, as the result is kept until the next poll)
+        out.push({ name: f.name, help: f.help, unit: f.unit, type: f.type, series: f.scalars.slice() });
       }
     }
     // A sum or count place points at its series now (a dropped `_created` family's groups have none: no target).
@@ -1256,14 +1257,14 @@ class Parser {
 }
 
 function histogramSeries(g: Group): HistogramSeries {
-  const series: { labels: Labels; buckets: Bucket[]; sum?: number; count?: number } = { labels: g.labels, buckets: g.items as Bucket[] };
+  const series: { labels: Labels; buckets: Bucket[]; sum?: number; count?: number } = { labels: g.labels, buckets: (g.items as Bucket[]).slice() };
   if (g.sum !== undefined) series.sum = g.sum;
   if (g.count !== undefined) series.count = g.count;
   return series;
 }
 
 function summarySeries(g: Group): SummarySeries {
-  const series: { labels: Labels; quantiles: Quantile[]; sum?: number; count?: number } = { labels: g.labels, quantiles: g.items as Quantile[] };
+  const series: { labels: Labels; quantiles: Quantile[]; sum?: number; count?: number } = { labels: g.labels, quantiles: (g.items as Quantile[]).slice() };
   if (g.sum !== undefined) series.sum = g.sum;
   if (g.count !== undefined) series.count = g.count;
   return series;
