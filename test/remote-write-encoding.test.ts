@@ -729,4 +729,35 @@ test('registry labels: a part label beats a series label, which beats the regist
   assert.equal(live.map((l) => [l.room, l.region]), [['own', 'external'], ['moved', 'external'], ['moved', 'external'], ['moved', 'external'], ['moved', 'external']]);
 });
 
+test('the same family objects again with values written in place (as the sources keep them): every new value sent, nothing ended', () => {
+  const scalar = { labels: { room: 'a' }, value: 1 };
+  const histogram = { labels: {}, buckets: [{ le: '1', count: 1 }, { le: '+Inf', count: 2 }], sum: 3, count: 2 };
+  const families: MetricFamily[] = [
+    { name: 'g', help: 'h', unit: '', type: 'gauge', series: [scalar, { labels: { room: 'b' }, value: 10 }] },
+    { name: 'h', help: 'h', unit: '', type: 'histogram', series: [histogram] },
+  ];
+  const labels = { region: 'eu' };
+  const enc = encoder();
+  const valuesOf = (reqs: EncodedWriteRequest[]) =>
+    Object.fromEntries(decodedSeries(reqs).map((s) => [seriesId(s.labels), s.samples[0]!.valueHex === STALE_VALUE_HEX ? 'stale' : s.samples[0]!.value]));
+  const first = valuesOf(enc.encodePoll([{ families, labels }], T0));
+  for (let poll = 1; poll <= 3; poll++) {
+    scalar.value = 1 + poll;
+    histogram.buckets[0]!.count = 1 + poll;
+    histogram.buckets[1]!.count = 2 + poll;
+    histogram.sum = 3 + poll;
+    histogram.count = 2 + poll;
+    const got = valuesOf(enc.encodePoll([{ families, labels }], T0 + poll * 1000));
+    assert.equal(Object.keys(got).sort(), Object.keys(first).sort(), 'the same series, no stale markers');
+    assert.equal(Object.values(got).sort(), [1 + poll, 10, 1 + poll, 2 + poll, 3 + poll, 2 + poll].sort());
+  }
+  // Equal labels in a new registry-labels object, then a family list without room="b": its series ends.
+  const fewer: MetricFamily[] = [{ ...families[0]!, series: [scalar] } as MetricFamily, families[1]!];
+  const last = valuesOf(enc.encodePoll([{ families: fewer, labels: { region: 'eu' } }], T0 + 9000));
+  assert.equal(
+    Object.entries(last).filter(([, v]) => v === 'stale').map(([id]) => id),
+    Object.keys(first).filter((id) => id.includes('room="b"')),
+  );
+});
+
 test.run();

@@ -37,8 +37,9 @@ export class BridgeRegistry {
   private readonly pollRegistry = new Registry();
   private readonly labels: Labels;
   private readonly metrics: PollMetrics;
-  /** The families of the last successful poll that are exposed (none after a failed poll). */
+  /** The families of the last successful poll that are exposed (none after a failed poll), and their samples. */
   private kept: readonly MetricFamily[] = [];
+  private keptSeries = 0;
   private readonly current = new Map<string, FamilyMetric>();
   /** The families of the last successful poll, in its order (the fast path of the next one). */
   private order: FamilyMetric[] = [];
@@ -86,6 +87,7 @@ export class BridgeRegistry {
     if (!outcome.ok) {
       this.clear();
       this.kept = [];
+      this.keptSeries = 0;
       this.metrics.up.set(0);
       this.metrics.failures.inc({ reason: outcome.reason });
       this.metrics.series.set(0);
@@ -98,25 +100,31 @@ export class BridgeRegistry {
 
     const skipped: SkippedField[] = [...outcome.skipped];
     let kept: readonly MetricFamily[];
-    if (this.sameFamiliesAsLastPoll(outcome.families)) {
-      // The usual poll: the same families in the same order as the last one, so nothing to check or (un)register.
+    if (outcome.families === this.kept && this.kept.length > 0) {
+      // The usual poll of a bridge: the source kept its last result and wrote the new values into it,
+      // so the registry already holds these very families.
+      kept = this.kept;
+    } else if (this.sameFamiliesAsLastPoll(outcome.families)) {
+      // The same families in the same order as the last poll: nothing to check or (un)register.
       kept = outcome.families;
       kept.forEach((family, i) => this.order[i]!.update(family));
+      this.keptSeries = this.countSeries();
     } else {
       kept = this.withoutCollisions(outcome.families, skipped);
       this.replace(kept);
+      this.keptSeries = this.countSeries();
     }
     this.kept = kept;
     for (const field of skipped) this.metrics.skipped.inc({ reason: field.reason });
     if (skipped.length > 0) this.log.debug('fields skipped', { fields: skipped.map((f) => `${f.key}:${f.reason}`).join(',') });
-    const series = this.seriesCount;
+    const series = this.keptSeries;
     this.metrics.up.set(1);
     this.metrics.lastSuccess.set(this.now() / 1000);
     this.metrics.series.set(series);
     return { ok: true, families: kept.length, series, skipped: skipped.length };
   }
 
-  get seriesCount(): number {
+  private countSeries(): number {
     let n = 0;
     for (const metric of this.current.values()) n += metric.seriesCount;
     return n;

@@ -25,10 +25,12 @@ export function familiesFromRegistry(json: readonly RegistryFamily[]): MetricFam
 }
 
 function histogramSeries(family: RegistryFamily): HistogramSeries[] {
-  return grouped<Bucket, HistogramSeries>(family, 'le', (labels, parts, sum, count) => ({ labels, buckets: parts, ...optional(sum, count) }), (le, value) => ({
-    le,
-    count: value,
-  }));
+  return grouped<Bucket, HistogramSeries>(
+    family,
+    'le',
+    (labels, parts, sum, count) => ({ labels, buckets: parts, ...optional(sum, count) }),
+    (le, value) => ({ le, count: value }),
+  );
 }
 
 function summarySeries(family: RegistryFamily): SummarySeries[] {

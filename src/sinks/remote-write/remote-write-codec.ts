@@ -126,6 +126,10 @@ class PollSamples {
 interface Positions {
   series: Series[];
   seen: number;
+  /** The family object, its series list and registry labels they were read from. */
+  family: MetricFamily | undefined;
+  list: readonly unknown[] | undefined;
+  registryLabels: Labels | undefined;
 }
 
 /**
@@ -139,6 +143,12 @@ interface FamilyCursor {
   previous: readonly Series[];
   /** This poll's series so far; undefined while they are those of `previous`, in order. */
   current: Series[] | undefined;
+  /**
+   * The very family object and series list read last poll: the sources keep
+   * their result when only values change and write the values into it, so
+   * its series are `previous`, in order, and need no spelling check.
+   */
+  same: boolean;
   /** Samples of the family seen so far this poll. */
   count: number;
   /** How far this poll's positions have moved from last poll's (series inserted or removed before). */
@@ -192,7 +202,7 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
   private readonly positions = new Map<string, Positions>();
   /** Registry labels objects seen (a target has one or two). */
   private readonly knownLabels: Labels[] = [];
-  private readonly cursor: FamilyCursor = { family: undefined!, registryLabels: {}, previous: NO_SERIES, current: undefined, count: 0, shift: 0 };
+  private readonly cursor: FamilyCursor = { family: undefined!, registryLabels: {}, previous: NO_SERIES, current: undefined, same: false, count: 0, shift: 0 };
   /** The last poll's sample requests, by number. */
   private templates: Template[] = [];
   private poll = 0;
@@ -245,12 +255,13 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
         // removals) before its labels are built.
         const { name } = family;
         let position = this.positions.get(name);
-        if (position === undefined) this.positions.set(name, (position = { series: [], seen: 0 }));
+        if (position === undefined) this.positions.set(name, (position = { series: [], seen: 0, family: undefined, list: undefined, registryLabels: undefined }));
         const again = position.seen === poll; // (a family name twice in one poll: no hints for the second)
         f.family = family;
         f.registryLabels = registryLabels;
         f.previous = again ? NO_SERIES : position.series;
         f.current = undefined;
+        f.same = !again && position.family === family && position.list === family.series && position.registryLabels === registryLabels;
         f.count = 0;
         f.shift = 0;
         switch (family.type) {
@@ -284,6 +295,9 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
           if (current !== undefined) position.series = current.slice(); // (exactly as long as it is: one per family is kept)
           else if (f.count < f.previous.length) position.series = f.previous.slice(0, f.count);
           position.seen = poll;
+          position.family = family;
+          position.list = family.series;
+          position.registryLabels = registryLabels;
           families++;
         }
       }
@@ -339,7 +353,7 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
     const i = f.count++;
     const previous = f.previous;
     let s = previous[i + f.shift];
-    if (s === undefined || !spells(s.spelling, metricName, f.registryLabels, part, partValue, labels)) {
+    if (s === undefined || (!f.same && !spells(s.spelling, metricName, f.registryLabels, part, partValue, labels))) {
       s = this.find(metricName, labels, part, partValue, f);
       if (s.poll === p.poll - 1 && previous[s.index] === s) f.shift = s.index - i;
     }
