@@ -5,8 +5,10 @@ import { type ExpositionFormat, type ParseLimits, type ParseResult, type ValuePl
 interface Template {
   readonly format: ExpositionFormat;
   readonly maxSamples: number;
-  /** gaps[k]: the text before value k (after value k - 1); gaps[places.length]: the text after the last value. */
-  readonly gaps: readonly string[];
+  /** The body parsed in full; gapStart[k]..gapEnd[k] is its text before value k (after value k - 1), the last gap the text after the last value. */
+  readonly body: string;
+  readonly gapStart: Int32Array;
+  readonly gapEnd: Int32Array;
   readonly places: readonly ValuePlace[];
   readonly families: MetricFamily[];
   readonly samples: number;
@@ -40,17 +42,22 @@ export class ExpositionReparser {
     const parsed = parseExpositionWithPlaces(body, format, limits);
     if (!parsed.ok) return parsed;
     const { places } = parsed;
-    const gaps: string[] = [];
+    const gapStart = new Int32Array(places.length + 1);
+    const gapEnd = new Int32Array(places.length + 1);
     let from = 0;
-    for (const place of places) {
-      gaps.push(body.slice(from, place.start));
+    places.forEach((place, k) => {
+      gapStart[k] = from;
+      gapEnd[k] = place.start;
       from = place.end;
-    }
-    gaps.push(body.slice(from));
+    });
+    gapStart[places.length] = from;
+    gapEnd[places.length] = body.length;
     this.template = {
       format,
       maxSamples: limits.maxSamples,
-      gaps,
+      body,
+      gapStart,
+      gapEnd,
       places,
       families: parsed.families,
       samples: parsed.samples,
@@ -61,22 +68,29 @@ export class ExpositionReparser {
 
   /** Whether `body` is the template's text with other values; if so, the values are written into the template's families. */
   private reread(t: Template, body: string): boolean {
-    const { gaps, places, values } = t;
+    const { places, values, gapStart, gapEnd } = t;
+    const old = t.body;
     const om = t.format === 'openmetrics-1.0';
     const n = body.length;
     let p = 0;
     for (let k = 0; k < places.length; k++) {
-      const gap = gaps[k]!;
-      if (!body.startsWith(gap, p)) return false;
-      p += gap.length;
+      // (A loop over both strings: a little faster than startsWith() on a slice of the old body.)
+      const end0 = gapEnd[k]!;
+      if (p + end0 - gapStart[k]! > n) return false;
+      for (let j = gapStart[k]!; j < end0; j++, p++) {
+        if (body.charCodeAt(p) !== old.charCodeAt(j)) return false;
+      }
       const end = valueEnd(body, p, n, om);
       const value = parseNumber(body, p, end);
       if (value === undefined) return false;
       values[k] = value;
       p = end;
     }
-    const tail = gaps[places.length]!;
-    if (n - p !== tail.length || !body.startsWith(tail, p)) return false;
+    const last = places.length;
+    if (n - p !== gapEnd[last]! - gapStart[last]!) return false;
+    for (let j = gapStart[last]!; j < gapEnd[last]!; j++, p++) {
+      if (body.charCodeAt(p) !== old.charCodeAt(j)) return false;
+    }
     for (let k = 0; k < places.length; k++) {
       const place = places[k]!;
       if (place.target !== undefined) place.target[place.field] = values[k]!;
