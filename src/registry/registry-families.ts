@@ -1,5 +1,5 @@
 import type { MetricObjectWithValues, MetricValue, MetricValueWithName } from 'prom-client';
-import type { Bucket, HistogramSeries, Labels, MetricFamily, Quantile, ScalarType, SummarySeries } from '../sources/metric-family';
+import type { Bucket, HistogramSeries, Labels, MetricFamily, Quantile, ScalarSeries, ScalarType, SummarySeries } from '../sources/metric-family';
 
 /** One family as prom-client's registry.getMetricsAsJSON() returns it. */
 export type RegistryFamily = MetricObjectWithValues<MetricValue<string>>;
@@ -20,7 +20,11 @@ export function familiesFromRegistry(json: readonly RegistryFamily[]): MetricFam
     const type = typeOf(family.type);
     if (type === 'histogram') return { ...base, type, series: histogramSeries(family) };
     if (type === 'summary') return { ...base, type, series: summarySeries(family) };
-    return { ...base, type, series: family.values.map((value) => ({ labels: stringLabels(value.labels), value: value.value })) };
+    // prom-client's values are { labels, value } already: taken as they are when every label value is a string.
+    const series = family.values.every((value) => hasStringValues(value.labels))
+      ? (family.values as ScalarSeries[])
+      : family.values.map((value) => ({ labels: stringLabels(value.labels), value: value.value }));
+    return { ...base, type, series };
   });
 }
 
@@ -69,6 +73,12 @@ function grouped<Part, Series>(
     else if (partValue !== undefined) entry.parts.push(part(partValue, value.value));
   }
   return [...byLabels.values()].map((entry) => series(entry.labels, entry.parts, entry.sum, entry.count));
+}
+
+function hasStringValues(labels: MetricValue<string>['labels'] | undefined): boolean {
+  if (typeof labels !== 'object' || labels === null) return false;
+  for (const name in labels) if (typeof labels[name] !== 'string') return false;
+  return true;
 }
 
 /** Label values as strings, as the text format writes them (numbers, +Inf/-Inf/NaN); absent ones dropped. */
