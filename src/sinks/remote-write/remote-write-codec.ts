@@ -10,7 +10,7 @@
 //   Sample       := 09 <8 bytes double LE> 10 <varint ms>
 
 import { Writer } from 'protobufjs';
-import type { Labels, LabelledFamilies, MetricFamily } from '../../sources/metric-family';
+import type { HistogramSeries, Labels, LabelledFamilies, MetricFamily, SummarySeries } from '../../sources/metric-family';
 import { splitPoints, INSIDE, ATOM_END, UNIT_END } from './request-splitter';
 import { snappyBlock } from './snappy-block';
 import { type LabelPair, canonicalLabels, metadataFromFamilies } from './series-labels';
@@ -266,25 +266,19 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
         f.shift = 0;
         switch (family.type) {
           case 'histogram': {
-            const [bucket, sum, count] = [`${name}_bucket`, `${name}_sum`, `${name}_count`];
+            const bucket = `${name}_bucket`;
             for (const s of family.series) {
               for (const b of s.buckets) this.add(p, f, bucket, s.labels, 'le', b.le, b.count);
-              if (s.sum !== undefined) this.add(p, f, sum, s.labels, '', '', s.sum);
-              if (s.count !== undefined) this.add(p, f, count, s.labels, '', '', s.count);
-              endAtom(p);
+              this.addTotals(p, f, s);
             }
             break;
           }
-          case 'summary': {
-            const [sum, count] = [`${name}_sum`, `${name}_count`];
+          case 'summary':
             for (const s of family.series) {
               for (const q of s.quantiles) this.add(p, f, name, s.labels, 'quantile', q.quantile, q.value);
-              if (s.sum !== undefined) this.add(p, f, sum, s.labels, '', '', s.sum);
-              if (s.count !== undefined) this.add(p, f, count, s.labels, '', '', s.count);
-              endAtom(p);
+              this.addTotals(p, f, s);
             }
             break;
-          }
           default:
             for (const s of family.series) this.add(p, f, name, s.labels, '', '', s.value);
         }
@@ -346,6 +340,13 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
     if (this.knownLabels.length >= MAX_KNOWN_LABELS) this.knownLabels.shift();
     this.knownLabels.push(labels);
     return labels;
+  }
+
+  /** A histogram's or summary's series ends with its _sum and _count samples (when it has them). */
+  private addTotals(p: PollSamples, f: FamilyCursor, s: HistogramSeries | SummarySeries): void {
+    if (s.sum !== undefined) this.add(p, f, `${f.family.name}_sum`, s.labels, '', '', s.sum);
+    if (s.count !== undefined) this.add(p, f, `${f.family.name}_count`, s.labels, '', '', s.count);
+    endAtom(p);
   }
 
   /** One sample of the family at `f`: its series (found or made), value and boundary. */
