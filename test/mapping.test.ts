@@ -165,6 +165,18 @@ test('odd numbers: a value too large for a float64 is skipped as out_of_range, n
   assert.is(sampleValue(out, 'jvb_skipped_fields_total', { reason: 'out_of_range' }), 3);
 });
 
+test('keys that are names of what plain objects inherit (toString, constructor, __proto__) are ordinary gauges', async () => {
+  const stats = JSON.parse('{"total_bytes_received": 5, "toString": 3, "constructor": 4, "__proto__": 7, "hasOwnProperty": 1}') as Record<string, unknown>;
+  const mapped = mapColibriStats(stats);
+  assert.equal(mapped.skipped, []);
+  const out = await render(stats);
+  const expected: Record<string, number> = { jitsi_to_string: 3, jitsi_constructor: 4, jitsi___proto__: 7, jitsi_has_own_property: 1 };
+  for (const [name, value] of Object.entries(expected)) {
+    assert.is(out.type.get(name), 'gauge', name);
+    assert.is(sampleValue(out, name), value, name);
+  }
+});
+
 test('odd numbers: a negative counter is skipped as negative_counter; a negative gauge is kept', async () => {
   const stats = { total_bytes_received: -5, total_relays: '-1', total_keyframes_received: 7, bit_rate_download: -3, stress_level: '-0.5', total_packets_sent: -2 };
   const mapped = mapColibriStats(stats);

@@ -33,6 +33,11 @@ const PREFIX = 'jitsi_';
 /** A JSON number literal, for numbers a bridge sent as strings ("5", "0.25"). */
 const NUMERIC_STRING = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
+/** A catalogue entry of this very key: a key a bridge sends, such as `toString`, never finds what plain objects inherit. */
+function own<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 /** `someKey.x` -> `some_key_x`: what Prometheus allows in a metric name. */
 function sanitize(key: string): string {
   return key
@@ -71,7 +76,7 @@ const RULES = new Map<string, ScalarRule>();
 const MAX_CACHED_RULES = 50_000;
 
 function ruleFor(key: string): ScalarRule {
-  const seed = SEED_FIELDS[key];
+  const seed = own(SEED_FIELDS, key);
   if (seed) return { name: PREFIX + key, type: seed.type, help: seed.help, scale: 1 };
 
   let base = sanitize(key);
@@ -80,7 +85,7 @@ function ruleFor(key: string): ScalarRule {
     base = base.replace(/(^|_)milliseconds(_|$)/, '$1seconds$2');
     scale = 1 / 1000;
   }
-  const help = EXTRA_FIELD_HELP[key] ?? `The JVB /colibri/stats field "${key}".`;
+  const help = own(EXTRA_FIELD_HELP, key) ?? `The JVB /colibri/stats field "${key}".`;
   if (base.startsWith('total_') && base.length > 'total_'.length) {
     return { name: `${PREFIX}${base.slice('total_'.length)}_total`, type: 'counter', help, scale };
   }
@@ -168,7 +173,7 @@ export function mapColibriStats(stats: ColibriStats, places?: Map<string, FieldP
       continue;
     }
 
-    const histogramHelp = HISTOGRAM_FIELDS[key];
+    const histogramHelp = own(HISTOGRAM_FIELDS, key);
     if (histogramHelp !== undefined) {
       const counts = histogramCounts(value);
       if (counts === undefined) skipped.push({ key, reason: 'bad_histogram' });
