@@ -524,17 +524,24 @@ class Parser {
     return lineEnd;
   }
 
+  /** A sample line's metric name at `p` (a name start), in either format: starts the sample's state; returns the position after the name. */
+  private sampleName(p: number): number {
+    const s = this.s;
+    const n = this.n;
+    this.sampleStart = p;
+    this.canonical = true;
+    this.labelCount = 0;
+    p++;
+    while (p < n && isNameChar(s.charCodeAt(p))) p++;
+    return p;
+  }
+
   /** `name{labels} value [timestamp]`; returns the position of the line end. */
   private sample004(p: number): number {
     const s = this.s;
     const n = this.n;
-    const nameStart = p;
-    p++;
-    while (p < n && isNameChar(s.charCodeAt(p))) p++;
-    const name = s.slice(nameStart, p);
-    this.sampleStart = nameStart;
-    this.canonical = true;
-    this.labelCount = 0;
+    p = this.sampleName(p);
+    const name = s.slice(this.sampleStart, p);
     const afterName = p;
     p = this.skipBlanks(p);
     if (this.char(p) === LBRACE) {
@@ -566,8 +573,7 @@ class Parser {
       if (p < n && s.charCodeAt(p) !== LF) this.fail(`expected end of line after the timestamp, got ${this.describe(p)}`, p);
     }
     this.checkLabelNames(p);
-    this.places?.push({ start: valueStart, end: valueEnd, target: undefined, field: '' });
-    this.addSample(name, value);
+    this.addSample(name, value, valueStart, valueEnd);
     return p;
   }
 
@@ -739,13 +745,8 @@ class Parser {
   private sampleOM(p: number): number {
     const s = this.s;
     const n = this.n;
-    const nameStart = p;
-    p++;
-    while (p < n && isNameChar(s.charCodeAt(p))) p++;
-    const name = s.slice(nameStart, p);
-    this.sampleStart = nameStart;
-    this.canonical = true;
-    this.labelCount = 0;
+    p = this.sampleName(p);
+    const name = s.slice(this.sampleStart, p);
     if (this.char(p) === LBRACE) p = this.labelsOM(p + 1, false);
     if (this.char(p) !== SP) this.fail(`expected a space and a value after the metric, got ${this.describe(p)}`, p);
     p++;
@@ -766,8 +767,7 @@ class Parser {
     if (p >= n) this.fail('the body does not end with "# EOF"', p);
     if (s.charCodeAt(p) !== LF) this.fail(`expected end of line, a timestamp or an exemplar, got ${this.describe(p)}`, p);
     this.checkLabelNames(p);
-    this.places?.push({ start: valueStart, end: valueEnd, target: undefined, field: '' });
-    this.addSample(name, value);
+    this.addSample(name, value, valueStart, valueEnd);
     return p;
   }
 
@@ -1096,7 +1096,9 @@ class Parser {
   }
 
   /** Stores the sample just parsed (name, labels in the scratch arrays, value). */
-  private addSample(name: string, value: number): void {
+  private addSample(name: string, value: number, valueStart: number, valueEnd: number): void {
+    // Every sample line has a place, stored or not (see stored()).
+    this.places?.push({ start: valueStart, end: valueEnd, target: undefined, field: '' });
     let family: Family | undefined;
     let role = R_NONE;
     const block = this.block;
