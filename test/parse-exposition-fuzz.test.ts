@@ -10,6 +10,8 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sampleCount } from '../src/sources/metric-family';
+// (seeded, so every run tries the same inputs)
+import { mulberry32 } from '../src/sources/demo/seeded-random';
 import { ExpositionReparser } from '../src/sources/native/exposition-reparser';
 import { parseExposition, parseExpositionWithPlaces, type ExpositionFormat, type ParseResult } from '../src/sources/native/parse-exposition';
 
@@ -19,18 +21,6 @@ const FIXTURES: Array<[string, ExpositionFormat]> = [
   [readFileSync(path.join(FIXTURE_DIR, 'jvb-metrics-simpleclient-0.16-generated.openmetrics.txt'), 'utf8'), 'openmetrics-1.0'],
 ];
 const FORMATS: ExpositionFormat[] = ['text-0.0.4', 'openmetrics-1.0'];
-
-/** mulberry32: a small seeded PRNG, so every run tries the same inputs. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Random {
   private readonly next: () => number;

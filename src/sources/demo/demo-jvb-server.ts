@@ -1,22 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import capture from './colibri-stats-2021-08-v2.1.508-active.json';
+// (seeded, so a demo run is reproducible)
+import { mulberry32 } from './seeded-random';
 
 /** How long one simulated set of conferences lasts. */
 const EPOCH_MS = 10_000;
 const SLOTS = 22;
-
-/** A small deterministic generator, so a demo run is reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function histogram(values: readonly number[]): number[] {
   const slots = new Array<number>(SLOTS).fill(0);
