@@ -7,6 +7,7 @@ import { AgentProcess } from './helpers/agent-process';
 import { colibriFixtureText, FakeBridge } from './helpers/fake-bridge';
 import { PrometheusServer, type PromSample } from './helpers/prometheus-server';
 import { PushgatewayServer } from './helpers/pushgateway-server';
+import { eventually as eventuallyWatching } from './helpers/eventually';
 
 /**
  * dashboards/jvb.json against real data: one agent polls two fake bridges,
@@ -175,21 +176,12 @@ function ready(): PrometheusServer {
   return prometheus!;
 }
 
-/** Repeats `probe` until it returns a value; throws `what`, the last error and the agent log after `timeoutMs`. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = '';
-  while (Date.now() < deadline && agentExit === undefined) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error instanceof Error ? error.message : String(error);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  if (agentExit !== undefined) throw new Error(`${what}: the agent exited (${JSON.stringify(agentExit)}); log:\n${log()}`);
-  throw new Error(`${what}: not within ${timeoutMs} ms${lastError ? ` (last error: ${lastError})` : ''}; agent log:\n${log()}`);
+/** The agent, for eventually(). */
+const watchedAgent = { gone: () => (agentExit === undefined ? undefined : `the agent exited (${JSON.stringify(agentExit)})`), log };
+
+/** Repeats `probe` until it returns a value (see helpers/eventually.ts). */
+function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  return eventuallyWatching(what, probe, watchedAgent, timeoutMs, 250);
 }
 
 async function setUp(): Promise<void> {

@@ -7,6 +7,7 @@ import { AgentProcess } from './helpers/agent-process';
 import { COLIBRI_2026, FakeBridge, type ReceivedRequest } from './helpers/fake-bridge';
 import { parseExposition, type ExpositionSample } from './helpers/parse-exposition';
 import { PrometheusServer, type PromSample } from './helpers/prometheus-server';
+import { eventually as eventuallyWatching } from './helpers/eventually';
 
 /**
  * Many bridges from one agent, from the `bridges:` list of a YAML file, all
@@ -109,21 +110,12 @@ function valueFor(samples: readonly ExpositionSample[], name: string, instance: 
   return found.length === 1 ? found[0]!.value : undefined;
 }
 
-/** Repeats `probe` until it returns a value, or throws `what` with the agent log after `timeoutMs`. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = '';
-  while (Date.now() < deadline && agentExit === undefined) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = String(error);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const why = agentExit ? `the agent exited (${JSON.stringify(agentExit)})` : `not within ${timeoutMs}ms`;
-  throw new Error(`${what}: ${why} ${lastError}\nagent log:\n${log()}`);
+/** The agent, for eventually(). */
+const watchedAgent = { gone: () => (agentExit === undefined ? undefined : `the agent exited (${JSON.stringify(agentExit)})`), log };
+
+/** Repeats `probe` until it returns a value (see helpers/eventually.ts). */
+function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  return eventuallyWatching(what, probe, watchedAgent, timeoutMs, 200);
 }
 
 /** instance -> value, keys sorted (so that JSON.stringify compares it). */
