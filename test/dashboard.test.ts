@@ -8,6 +8,7 @@ import { colibriFixtureText, FakeBridge } from './helpers/fake-bridge';
 import { PrometheusServer, type PromSample } from './helpers/prometheus-server';
 import { PushgatewayServer } from './helpers/pushgateway-server';
 import { eventually as eventuallyWatching } from './helpers/eventually';
+import { setUpBefore } from './helpers/set-up-before';
 
 /**
  * dashboards/jvb.json against real data: one agent polls two fake bridges,
@@ -161,9 +162,6 @@ let pushgateway: PushgatewayServer | undefined;
 let agent: AgentProcess | undefined;
 let dir: string | undefined;
 
-// uvu shows a failing `before` hook as "0 / N" without failing, so the error
-// is kept and thrown by every test that needs the setup.
-let setupError: unknown;
 let agentExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
 function log(): string {
@@ -171,7 +169,7 @@ function log(): string {
 }
 
 function ready(): PrometheusServer {
-  if (setupError !== undefined) throw new Error(`set-up failed: ${setupError instanceof Error ? setupError.stack : String(setupError)}`);
+  setUpDone.check();
   if (agentExit !== undefined) throw new Error(`the agent exited (${JSON.stringify(agentExit)}); log:\n${log()}`);
   return prometheus!;
 }
@@ -224,13 +222,7 @@ pushgateway:
   await eventually('the Pushgateway last-success time pushed', atLeast('count_over_time(jvb_pushgateway_last_success_timestamp_seconds[1m])', 2), 45_000);
 }
 
-test.before(async () => {
-  try {
-    await setUp();
-  } catch (error) {
-    setupError = error;
-  }
-});
+const setUpDone = setUpBefore(test, setUp);
 
 test.after(async () => {
   await agent?.stop();

@@ -8,6 +8,7 @@ import { COLIBRI_2026, FakeBridge, type ReceivedRequest } from './helpers/fake-b
 import { parseExposition, type ExpositionSample } from './helpers/parse-exposition';
 import { PrometheusServer, type PromSample } from './helpers/prometheus-server';
 import { eventually as eventuallyWatching } from './helpers/eventually';
+import { setUpBefore } from './helpers/set-up-before';
 
 /**
  * Many bridges from one agent, from the `bridges:` list of a YAML file, all
@@ -38,24 +39,15 @@ let agentPort = 0;
 /** The first request the hanging bridge got: it must stay open while the others are polled. */
 let firstHangingRequest: ReceivedRequest | undefined;
 
-// uvu swallows an error thrown by a `before` hook without a word (the suite
-// just shows 0 passed), so it is kept here and thrown by every test instead.
-let setupError: unknown;
 let agentExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
 /** Throws when the set-up failed or the agent is gone. */
 function ready(): void {
-  if (setupError !== undefined) throw new Error(`set-up failed: ${setupError instanceof Error ? setupError.stack : String(setupError)}`);
+  setUpDone.check();
   if (agentExit !== undefined) throw new Error(`the agent exited (${JSON.stringify(agentExit)}); log:\n${log()}`);
 }
 
-test.before(async () => {
-  try {
-    await setUp();
-  } catch (error) {
-    setupError = error;
-  }
-});
+const setUpDone = setUpBefore(test, setUp);
 
 async function setUp(): Promise<void> {
   for (const bridge of bridges) await bridge.start();

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { AgentProcess } from './helpers/agent-process';
 import { FakeBridge, nativeFixtureText, type NativeFormat } from './helpers/fake-bridge';
 import { PrometheusServer, type PromSample } from './helpers/prometheus-server';
+import { setUpBefore } from './helpers/set-up-before';
 
 /**
  * The oracle: one fake JVB serving its native /metrics, scraped by a real
@@ -58,20 +59,9 @@ function oracle(format: NativeFormat): void {
   let agent: AgentProcess | undefined;
   const fixture = nativeFixtureText(format);
   const typeLines = fixture.split('\n').filter((line) => line.startsWith('# TYPE ')).length;
-  // uvu swallows an error thrown by a `before` hook without a word, so it is kept and thrown by the tests.
-  let setupError: unknown;
   let agentExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const ready = () => {
-    if (setupError !== undefined) throw new Error(`set-up failed: ${setupError instanceof Error ? setupError.stack : String(setupError)}`);
-  };
-
-  test.before(async () => {
-    try {
-      await setUp();
-    } catch (error) {
-      setupError = error;
-    }
-  });
+  const setUpDone = setUpBefore(test, setUp);
+  const ready = () => setUpDone.check();
 
   async function setUp(): Promise<void> {
     await bridge.start();

@@ -7,6 +7,7 @@ import { createPushgatewayMetrics } from '../src/sinks/pushgateway/pushgateway-m
 import { PushgatewaySender } from '../src/sinks/pushgateway/pushgateway-sender';
 import { parseExposition } from './helpers/parse-exposition';
 import { ScriptedReceiver, until } from './helpers/scripted-receiver';
+import { setUpBefore } from './helpers/set-up-before';
 
 /**
  * What the Pushgateway sender says: the same rule as remote-write for
@@ -15,17 +16,10 @@ import { ScriptedReceiver, until } from './helpers/scripted-receiver';
  */
 
 const gateway = new ScriptedReceiver();
-let setupError: unknown;
 const test = suite('Pushgateway sender: repeated conditions, first push, HTML answers');
-test.before(async () => {
-  try {
-    await gateway.start();
-  } catch (err) {
-    setupError = err; // uvu hides before-hook failures: each test rethrows it
-  }
-});
+const setUp = setUpBefore(test, () => gateway.start());
 test.before.each(() => {
-  if (setupError) throw setupError;
+  setUp.check();
   gateway.received.length = 0;
   gateway.answer = () => ({ status: 200 });
 });

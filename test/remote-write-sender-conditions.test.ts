@@ -15,6 +15,7 @@ import { createRemoteWriteMetrics } from '../src/sinks/remote-write/remote-write
 import { RemoteWriteSender } from '../src/sinks/remote-write/remote-write-sender';
 import { parseExposition, sampleValue } from './helpers/parse-exposition';
 import { ScriptedReceiver, until } from './helpers/scripted-receiver';
+import { setUpBefore } from './helpers/set-up-before';
 
 /**
  * What the remote-write sender says and counts: one rule for repeated
@@ -64,16 +65,9 @@ const at = (lines: readonly string[], level: string, pattern: RegExp) => lines.f
 
 const conditions = suite('remote-write sender: repeated conditions are logged when they start, once a minute, and when they end');
 const receiver = new ScriptedReceiver();
-let setupError: unknown;
-conditions.before(async () => {
-  try {
-    await receiver.start();
-  } catch (err) {
-    setupError = err; // uvu hides before-hook failures: each test rethrows it
-  }
-});
+const setUp = setUpBefore(conditions, () => receiver.start());
 conditions.before.each(() => {
-  if (setupError) throw setupError;
+  setUp.check();
   receiver.received.length = 0;
   receiver.answer = () => ({ status: 200 });
 });
