@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { closeServer } from './close-server';
+import { closeServer, listenOnLoopback } from './close-server';
 
 /** The shared, read-only fixtures beside the project (../shared/fixtures). */
 const SHARED_FIXTURES = resolve(__dirname, '..', '..', '..', 'shared', 'fixtures');
@@ -154,14 +153,7 @@ export class FakeBridge {
   async start(): Promise<this> {
     if (this.server) return this;
     const server = http.createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((resolvePromise, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolvePromise();
-      });
-    });
-    this.port = (server.address() as AddressInfo).port;
+    this.port = await listenOnLoopback(server, this.port);
     this.server = server;
     return this;
   }

@@ -1,6 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { closeServer } from './close-server';
+import { closeServer, listenOnLoopback } from './close-server';
 
 export interface FakeResponse {
   readonly status?: number;
@@ -41,8 +40,7 @@ export class FakeJvb {
         res.on('close', () => clearTimeout(timer));
       } else send();
     });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as AddressInfo).port;
+    this.port = await listenOnLoopback(server, this.port);
     this.server = server;
     return this;
   }
@@ -58,8 +56,7 @@ export class FakeJvb {
 /** A loopback port with nothing listening on it. */
 export async function unusedPort(): Promise<number> {
   const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server, 0);
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }

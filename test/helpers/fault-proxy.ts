@@ -1,6 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { closeServer } from './close-server';
+import { closeServer, listenOnLoopback } from './close-server';
 
 /** What the proxy does with the next request. */
 export type FaultMode =
@@ -57,8 +56,7 @@ export class FaultProxy {
         upstream.end(Buffer.concat(chunks));
       });
     });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as AddressInfo).port;
+    this.port = await listenOnLoopback(server, this.port);
     this.server = server;
     return this;
   }

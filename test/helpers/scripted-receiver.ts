@@ -1,6 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { closeServer } from './close-server';
+import { closeServer, listenOnLoopback } from './close-server';
 
 export interface ReceivedRequest {
   readonly method: string;
@@ -34,8 +33,7 @@ export class ScriptedReceiver {
         res.writeHead(reply.status, reply.headers ?? {}).end(reply.body ?? '');
       });
     });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as AddressInfo).port;
+    this.port = await listenOnLoopback(server, this.port);
     this.server = server;
     return this;
   }
