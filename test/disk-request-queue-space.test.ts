@@ -9,6 +9,7 @@ import { DiskRequestQueue, type DiskRequestQueueOptions } from '../src/sinks/que
 import { crc32c, encodeRecordHeader, RECORD_HEADER_BYTES } from '../src/sinks/queue/queue-record-codec';
 import type { QueueDrop, QueueEntry } from '../src/sinks/queue/request-queue';
 import { tmpfsUnavailable, withTmpfs } from './helpers/tmpfs';
+import { bytesOfSegments, drain, segmentFiles } from './helpers/disk-queue';
 
 /**
  * The disk queue when space or files go missing: delivered space comes back,
@@ -34,27 +35,6 @@ function id(e: QueueEntry): number {
 interface LogEvent {
   readonly event: string;
   readonly fields: Record<string, string | number>;
-}
-
-async function segmentFiles(dir: string): Promise<string[]> {
-  return (await fs.readdir(dir)).filter((name) => name.endsWith('.seg')).sort();
-}
-
-async function bytesOfSegments(dir: string): Promise<number> {
-  let total = 0;
-  for (const name of await segmentFiles(dir)) total += (await fs.stat(path.join(dir, name))).size;
-  return total;
-}
-
-async function drain(queue: DiskRequestQueue): Promise<QueueEntry[]> {
-  const out: QueueEntry[] = [];
-  for (let guard = 0; guard < 100_000; guard++) {
-    const head = await queue.peek();
-    if (head === undefined) return out;
-    out.push(head);
-    await queue.ack();
-  }
-  throw new Error('queue never emptied');
 }
 
 /** Opens queues in `root`, logging into `logs`; closes them all with closeAll(). */

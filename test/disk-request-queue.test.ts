@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { DiskRequestQueue, type DiskRequestQueueOptions } from '../src/sinks/queue/disk-request-queue';
 import { crc32c, RECORD_HEADER_BYTES } from '../src/sinks/queue/queue-record-codec';
 import type { QueueEntry } from '../src/sinks/queue/request-queue';
+import { bytesOfSegments, drain, segmentFiles } from './helpers/disk-queue';
 
 const HEADER = RECORD_HEADER_BYTES;
 const T0 = 1_700_000_000_000;
@@ -80,18 +81,6 @@ test.after.each(async (ctx) => {
   await fs.rm(ctx.dir, { recursive: true, force: true });
 });
 
-/** Peeks and acks until empty, returning what came out. */
-async function drain(queue: DiskRequestQueue): Promise<QueueEntry[]> {
-  const out: QueueEntry[] = [];
-  for (let guard = 0; guard < 100_000; guard++) {
-    const head = await queue.peek();
-    if (head === undefined) return out;
-    out.push(head);
-    await queue.ack();
-  }
-  throw new Error('queue never emptied');
-}
-
 function assertSameEntries(actual: readonly QueueEntry[], expected: readonly QueueEntry[], what: string): void {
   assert.is(actual.length, expected.length, `${what}: count`);
   for (let i = 0; i < expected.length; i++) {
@@ -106,16 +95,6 @@ function assertCounters(queue: DiskRequestQueue, expected: readonly QueueEntry[]
   assert.is(queue.pendingSamples, sum(expected.map((e) => e.samples)), `${what}: pendingSamples`);
   assert.is(queue.pendingBytes, sum(expected.map((e) => e.body.length)), `${what}: pendingBytes`);
   assert.is(queue.oldestTimestampMs, expected.find((e) => e.samples > 0)?.maxTimestampMs, `${what}: oldestTimestampMs`);
-}
-
-async function segmentFiles(dir: string): Promise<string[]> {
-  return (await fs.readdir(dir)).filter((name) => name.endsWith('.seg')).sort();
-}
-
-async function bytesOfSegments(dir: string): Promise<number> {
-  let total = 0;
-  for (const name of await segmentFiles(dir)) total += (await fs.stat(path.join(dir, name))).size;
-  return total;
 }
 
 test('FIFO across interleaved appends and acks and across segment rolls; counters follow', async (ctx) => {
