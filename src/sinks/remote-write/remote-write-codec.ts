@@ -153,6 +153,9 @@ interface FamilyCursor {
   count: number;
   /** How far this poll's positions have moved from last poll's (series inserted or removed before). */
   shift: number;
+  /** A histogram's or summary's <name>_sum and <name>_count, made once per family. */
+  sumName: string;
+  countName: string;
 }
 
 const NO_SERIES: readonly Series[] = [];
@@ -202,7 +205,7 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
   private readonly positions = new Map<string, Positions>();
   /** Registry labels objects seen (a target has one or two). */
   private readonly knownLabels: Labels[] = [];
-  private readonly cursor: FamilyCursor = { family: undefined!, registryLabels: {}, previous: NO_SERIES, current: undefined, same: false, count: 0, shift: 0 };
+  private readonly cursor: FamilyCursor = { family: undefined!, registryLabels: {}, previous: NO_SERIES, current: undefined, same: false, count: 0, shift: 0, sumName: '', countName: '' };
   /** The last poll's sample requests, by number. */
   private templates: Template[] = [];
   private poll = 0;
@@ -267,6 +270,8 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
         switch (family.type) {
           case 'histogram': {
             const bucket = `${name}_bucket`;
+            f.sumName = `${name}_sum`;
+            f.countName = `${name}_count`;
             for (const s of family.series) {
               for (const b of s.buckets) this.add(p, f, bucket, s.labels, 'le', b.le, b.count);
               this.addTotals(p, f, s);
@@ -274,6 +279,8 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
             break;
           }
           case 'summary':
+            f.sumName = `${name}_sum`;
+            f.countName = `${name}_count`;
             for (const s of family.series) {
               for (const q of s.quantiles) this.add(p, f, name, s.labels, 'quantile', q.quantile, q.value);
               this.addTotals(p, f, s);
@@ -344,8 +351,8 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
 
   /** A histogram's or summary's series ends with its _sum and _count samples (when it has them). */
   private addTotals(p: PollSamples, f: FamilyCursor, s: HistogramSeries | SummarySeries): void {
-    if (s.sum !== undefined) this.add(p, f, `${f.family.name}_sum`, s.labels, '', '', s.sum);
-    if (s.count !== undefined) this.add(p, f, `${f.family.name}_count`, s.labels, '', '', s.count);
+    if (s.sum !== undefined) this.add(p, f, f.sumName, s.labels, '', '', s.sum);
+    if (s.count !== undefined) this.add(p, f, f.countName, s.labels, '', '', s.count);
     endAtom(p);
   }
 
