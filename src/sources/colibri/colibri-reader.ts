@@ -2,7 +2,6 @@ import type { EndpointReader } from '../endpoint-source';
 import { sampleCount } from '../metric-family';
 import { ColibriMapper } from './colibri-mapper';
 import { parseColibriStats } from './parse-colibri-stats';
-import type { MappedStats } from './map-colibri-stats';
 
 /** A real /colibri/stats is about 2.5 KiB; anything near this is not one. */
 export const COLIBRI_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -14,7 +13,6 @@ export const COLIBRI_MAX_BODY_BYTES = 4 * 1024 * 1024;
  */
 export function createColibriReader(): EndpointReader {
   const mapper = new ColibriMapper();
-  let last: { result: MappedStats; samples: number } | undefined;
   return {
     accept: 'application/json',
     read(body, maxSeries) {
@@ -24,9 +22,7 @@ export function createColibriReader(): EndpointReader {
       const keys = Object.keys(parsed.stats);
       if (keys.length > maxSeries) return { ok: false, reason: 'too_many_series', message: `${keys.length} fields, more than the limit of ${maxSeries} series` };
       const mapped = mapper.map(parsed.stats, keys);
-      // (A reused mapping has the series it had.)
-      if (last?.result !== mapped) last = { result: mapped, samples: mapped.families.reduce((n, family) => n + sampleCount(family), 0) };
-      const { samples } = last;
+      const samples = mapped.families.reduce((n, family) => n + sampleCount(family), 0);
       if (samples > maxSeries) return { ok: false, reason: 'too_many_series', message: `${samples} series, more than the limit of ${maxSeries}` };
       return { ok: true, families: mapped.families, skipped: mapped.skipped };
     },

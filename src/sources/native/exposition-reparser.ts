@@ -73,24 +73,22 @@ export class ExpositionReparser {
     const om = t.format === 'openmetrics-1.0';
     const n = body.length;
     let p = 0;
-    for (let k = 0; k < places.length; k++) {
+    // Gap k is the text before value k; the last gap, the text after the last value.
+    for (let k = 0; ; k++) {
       // (A loop over both strings: a little faster than startsWith() on a slice of the old body.)
       const end0 = gapEnd[k]!;
       if (p + end0 - gapStart[k]! > n) return false;
       for (let j = gapStart[k]!; j < end0; j++, p++) {
         if (body.charCodeAt(p) !== old.charCodeAt(j)) return false;
       }
+      if (k === places.length) break;
       const end = valueEnd(body, p, n, om);
       const value = parseNumber(body, p, end);
       if (value === undefined) return false;
       values[k] = value;
       p = end;
     }
-    const last = places.length;
-    if (n - p !== gapEnd[last]! - gapStart[last]!) return false;
-    for (let j = gapStart[last]!; j < gapEnd[last]!; j++, p++) {
-      if (body.charCodeAt(p) !== old.charCodeAt(j)) return false;
-    }
+    if (p !== n) return false;
     for (let k = 0; k < places.length; k++) {
       const place = places[k]!;
       if (place.target !== undefined) place.target[place.field] = values[k]!;
