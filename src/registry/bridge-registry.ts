@@ -1,8 +1,8 @@
 import { Registry } from 'prom-client';
 import { ConditionLog } from '../log/condition-log';
 import type { Logger } from '../log/logger';
-import type { Labels, LabelledFamilies, MetricFamily } from '../sources/metric-family';
-import { occupiedNames } from '../sources/metric-family';
+import type { Labels, LabelledFamilies, MetricFamily } from '../model/metric-family';
+import { occupiedNames } from '../model/metric-family';
 import type { PollOutcome, SkippedField } from '../sources/source';
 import { FamilyMetric } from './family-metric';
 import { familiesFromRegistry } from './registry-families';

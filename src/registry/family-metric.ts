@@ -1,5 +1,5 @@
 import type { Metric } from 'prom-client';
-import { type MetricFamily, sampleCount } from '../sources/metric-family';
+import { type MetricFamily, sampleCount } from '../model/metric-family';
 
 /** Label objects are shared, never written: readers that add labels (prom-client's default labels, the fleet's instance) replace the object. */
 type ValueLabels = Readonly<Record<string, string | number>>;

@@ -1,5 +1,5 @@
 import type { MetricObjectWithValues, MetricValue, MetricValueWithName } from 'prom-client';
-import type { Bucket, HistogramSeries, Labels, MetricFamily, Quantile, ScalarSeries, ScalarType, SummarySeries } from '../sources/metric-family';
+import type { Bucket, HistogramSeries, Labels, MetricFamily, Quantile, ScalarSeries, ScalarType, SummarySeries } from '../model/metric-family';
 
 /** One family as prom-client's registry.getMetricsAsJSON() returns it. */
 export type RegistryFamily = MetricObjectWithValues<MetricValue<string>>;

@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import { familiesFromRegistry } from '../registry/registry-families';
 import { joinExpositions } from '../registry/served-exposition';
 import type { PushUnit } from '../sinks/sink';
-import type { LabelledFamilies } from '../sources/metric-family';
+import type { LabelledFamilies } from '../model/metric-family';
 
 /** Something whose metrics a push carries: a bridge's registry, or a prom-client registry (the agent's own metrics). */
 export interface UnitPart {

@@ -1,4 +1,4 @@
-import type { LabelledFamilies } from '../sources/metric-family';
+import type { LabelledFamilies } from '../model/metric-family';
 
 /**
  * What one poll hands to the sinks: the metrics of one "target" (a bridge,

@@ -1,6 +1,6 @@
 import { redactUrl } from '../log/redact-url';
 import { fetchEndpoint, type BridgeEndpoint, type FetchedBody } from './fetch-endpoint';
-import type { MetricFamily } from './metric-family';
+import type { MetricFamily } from '../model/metric-family';
 import type { PollFailureReason, PollOutcome, SkippedField, Source } from './source';
 
 /** What a body of an endpoint says, judged without I/O. */

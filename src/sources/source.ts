@@ -1,4 +1,4 @@
-import type { MetricFamily } from './metric-family';
+import type { MetricFamily } from '../model/metric-family';
 
 /**
  * Where a bridge's metrics come from. Everything after the sources sees only

@@ -10,7 +10,7 @@
 //   Sample       := 09 <8 bytes double LE> 10 <varint ms>
 
 import { Writer } from 'protobufjs';
-import type { HistogramSeries, Labels, LabelledFamilies, MetricFamily, SummarySeries } from '../../sources/metric-family';
+import type { HistogramSeries, Labels, LabelledFamilies, MetricFamily, SummarySeries } from '../../model/metric-family';
 import { splitPoints, INSIDE, ATOM_END, UNIT_END } from './request-splitter';
 import { snappyBlock } from './snappy-block';
 import { type LabelPair, canonicalLabels, metadataFromFamilies } from './series-labels';

@@ -7,7 +7,7 @@
 // empty-valued labels are dropped; label names are sorted by plain code-unit
 // order (never localeCompare) and unique.
 
-import type { Labels, MetricFamily } from '../../sources/metric-family';
+import type { Labels, MetricFamily } from '../../model/metric-family';
 import { MetricTypeNumber } from './write-request-schema';
 
 export interface LabelPair {

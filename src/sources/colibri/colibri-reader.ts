@@ -1,5 +1,5 @@
 import type { EndpointReader } from '../endpoint-source';
-import { sampleCount } from '../metric-family';
+import { sampleCount } from '../../model/metric-family';
 import { ColibriMapper } from './colibri-mapper';
 import { parseColibriStats } from './parse-colibri-stats';
 

@@ -8,7 +8,7 @@ import {
   INFO_METRIC,
   SEED_FIELDS,
 } from './colibri-field-catalog';
-import { occupiedNames, type HistogramFamily, type MetricFamily, type ScalarFamily } from '../metric-family';
+import { occupiedNames, type HistogramFamily, type MetricFamily, type ScalarFamily } from '../../model/metric-family';
 import type { SkippedField, SkipReason } from '../source';
 
 export interface MappedStats {

@@ -1,4 +1,4 @@
-import type { MetricFamily } from '../metric-family';
+import type { MetricFamily } from '../../model/metric-family';
 import { type ExpositionFormat, type ParseLimits, type ParseResult, type ValuePlace, parseExpositionWithPlaces, parseNumber } from './parse-exposition';
 
 /** The last body parsed in full: the text around its values, and where each value went. */

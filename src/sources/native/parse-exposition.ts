@@ -53,7 +53,7 @@
  * Families without samples are left out.
  */
 
-import type { Bucket, HistogramSeries, Labels, MetricFamily, Quantile, ScalarSeries, ScalarType, SummarySeries } from '../metric-family';
+import type { Bucket, HistogramSeries, Labels, MetricFamily, Quantile, ScalarSeries, ScalarType, SummarySeries } from '../../model/metric-family';
 
 export type ExpositionFormat = 'text-0.0.4' | 'openmetrics-1.0';
 
