@@ -1,13 +1,16 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { STORAGE_SETTING_NAMES } from './config/agent-settings';
+import { ConfigError } from './config/config-error';
 import type { AgentConfig } from './config/load-config';
-import type { BridgeSettings } from './config/load-bridges';
+import type { BridgeOptions } from './scheduler/bridge-options';
 import type { Logger } from './log/logger';
 import { registerBuildInfo } from './registry/self-metrics';
 import { ServedExposition } from './registry/served-exposition';
 import { BridgeFleet } from './scheduler/bridge-fleet';
-import { startMetricsServer, type MetricsServer } from './server/http-server';
+import { ListenError, startMetricsServer, type MetricsServer } from './server/http-server';
 import { startDemoJvb, type DemoJvb } from './sources/demo/demo-jvb-server';
-import { SinkSet } from './sinks/sink-set';
+import { QueueFolderError } from './sinks/queue/open-request-queue';
+import { SinkSet, type SinkChanges } from './sinks/sink-set';
 import { VERSION } from './version';
 
 export { AGENT_JOB } from './scheduler/bridge-fleet';
@@ -77,12 +80,20 @@ function restartOnlySettings(config: AgentConfig): Record<string, string> {
 export async function startAgent(config: AgentConfig, log: Logger): Promise<RunningAgent> {
   const agentRegistry = createAgentRegistry(config.labels);
   // Queues first: a storage folder that cannot be used stops the start before anything listens.
-  const sinks = new SinkSet(agentRegistry, config.storage, log);
-  await sinks.update(config.destinations);
+  const sinks = new SinkSet(agentRegistry, config.storage, log, STORAGE_SETTING_NAMES);
+  const updateSinks = async (next: AgentConfig): Promise<SinkChanges> => {
+    try {
+      return await sinks.update(next.destinations);
+    } catch (error) {
+      if (!(error instanceof QueueFolderError)) throw error;
+      throw new ConfigError(`--storage.path ${JSON.stringify(next.storage.path)}: ${error.message} (make it writable by the agent, or run with --storage.in-memory)`);
+    }
+  };
+  await updateSinks(config);
 
   let demo: DemoJvb | undefined;
-  const bridgesOf = (c: AgentConfig): readonly BridgeSettings[] =>
-    demo === undefined ? c.bridges : [{ ...c.bridges[0]!, url: demo.url, source: 'colibri', http: { ...c.bridges[0]!.http, url: demo.url } }];
+  const bridgesOf = (c: AgentConfig): readonly BridgeOptions[] =>
+    demo === undefined ? c.bridges : [{ ...c.bridges[0]!, url: demo.url, source: 'colibri', endpoints: [{ kind: 'colibri', url: demo.url }] }];
   if (config.demo) {
     demo = await startDemoJvb();
     log.info('demo mode: polling an embedded simulated JVB instead of --jvb.url', { jvb_url: demo.url });
@@ -109,7 +120,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     await sinks.stop(0);
     await fleet.stop();
     await demo?.close();
-    throw error;
+    throw error instanceof ListenError ? new ConfigError(`--web.listen-address ${JSON.stringify(error.address)}: ${error.message}`) : error;
   }
   log.info('serving metrics', {
     address: `${server.address.family === 'IPv6' ? `[${server.address.address}]` : server.address.address}:${server.address.port}`,
@@ -123,7 +134,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     registry: agentRegistry,
     async reload(next) {
       // New queues first: if one cannot be opened, this throws and nothing has changed.
-      const changes = await sinks.update(next.destinations);
+      const changes = await updateSinks(next);
       const old = fleet;
       await old.stop();
       agentRegistry.setDefaultLabels({ ...next.labels });

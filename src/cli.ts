@@ -4,7 +4,7 @@ import { ConfigError } from './config/config-error';
 import { helpText } from './config/help-text';
 import { loadConfig } from './config/load-config';
 import { createLogger, type Logger } from './log/logger';
-import { COMMAND, healthcheck, SUBCOMMANDS_HELP } from './server/healthcheck-command';
+import { COMMAND, probeHealth, SUBCOMMANDS_HELP } from './server/health-probe';
 import { REVISION, VERSION, versionLine } from './version';
 
 async function main(): Promise<number> {
@@ -88,6 +88,35 @@ async function main(): Promise<number> {
   await agent.stop();
   log.info('stopped');
   return 0;
+}
+
+/**
+ * `healthcheck [flags]`: reads the settings the way the agent does (flags,
+ * JVB_ADAPTER_* environment, --config.file) only to find the listen address,
+ * and asks /-/healthy there.
+ */
+async function healthcheck(argv: readonly string[]): Promise<number> {
+  const fail = (message: string): number => {
+    process.stderr.write(`${COMMAND} healthcheck: ${message}\n`);
+    return 1;
+  };
+  let request;
+  try {
+    request = loadConfig({ argv, env: process.env });
+  } catch (error) {
+    return fail(error instanceof ConfigError ? `error: ${error.message}` : `cannot read the settings: ${(error as Error).message}`);
+  }
+  if (request.kind === 'help') {
+    process.stdout.write(`usage: ${COMMAND} healthcheck [flags]\n${SUBCOMMANDS_HELP.split('\n').slice(3).join('\n')}`);
+    return 0;
+  }
+  if (request.kind === 'version') {
+    process.stdout.write(`${COMMAND} ${versionLine()}\n`);
+    return 0;
+  }
+  const address = request.config.web.listenAddress;
+  if (address.port === 0) return fail('--web.listen-address has port 0 (any free port): give the port the agent listens on');
+  return probeHealth(address, fail);
 }
 
 async function reload(agent: RunningAgent, argv: readonly string[], log: Logger): Promise<void> {

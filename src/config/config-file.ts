@@ -9,10 +9,7 @@ import type { Document, ErrorCode, LineCounter } from 'yaml';
 function yaml(): typeof import('yaml') {
   return require('yaml') as typeof import('yaml');
 }
-import { closestName } from './closest-name';
 import { ConfigError } from './config-error';
-import { DESTINATION_KINDS, type DestinationKind } from './destination-settings';
-import { findSetting, SETTINGS, type SettingSpec } from './settings';
 
 /** The largest --config.file read; a larger one is refused before it is read. */
 export const CONFIG_FILE_MAX_BYTES = 1024 * 1024;
@@ -25,41 +22,21 @@ const CONFIG_FILE_MAX_TEXT = '1MiB';
  */
 export type KeyLocator = (path: ReadonlyArray<string | number>) => string;
 
-/**
- * The YAML file's settings, flattened to flag names: `{poll: {interval: 15s}}`
- * becomes `poll.interval = "15s"`; `labels` is a map of constant labels.
- * Unknown keys are refused, as Prometheus refuses them, so a typo never
- * silently falls back to a default.
- *
- * Error messages never quote the file's text beyond the names of its keys
- * (and the values of settings it does hold): pointed by mistake at another
- * file (`/etc/shadow`), the agent must not print its lines.
- */
-export interface FileSettings {
+/** The YAML file, parsed: its top-level mapping, read scope by scope by file-layers.ts. */
+export interface ConfigDocument {
   readonly path: string;
-  readonly values: ReadonlyMap<string, string>;
-  readonly labels: ReadonlyArray<readonly [string, string]>;
-  /** The `bridges:`, `remote_write:` and `pushgateway:` lists, read by load-bridges.ts and load-destinations.ts. */
-  readonly lists: Partial<Record<DestinationKind, unknown>>;
-  /** The `jvb:` section: settings every bridge inherits, read by load-bridges.ts. */
-  readonly bridgeDefaults: unknown;
+  readonly content: Readonly<Record<string, unknown>>;
   readonly locate: KeyLocator;
 }
 
 type Yaml = unknown;
 
-function isMapping(value: Yaml): value is Record<string, Yaml> {
+export function isMapping(value: Yaml): value is Record<string, Yaml> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function scalarText(value: Yaml): string | undefined {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return undefined;
-}
-
 /** A key shown in messages must look like a setting name; anything else may be a line of some other file. */
-const SHOWABLE_KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
+export const SHOWABLE_KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
 
 /**
  * How an unknown key is named in a message: `"poll.intervall"` (with the
@@ -140,7 +117,7 @@ function keyLocator(doc: Document, lines: LineCounter): KeyLocator {
   };
 }
 
-export function readConfigFile(path: string, readFile?: (path: string) => string): FileSettings {
+export function readConfigFile(path: string, readFile?: (path: string) => string): ConfigDocument {
   const tooLarge = (): ConfigError =>
     new ConfigError(`--config.file ${JSON.stringify(path)} is larger than ${CONFIG_FILE_MAX_TEXT}, the most a config file may hold: is it the right file?`);
   let text: string;
@@ -182,58 +159,8 @@ export function readConfigFile(path: string, readFile?: (path: string) => string
   } catch {
     throw new ConfigError(`--config.file ${JSON.stringify(path)} is not usable YAML: its aliases expand too many times`);
   }
-  return flattenConfigDocument(path, content ?? {}, keyLocator(doc, lines));
+  content ??= {};
+  if (!isMapping(content)) throw new ConfigError(`--config.file ${JSON.stringify(path)}: expected a mapping of settings at the top level`);
+  return { path, content, locate: keyLocator(doc, lines) };
 }
 
-/** The keys a flat section of the file may hold (`poll.interval`, ...), for "did you mean". */
-function fileSettingNames(): string[] {
-  const flat = (SETTINGS as readonly SettingSpec[]).filter((s) => s.flagAndEnvOnly !== true && s.repeatable !== true).map((s) => s.flag);
-  return [...flat, 'jvb', 'labels', ...Object.values(DESTINATION_KINDS).map((k) => k.fileKey)];
-}
-
-export function flattenConfigDocument(path: string, doc: Yaml, locate: KeyLocator = () => ''): FileSettings {
-  const where = `--config.file ${JSON.stringify(path)}`;
-  if (!isMapping(doc)) throw new ConfigError(`${where}: expected a mapping of settings at the top level`);
-  const values = new Map<string, string>();
-  const labels: Array<readonly [string, string]> = [];
-  const lists: Partial<Record<DestinationKind, unknown>> = {};
-  let bridgeDefaults: unknown;
-
-  for (const [section, body] of Object.entries(doc)) {
-    const kind = (Object.keys(DESTINATION_KINDS) as DestinationKind[]).find((k) => DESTINATION_KINDS[k].fileKey === section);
-    if (kind !== undefined) {
-      lists[kind] = body;
-      continue;
-    }
-    if (section === 'jvb') {
-      if (!isMapping(body)) throw new ConfigError(`${where}: "jvb" must be a mapping of bridge settings (url, timeout, source, ...)`);
-      bridgeDefaults = body;
-      continue;
-    }
-    if (section === 'labels') {
-      if (!isMapping(body)) throw new ConfigError(`${where}: "labels" must be a mapping of NAME: VALUE`);
-      for (const [name, value] of Object.entries(body)) {
-        const text = scalarText(value);
-        if (text === undefined) throw new ConfigError(`${where}: label ${describeFileKey('', name, locate(['labels', name]))} must have a scalar value`);
-        labels.push([name, text]);
-      }
-      continue;
-    }
-    const entries: Array<[string, Yaml, ReadonlyArray<string>]> = isMapping(body)
-      ? Object.entries(body).map(([key, value]) => [`${section}.${key}`, value, [section, key]])
-      : [[section, body, [section]]];
-    for (const [flag, value, keyPath] of entries) {
-      const spec = findSetting(flag);
-      if (spec === undefined || spec.flagAndEnvOnly === true || spec.repeatable === true) {
-        const location = locate(keyPath);
-        const shown = keyPath.length === 1 ? describeFileKey('', section, location) : SHOWABLE_KEY.test(section) ? describeFileKey(`${section}.`, keyPath[1]!, location) : describeFileKey('', section, locate([section]));
-        const guess = SHOWABLE_KEY.test(flag) ? closestName(flag, fileSettingNames()) : undefined;
-        throw new ConfigError(`${where}: unknown setting ${shown}${guess !== undefined ? `; did you mean "${guess}"?` : ''}`);
-      }
-      const text = scalarText(value);
-      if (text === undefined) throw new ConfigError(`${where}: setting ${JSON.stringify(flag)} must be a scalar (string, number or boolean)`);
-      values.set(flag, text);
-    }
-  }
-  return { path, values, labels, lists, bridgeDefaults, locate };
-}

@@ -1,5 +1,14 @@
-import { DESTINATION_KINDS } from './destination-settings';
-import { envVarName, SETTINGS, type SettingSpec } from './settings';
+import { SCOPES } from './scopes';
+import { envNames, flagName, type Scope, type SettingSpec } from './setting-spec';
+
+/** How a setting is written on the command line, or where it goes when it is no flag. */
+export function flagUsage(scope: Scope, key: string, spec: SettingSpec): string {
+  const flag = flagName(scope, key);
+  if (spec.reach === 'no-flag') return `(environment only) ${envNames(scope, key)[0]}`;
+  if (spec.kind === 'switch') return `--${flag}`;
+  // A repeated URL is one bridge each, not a NAME=VALUE pair.
+  return `--${flag}=${spec.kind === 'list' && key !== 'url' ? 'NAME=VALUE' : 'VALUE'}`;
+}
 
 export function helpText(command: string, version: string): string {
   const lines = [
@@ -13,26 +22,11 @@ export function helpText(command: string, version: string): string {
     '  -h, --help             Show this help and exit.',
     '  --version              Print the version and exit.',
   ];
-  for (const spec of SETTINGS as readonly SettingSpec[]) {
-    const flag = spec.isSwitch ? `--${spec.flag}` : `--${spec.flag}=${spec.repeatable ? 'NAME=VALUE' : 'VALUE'}`;
-    lines.push(`  ${flag}`);
-    lines.push(`      ${spec.help}`);
-    const env = [envVarName(spec.flag), ...(spec.envAliases ?? [])].join(', ');
-    lines.push(`      env: ${env}${spec.default !== undefined ? `; default: ${spec.default}` : ''}`);
-  }
-  for (const [kind, { fileKey, keys }] of Object.entries(DESTINATION_KINDS)) {
-    lines.push(
-      '',
-      kind === 'jvb'
-        ? `Bridges to poll (one per --jvb.url; any number in the config file's ${fileKey}: list, which inherits the --jvb.* settings and the file's jvb: section):`
-        : `${kind} destination (one from flags/environment; any number in the config file's ${fileKey}: list):`,
-    );
-    for (const spec of keys) {
-      const flag = `${kind}.${spec.key}`;
-      lines.push(spec.envOnly ? `  (environment only) ${envVarName(flag)}` : `  --${flag}${spec.isSwitch ? '' : spec.repeatable && spec.key !== 'url' ? '=NAME=VALUE' : '=VALUE'}`);
-      lines.push(`      ${spec.help}`);
-      const env = [envVarName(flag), ...(spec.envAliases ?? [])].join(', ');
-      if (!spec.envOnly) lines.push(`      env: ${env}${spec.default !== undefined ? `; default: ${spec.default}` : ''}`);
+  for (const scope of SCOPES) {
+    if (scope.prefix !== '') lines.push('', scope.title);
+    for (const [key, spec] of Object.entries(scope.settings)) {
+      lines.push(`  ${flagUsage(scope, key, spec)}`, `      ${spec.help}`);
+      if (spec.reach !== 'no-flag') lines.push(`      env: ${envNames(scope, key).join(', ')}${spec.default !== undefined ? `; default: ${spec.default}` : ''}`);
     }
   }
   return `${lines.join('\n')}\n`;

@@ -1,80 +1,58 @@
-import { isUserLabelName } from '../registry/label-name';
-import { redactUrl } from '../log/redact-url';
-import type { SourceSettings } from '../sources/create-source';
+import type { BridgeOptions } from '../scheduler/bridge-options';
 import { resolveEndpoints } from '../sources/endpoint-urls';
-import type { KeyLocator } from './config-file';
-import { ConfigError, invalidSetting } from './config-error';
-import { defaultBridgeName, isLocalHost } from './destination-settings';
-import { formatDuration } from './duration';
-import { DestinationReader, fromFileList, fromFlagsAndEnv, httpOptions, positiveInt, type FlagValues, type RawDestination } from './load-destinations';
-import * as parsers from './value-parsers';
-
-/** One bridge to poll, as the scheduler, the source and the registry need it. */
-export interface BridgeSettings extends SourceSettings {
-  /** The instance label of its series on the push paths (and on /metrics with several bridges). */
-  readonly name: string;
-  readonly job: string;
-  /** Labels of this bridge's series only. */
-  readonly labels: Readonly<Record<string, string>>;
-  readonly intervalMs: number;
-}
+import { formatDuration } from '../log/format-duration';
+import { redactUrl } from '../log/redact-url';
+import { defaultBridgeName, isLocalHost } from './bridge-names';
+import { BRIDGE_SCOPE, BRIDGE_SETTINGS } from './bridge-settings';
+import type { ConfigDocument } from './config-file';
+import { ConfigError } from './config-error';
+import { connectionOptions } from './connection-options';
+import { fileLayer, fileListLayers } from './file-layers';
+import { envLayer, flagLayer, SettingReader, type Environment, type FlagValues, type Layer, type RawValue } from './setting-reader';
 
 /** As Prometheus' scrape_timeout: 5s unless the interval is shorter. */
 export const DEFAULT_POLL_TIMEOUT_MS = 5000;
 
-export interface BridgeFileSettings {
-  readonly path: string;
-  /** The file's `bridges:` list. */
-  readonly list: unknown;
-  /** The file's `jvb:` section: settings every bridge inherits. */
-  readonly defaults: unknown;
-  /** Where a key of the file is, for messages. */
-  readonly locate?: KeyLocator;
-}
+/** Settings an entry of the `bridges:` list never inherits from the shared ones. */
+const OWN_KEYS: ReadonlySet<string> = new Set(['url', 'name']);
 
-/** Settings a bridge of the `bridges:` list never inherits from the shared ones. */
-const OWN_KEYS = new Set(['url', 'name']);
+type BridgeReader = SettingReader<typeof BRIDGE_SETTINGS>;
 
 /**
  * The bridges: one per `--jvb.url` (flag > environment > the file's `jvb:`
  * section), plus one per entry of the file's `bridges:` list; with none of
- * them, the default http://localhost:8080. Shared settings (flags,
- * environment, `jvb:`) apply to every bridge that does not set its own.
+ * them, the default http://localhost:8080. The shared settings (flags >
+ * environment > `jvb:` section) apply to every bridge that does not set its
+ * own: a list entry is its own highest layer.
  */
-export function loadBridges(
-  flags: FlagValues,
-  env: Readonly<Record<string, string | undefined>>,
-  file: BridgeFileSettings | undefined,
-  pollIntervalMs: number,
-): BridgeSettings[] {
-  const shared: RawDestination = new Map();
-  const locateOption = file?.locate !== undefined ? { locate: file.locate } : {};
-  if (file?.defaults !== undefined && file.defaults !== null) {
-    for (const [key, value] of fromFileList('jvb', [file.defaults], file.path, { urlRequired: false, at: 'jvb', ...locateOption })[0]!) shared.set(key, value);
-  }
-  for (const [key, value] of fromFlagsAndEnv('jvb', flags, env) ?? []) shared.set(key, value);
+export function loadBridges(flags: FlagValues, env: Environment, file: ConfigDocument | undefined, pollIntervalMs: number): BridgeOptions[] {
+  const section = file?.content['jvb'];
+  const shared: Layer[] = [
+    flagLayer(BRIDGE_SCOPE, flags),
+    envLayer(BRIDGE_SCOPE, env),
+    ...(file !== undefined && section !== undefined && section !== null ? [fileLayer(BRIDGE_SCOPE, file, section, { at: 'jvb', path: ['jvb'] })] : []),
+  ];
+  const sharedReader = new SettingReader(BRIDGE_SCOPE, shared);
 
-  const raws: RawDestination[] = [];
-  const urls = shared.get('url');
+  const readers: BridgeReader[] = [];
+  const urls = sharedReader.raw('url');
   if (urls !== undefined) {
-    if (urls.values.length > 1 && shared.has('name')) {
-      throw new ConfigError(`${shared.get('name')!.origin} names one bridge, but ${urls.origin} gives ${urls.values.length} URLs: name each bridge in the config file's bridges: list`);
+    if (urls.values.length > 1 && sharedReader.has('name')) {
+      throw new ConfigError(`${sharedReader.origin('name')} names one bridge, but ${urls.origin} gives ${urls.values.length} URLs: name each bridge in the config file's bridges: list`);
     }
-    for (const url of urls.values) raws.push(new Map([...shared, ['url', { values: [url], origin: urls.origin }]]));
+    for (const url of urls.values) readers.push(new SettingReader(BRIDGE_SCOPE, [new Map<string, RawValue>([['url', { values: [url], origin: urls.origin }]]), ...shared]));
   }
-  if (file?.list !== undefined && file.list !== null) {
-    for (const own of fromFileList('jvb', file.list, file.path, locateOption)) {
-      const merged: RawDestination = new Map([...shared].filter(([key]) => !OWN_KEYS.has(key)));
-      for (const [key, value] of own) merged.set(key, value);
-      raws.push(merged);
+  const list = file?.content['bridges'];
+  if (file !== undefined && list !== undefined && list !== null) {
+    const inherited = shared.map((layer) => new Map([...layer].filter(([key]) => !OWN_KEYS.has(key))));
+    for (const own of fileListLayers(BRIDGE_SCOPE, file, list)) {
+      readers.push(new SettingReader(BRIDGE_SCOPE, [own, ...inherited]));
     }
   }
-  if (raws.length === 0) raws.push(new Map(shared)); // the default URL
+  if (readers.length === 0) readers.push(sharedReader); // the default URL
 
-  const readers = raws.map((raw) => new DestinationReader('jvb', raw));
-  const localCount = readers.filter((reader) => isLocalHost(new URL(reader.get('url', parsers.httpUrl)!).hostname)).length;
-  const bridges = readers.map((reader) => bridgeSettings(reader, pollIntervalMs, localCount > 1));
-
+  const localCount = readers.filter((reader) => isLocalHost(new URL(reader.list('url')[0]!).hostname)).length;
+  const bridges = readers.map((reader) => bridgeOptions(reader, pollIntervalMs, localCount > 1));
   const names = new Set<string>();
   for (const { name } of bridges) {
     if (names.has(name)) throw new ConfigError(`two bridges are named ${JSON.stringify(name)}: give each its own name (--jvb.name, or name: in the bridges: list)`);
@@ -83,39 +61,29 @@ export function loadBridges(
   return bridges;
 }
 
-function bridgeSettings(reader: DestinationReader, pollIntervalMs: number, severalLocal: boolean): BridgeSettings {
-  const url = reader.get('url', parsers.httpUrl)!;
-  const source = reader.get('source', parsers.oneOf('auto', 'native', 'colibri'))!;
+function bridgeOptions(reader: BridgeReader, pollIntervalMs: number, severalLocal: boolean): BridgeOptions {
+  const url = reader.list('url')[0]!;
+  const source = reader.require('source');
   const resolved = resolveEndpoints(url, source);
   if (!resolved.ok) throw new ConfigError(`--jvb.url ${JSON.stringify(redactUrl(url))} (${reader.origin('url')}) and --jvb.source (${reader.origin('source')}): ${resolved.message}`);
 
-  const intervalMs = reader.get('interval', parsers.pollInterval) ?? pollIntervalMs;
-  const explicitTimeout = reader.get('timeout', parsers.durationMs);
+  const intervalMs = reader.get('interval') ?? pollIntervalMs;
+  const explicitTimeout = reader.get('timeout');
   if (explicitTimeout !== undefined && explicitTimeout > intervalMs) {
     // As Prometheus refuses scrape_timeout > scrape_interval: polls would pile up.
-    throw new ConfigError(
-      `--jvb.timeout (${formatDuration(explicitTimeout)}, ${reader.origin('timeout')}) must not be longer than the poll interval (${formatDuration(intervalMs)})`,
-    );
-  }
-  const timeoutMs = explicitTimeout ?? Math.min(DEFAULT_POLL_TIMEOUT_MS, intervalMs);
-
-  const labels: Record<string, string> = {};
-  for (const [name, value] of reader.pairs('label', 'a label')) {
-    if (!isUserLabelName(name) || name === 'job' || name === 'instance') {
-      throw invalidSetting('--jvb.label', reader.origin('label'), `${name}=${value}`, 'NAME=VALUE with a valid label name other than job and instance (set those with job and name)');
-    }
-    labels[name] = value;
+    throw new ConfigError(`--jvb.timeout (${formatDuration(explicitTimeout)}, ${reader.origin('timeout')}) must not be longer than the poll interval (${formatDuration(intervalMs)})`);
   }
   return {
-    name: reader.get('name', parsers.nonEmptyString) ?? defaultBridgeName(url, severalLocal),
-    job: reader.get('job', parsers.nonEmptyString)!,
-    labels,
+    name: reader.get('name') ?? defaultBridgeName(url, severalLocal),
+    job: reader.require('job'),
+    labels: Object.fromEntries(reader.list('label')),
     intervalMs,
-    source,
     url,
-    http: { ...httpOptions('jvb', reader, []), url, timeoutMs },
-    timeoutMs,
-    maxBodyBytes: reader.get('max-body-size', parsers.byteSize)!,
-    maxSeries: reader.get('max-series', positiveInt)!,
+    source,
+    endpoints: resolved.endpoints,
+    connection: connectionOptions(reader),
+    timeoutMs: explicitTimeout ?? Math.min(DEFAULT_POLL_TIMEOUT_MS, intervalMs),
+    maxBodyBytes: reader.require('max-body-size'),
+    maxSeries: reader.require('max-series'),
   };
 }

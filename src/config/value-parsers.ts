@@ -2,14 +2,10 @@ import { resolve } from 'node:path';
 import { isUserLabelName } from '../registry/label-name';
 import { parseDuration } from './duration';
 
-/**
- * How one setting's text becomes a typed value. `parse` returns undefined for
- * a value it refuses; `allowed` says, for the error message, what it takes.
- */
-export interface ValueParser<T> {
-  readonly allowed: string;
-  parse(raw: string): T | undefined;
-}
+import type { ValueParser } from './setting-spec';
+import type { ListenAddress } from '../server/listen-address';
+
+export type { ValueParser };
 
 export const durationMs: ValueParser<number> = {
   allowed: 'a positive duration such as 500ms, 15s or 1m',
@@ -41,12 +37,6 @@ export const httpUrl: ValueParser<string> = {
     }
   },
 };
-
-export interface ListenAddress {
-  /** undefined: every interface, as Go's ":9001" means. */
-  readonly host: string | undefined;
-  readonly port: number;
-}
 
 export const listenAddress: ValueParser<ListenAddress> = {
   allowed: 'host:port or :port, e.g. :9001, 127.0.0.1:9001 or [::1]:9001 (port 0-65535)',
@@ -114,6 +104,61 @@ export const nonEmptyString: ValueParser<string> = {
   allowed: 'a non-empty string',
   parse: (raw) => (raw.trim() === '' ? undefined : raw.trim()),
 };
+
+/** A password is taken as it is (spaces may belong to it); only an empty one is refused. */
+export const password: ValueParser<string> = {
+  allowed: 'a password',
+  parse: (raw) => (raw === '' ? undefined : raw),
+};
+
+/** Tokens are trimmed here, once: a trailing newline from `echo` or a file is never part of one. */
+export const token: ValueParser<string> = {
+  allowed: 'a token',
+  parse: (raw) => (raw.trim() === '' ? undefined : raw.trim()),
+};
+
+export const positiveInt: ValueParser<number> = {
+  allowed: 'a whole number greater than zero',
+  parse: (raw) => (/^\d+$/.test(raw.trim()) && Number(raw) > 0 ? Number(raw) : undefined),
+};
+
+/** RFC 9110 token characters: what a header name may be made of. */
+export const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+export const headerName: ValueParser<string> = {
+  allowed: "a header name (letters, digits and !#$%&'*+-.^_`|~), such as X-Scope-OrgID or THANOS-TENANT",
+  parse: (raw) => {
+    const value = raw.trim();
+    return HEADER_NAME.test(value) ? value : undefined;
+  },
+};
+
+/** A tenant goes in a header: printable ASCII only (no line breaks, control or non-ASCII characters). */
+export const tenantId: ValueParser<string> = {
+  allowed: 'a tenant of printable ASCII characters (it is sent in an HTTP header: no line breaks, control or non-ASCII characters)',
+  parse: (raw) => {
+    const value = raw.trim();
+    return /^[\x20-\x7e]+$/.test(value) ? value : undefined;
+  },
+};
+
+/** One entry of a NAME=VALUE list, taken apart; names are checked by the setting that uses them. */
+export const namedValue: ValueParser<readonly [string, string]> = {
+  allowed: 'a header as NAME=VALUE',
+  parse(raw) {
+    const eq = raw.indexOf('=');
+    return eq <= 0 ? undefined : [raw.slice(0, eq).trim(), raw.slice(eq + 1)];
+  },
+};
+
+/** A label of one bridge or one Pushgateway group: job and instance have settings of their own. */
+export const ownLabelPair = (what: string): ValueParser<readonly [string, string]> => ({
+  allowed: `NAME=VALUE with a valid label name other than job and instance (${what})`,
+  parse(raw) {
+    const pair = namedValue.parse(raw);
+    return pair !== undefined && isUserLabelName(pair[0]) && pair[0] !== 'job' && pair[0] !== 'instance' ? pair : undefined;
+  },
+});
 
 /**
  * A folder for the durable queue: not under the kernel's pseudo file systems

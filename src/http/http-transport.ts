@@ -16,7 +16,6 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import axios, { type AxiosInstance, type RawAxiosRequestHeaders } from 'axios';
 import type { HttpDestinationOptions } from './http-destination-options';
-import { DestinationConfigError, HTTP_DESTINATION_SETTINGS } from './http-destination-options';
 import { BODY_PREVIEW_BYTES, readBodyPreview } from './body-preview';
 import { readBodyLimited } from './read-body';
 import { createConnectionAgents } from './connection-agents';
@@ -74,16 +73,22 @@ export interface HttpTransport {
 export interface HttpTransportEnvironment {
   /** Where HTTP(S)_PROXY / NO_PROXY are read from (default process.env). */
   env?: ProxyEnvironment;
-  /** Setting prefix for configuration errors thrown here (default `destination`). */
-  settingPrefix?: string;
+}
+
+/** A TLS file named in the options cannot be read (it was readable when the configuration was checked). */
+export class TlsMaterialError extends Error {
+  constructor(readonly code: string) {
+    super(`cannot read a TLS file (${code}): expected readable PEM files`);
+    this.name = 'TlsMaterialError';
+  }
 }
 
 type Failure = Extract<HttpOutcome, { kind: 'network-error' }>;
 
 /**
- * Builds the transport. Expects options already checked with
- * validateHttpDestinationOptions; still throws DestinationConfigError if a
- * TLS file cannot be read or a proxy URL is unusable.
+ * Builds the transport. Expects options the configuration has checked;
+ * still throws TlsMaterialError if a TLS file cannot be read (it was moved
+ * since) or ProxyUrlError if a proxy URL is unusable.
  */
 export function createHttpTransport(
   opts: HttpDestinationOptions,
@@ -91,7 +96,6 @@ export function createHttpTransport(
   environment: HttpTransportEnvironment = {},
 ): HttpTransport {
   const env = environment.env ?? process.env;
-  const prefix = environment.settingPrefix ?? 'destination';
 
   const target = new URL(opts.url);
   const urlCredentials = takeUrlCredentials(target);
@@ -102,14 +106,14 @@ export function createHttpTransport(
     receiverTls = loadOriginTlsOptions(opts.tls);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
-    throw new DestinationConfigError(`cannot read a TLS file of ${prefix}.tls (${code}): expected readable PEM files`);
+    throw new TlsMaterialError(code);
   }
 
   let proxy: SelectedProxy | undefined;
   try {
-    proxy = selectProxy(target, { value: opts.proxyUrl, setting: `${prefix}.${HTTP_DESTINATION_SETTINGS.proxyUrl}` }, env);
+    proxy = selectProxy(target, { value: opts.proxyUrl, setting: 'the proxy URL' }, env);
   } catch (err) {
-    if (err instanceof ProxyUrlError) throw new DestinationConfigError(`unusable proxy URL from ${err.source}: ${err.message}`);
+    if (err instanceof ProxyUrlError) throw new ProxyUrlError(err.source, `unusable proxy URL from ${err.source}: ${err.message}`);
     throw err;
   }
 

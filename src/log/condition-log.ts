@@ -1,4 +1,4 @@
-import { formatDuration } from '../config/duration';
+import { formatDuration } from './format-duration';
 import type { LogFields, Logger } from './logger';
 
 /** Named amounts an occurrence costs (failed_attempts, refused_samples, ...); added up while the condition lasts. */

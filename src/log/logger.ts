@@ -1,4 +1,5 @@
-import type { LogFormat, LogLevel } from '../config/load-config';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFormat = 'logfmt' | 'json';
 
 export type LogFields = Readonly<Record<string, string | number | boolean | undefined>>;
 

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Registry } from 'prom-client';
-import type { BridgeSettings } from '../config/load-bridges';
-import { formatDuration } from '../config/duration';
+import { formatDuration } from '../log/format-duration';
+import type { BridgeOptions } from './bridge-options';
 import type { Logger } from '../log/logger';
 import { redactUrl } from '../log/redact-url';
 import { BridgeRegistry } from '../registry/bridge-registry';
@@ -41,7 +41,7 @@ export class BridgeFleet {
   readonly targetKeys: string[] = [];
 
   constructor(
-    bridges: readonly BridgeSettings[],
+    bridges: readonly BridgeOptions[],
     labels: Readonly<Record<string, string>>,
     pollIntervalMs: number,
     private readonly opts: FleetOptions,

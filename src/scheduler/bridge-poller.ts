@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import type { BridgeSettings } from '../config/load-bridges';
+import type { BridgeOptions } from './bridge-options';
 import type { Logger } from '../log/logger';
 import type { BridgeRegistry } from '../registry/bridge-registry';
 import type { PushUnit, Sink } from '../sinks/sink';
@@ -24,7 +24,7 @@ export class BridgePoller {
   private everOk = false;
 
   constructor(
-    private readonly bridge: BridgeSettings,
+    private readonly bridge: BridgeOptions,
     private readonly source: Source,
     private readonly registry: BridgeRegistry,
     /** The sinks in use at each tick (a reload may change them). */

@@ -1,8 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ListenAddress } from '../config/value-parsers';
 import type { Logger } from '../log/logger';
-import { ConfigError } from '../config/config-error';
+import { formatListenAddress, type ListenAddress } from './listen-address';
 
 export interface MetricsServerOptions {
   readonly listenAddress: ListenAddress;
@@ -21,7 +20,7 @@ export interface MetricsServerOptions {
 }
 
 export interface MetricsServer {
-  /** The bound address, e.g. for `--web.listen-address=127.0.0.1:0`. */
+  /** The bound address (the port chosen, for port 0). */
   readonly address: AddressInfo;
   close(): Promise<void>;
 }
@@ -114,21 +113,33 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
 }
 
 /**
- * A listen address that cannot be used is a setting the agent cannot run
- * with (exit 2, no restart loop): the usual case is the old Go adapter still
- * holding :9001 during a migration.
+ * A listen address that cannot be used: the caller names the setting and
+ * treats it as one the agent cannot run with (exit 2, no restart loop); the
+ * usual case is the old Go adapter still holding :9001 during a migration.
  */
+export class ListenError extends Error {
+  constructor(
+    /** The address as the user wrote it. */
+    readonly address: string,
+    readonly code: string,
+    problem: string,
+  ) {
+    super(problem);
+    this.name = 'ListenError';
+  }
+}
+
 function listenError(error: NodeJS.ErrnoException, address: ListenAddress): Error {
-  const where = `${address.host === undefined ? '' : address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+  const where = formatListenAddress(address);
   switch (error.code) {
     case 'EADDRINUSE':
-      return new ConfigError(`--web.listen-address ${JSON.stringify(where)}: the port is already in use (is the old jitsi-jvb-prometheus-adapter, or another exporter, still running?); stop it or choose another address`);
+      return new ListenError(where, error.code, 'the port is already in use (is the old jitsi-jvb-prometheus-adapter, or another exporter, still running?); stop it or choose another address');
     case 'EADDRNOTAVAIL':
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new ConfigError(`--web.listen-address ${JSON.stringify(where)}: no such local address (${error.code}); use an address of this host, or leave the host out to listen on all`);
+      return new ListenError(where, error.code, `no such local address (${error.code}); use an address of this host, or leave the host out to listen on all`);
     case 'EACCES':
-      return new ConfigError(`--web.listen-address ${JSON.stringify(where)}: not allowed to listen there (ports below 1024 need privileges)`);
+      return new ListenError(where, error.code, 'not allowed to listen there (ports below 1024 need privileges)');
     default:
       return error;
   }

@@ -1,6 +1,4 @@
 import type { Registry } from 'prom-client';
-import type { Destinations, PushgatewayDestination, RemoteWriteDestination } from '../config/load-destinations';
-import type { AgentConfig } from '../config/load-config';
 import type { Logger } from '../log/logger';
 import { redactUrl } from '../log/redact-url';
 import { createPushgatewayMetrics, type PushgatewayMetrics } from './pushgateway/pushgateway-metrics';
@@ -8,7 +6,15 @@ import { PushgatewaySink } from './pushgateway/pushgateway-sink';
 import { createRemoteWriteMetrics, type RemoteWriteMetrics } from './remote-write/remote-write-metrics';
 import { DiskRequestQueue } from './queue/disk-request-queue';
 import { openRequestQueue, queueDir } from './queue/open-request-queue';
+import type { PushgatewayOptions } from './pushgateway/pushgateway-options';
+import type { RemoteWriteOptions } from './remote-write/remote-write-options';
+import type { StorageOptions, StorageSettingNames } from './queue/storage-options';
 import type { Sink } from './sink';
+
+export interface Destinations {
+  readonly remoteWrite: readonly RemoteWriteOptions[];
+  readonly pushgateway: readonly PushgatewayOptions[];
+}
 
 /** What an update did, for the reload log line. */
 export interface SinkChanges {
@@ -31,8 +37,9 @@ export class SinkSet {
 
   constructor(
     private readonly registry: Registry,
-    private readonly storage: AgentConfig['storage'],
+    private readonly storage: StorageOptions,
     private readonly log: Logger,
+    private readonly names: StorageSettingNames,
   ) {}
 
   /** The sinks now, for the pollers. */
@@ -43,12 +50,12 @@ export class SinkSet {
   /**
    * Opens the remote-write queues of new destinations (a backlog on disk is
    * replayed first) before changing anything: when one cannot be opened
-   * (a ConfigError for a storage that cannot be used) nothing changes.
+   * (a QueueFolderError for a storage that cannot be used) nothing changes.
    * Each new destination is named in the log: kind, URL (without
    * credentials) and, for remote_write, its queue folder and bound.
    */
   async update(destinations: Destinations): Promise<SinkChanges> {
-    const wanted = new Map<string, RemoteWriteDestination | PushgatewayDestination>();
+    const wanted = new Map<string, RemoteWriteOptions | PushgatewayOptions>();
     for (const d of destinations.remoteWrite) wanted.set(`remote_write ${JSON.stringify(d)}`, d);
     for (const d of destinations.pushgateway) wanted.set(`pushgateway ${JSON.stringify(d)}`, d);
 
@@ -57,8 +64,8 @@ export class SinkSet {
       for (const [key, destination] of wanted) {
         if (this.sinks.has(key)) continue;
         opened.set(key, key.startsWith('remote_write ')
-          ? await this.openRemoteWrite(destination as RemoteWriteDestination, destinations.remoteWrite.length)
-          : this.openPushgateway(destination as PushgatewayDestination));
+          ? await this.openRemoteWrite(destination as RemoteWriteOptions, destinations.remoteWrite.length)
+          : this.openPushgateway(destination as PushgatewayOptions));
       }
     } catch (error) {
       await Promise.all([...opened.values()].map((sink) => sink.stop(0)));
@@ -83,22 +90,22 @@ export class SinkSet {
     await Promise.all(all.map((sink) => sink.stop(deadlineMs)));
   }
 
-  private async openRemoteWrite(destination: RemoteWriteDestination, sharing: number): Promise<Sink> {
+  private async openRemoteWrite(destination: RemoteWriteOptions, sharing: number): Promise<Sink> {
     if (this.remoteWriteMetrics === undefined) {
       if (this.storage.path === undefined) {
-        this.log.warn('remote-write queues are in memory (--storage.in-memory): undelivered data is lost if the agent restarts');
+        this.log.warn(`remote-write queues are in memory (${this.names.inMemory}): undelivered data is lost if the agent restarts`);
       } else {
         this.log.info('remote-write queues on disk', { storage_path: this.storage.path });
       }
       this.remoteWriteMetrics = createRemoteWriteMetrics(this.registry);
     }
     const queueLog = this.log.with({ component: 'queue', remote_name: destination.name });
-    const queue = await openRequestQueue(this.storage, destination.name, queueLog, sharing);
+    const queue = await openRequestQueue(this.storage, destination.name, queueLog, this.names, sharing);
     this.log.info('push destination', {
       kind: 'remote_write',
       remote_name: destination.name,
       url: redactUrl(destination.http.url),
-      queue: queueDir(this.storage, destination.name) ?? 'in memory (--storage.in-memory)',
+      queue: queueDir(this.storage, destination.name) ?? `in memory (${this.names.inMemory})`,
       queue_max_bytes: queue instanceof DiskRequestQueue ? queue.bounds.bytes : this.storage.maxBytes,
     });
     // Loaded with the first remote-write destination: protobufjs and the compressors add about 15 MB an agent without one need not carry.
@@ -106,7 +113,7 @@ export class SinkSet {
     return new RemoteWriteSink(destination, queue, this.remoteWriteMetrics, this.log);
   }
 
-  private openPushgateway(destination: PushgatewayDestination): Sink {
+  private openPushgateway(destination: PushgatewayOptions): Sink {
     this.pushgatewayMetrics ??= createPushgatewayMetrics(this.registry);
     this.log.info('push destination', {
       kind: 'pushgateway',

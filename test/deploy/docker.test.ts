@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SETTINGS, type SettingSpec } from '../../src/config/settings';
+import { findSetting } from '../../src/config/scopes';
 import { cleanEnv, devOnlyPackages, freePort, ROOT, run, runOk, Started, tempDir, waitForStatus } from '../helpers/shipping';
 
 interface Stage {
@@ -82,7 +82,7 @@ dockerfile('runtime stage: a maintained Node LTS, production dependencies only, 
   assert.match(ci[0]!, '--omit=dev');
   const user = keyword(runtime, 'USER').at(-1);
   assert.ok(user !== undefined && !/^(root|0)(:|$)/.test(user), `USER ${user} is not root`);
-  const listen = (SETTINGS as readonly SettingSpec[]).find((s) => s.flag === 'web.listen-address')!.default!;
+  const listen = findSetting('web.listen-address')!.spec.default!;
   assert.equal(keyword(runtime, 'EXPOSE'), [listen.split(':').pop()!]);
   const healthcheck = keyword(runtime, 'HEALTHCHECK');
   assert.is(healthcheck.length, 1);

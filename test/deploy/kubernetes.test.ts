@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseAllDocuments } from 'yaml';
-import { DESTINATION_KINDS } from '../../src/config/destination-settings';
-import { envVarName, SETTINGS, type SettingSpec } from '../../src/config/settings';
+import { allSettings, findSetting } from '../../src/config/scopes';
 import { byteSize, durationMs } from '../../src/config/value-parsers';
 import { ROOT } from '../helpers/shipping';
 
@@ -97,8 +96,7 @@ k8s('the JVB Deployment: the jvb container plus the adapter, polling it on local
   assert.is(env.find((e) => e['name'] === 'JVB_ADAPTER_JVB_NAME')?.['valueFrom']?.['fieldRef']?.['fieldPath'], 'metadata.name');
   // Only settings the agent knows (NODE_OPTIONS aside).
   const known = new Set([
-    ...(SETTINGS as readonly SettingSpec[]).map((s) => envVarName(s.flag)),
-    ...Object.entries(DESTINATION_KINDS).flatMap(([kind, { keys }]) => keys.map((k) => envVarName(`${kind}.${k.key}`))),
+    ...allSettings().map((entry) => entry.env[0]!),
     'NODE_OPTIONS',
   ]);
   for (const { name } of env as Array<{ name: string }>) assert.ok(known.has(name), `${name} is a setting of the agent`);
@@ -124,7 +122,7 @@ k8s('the adapter: probes on /-/healthy (liveness) and /-/ready (readiness) at it
   assert.ok(memoryLimit >= quantity(at(adapter, 'resources.requests.memory')));
   const heap = /--max-old-space-size=(\d+)/.exec((at(adapter, 'env') as Doc[]).find((e) => e['name'] === 'NODE_OPTIONS')?.['value'] ?? '');
   assert.ok(heap && Number(heap[1]) * 2 ** 20 < memoryLimit * 0.75, "V8's heap fits in the memory limit with room to spare");
-  const flush = durationMs.parse((SETTINGS as readonly SettingSpec[]).find((s) => s.flag === 'storage.flush-deadline')!.default!)!;
+  const flush = durationMs.parse(findSetting('storage.flush-deadline')!.spec.default!)!;
   assert.ok(at(pod, 'terminationGracePeriodSeconds') * 1000 >= flush + 10_000, 'terminationGracePeriodSeconds leaves the flush deadline and a margin');
 });
 
@@ -164,7 +162,7 @@ k8s('the queue on an emptyDir with a sizeLimit above --storage.max-bytes, JVB_AD
   assert.not.ok(mount['readOnly']);
   const volume = (at(pod, 'volumes') as Doc[]).find((v) => v['name'] === mount['name'])!;
   const sizeLimit = quantity(at(volume, 'emptyDir.sizeLimit'));
-  const maxBytes = byteSize.parse(env.find((e) => e['name'] === 'JVB_ADAPTER_STORAGE_MAX_BYTES')?.['value'] ?? (SETTINGS as readonly SettingSpec[]).find((s) => s.flag === 'storage.max-bytes')!.default!)!;
+  const maxBytes = byteSize.parse(env.find((e) => e['name'] === 'JVB_ADAPTER_STORAGE_MAX_BYTES')?.['value'] ?? findSetting('storage.max-bytes')!.spec.default!)!;
   assert.ok(maxBytes < sizeLimit * 0.9, `--storage.max-bytes ${maxBytes} stays below the emptyDir's sizeLimit ${sizeLimit} (past it the pod is evicted)`);
   assert.not.ok(env.some((e) => e['name'] === 'JVB_ADAPTER_STORAGE_IN_MEMORY'));
 });

@@ -2,8 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { envVarName, SETTINGS, type SettingSpec } from '../../src/config/settings';
-import { DESTINATION_KINDS } from '../../src/config/destination-settings';
+import { knownEnvVarNames } from '../../src/config/command-line';
+import { configurationReference } from '../../src/config/configuration-reference';
+import { helpText } from '../../src/config/help-text';
+import { allSettings } from '../../src/config/scopes';
 
 const ROOT = resolve(__dirname, '..', '..');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
@@ -74,8 +76,7 @@ systemd('a bad setting (exit 2) is not restarted in a loop; the stop timeout lea
 
 systemd('the example environment file only sets variables the agent knows', () => {
   const known = new Set([
-    ...(SETTINGS as readonly SettingSpec[]).flatMap((s) => [envVarName(s.flag), ...(s.envAliases ?? [])]),
-    ...Object.entries(DESTINATION_KINDS).flatMap(([kind, { keys }]) => keys.flatMap((k) => [envVarName(`${kind}.${k.key}`), ...(k.envAliases ?? [])])),
+    ...knownEnvVarNames(),
   ]);
   const vars = read('systemd/jvb-prometheus-adapter.env')
     .split('\n')
@@ -88,14 +89,23 @@ systemd('the example environment file only sets variables the agent knows', () =
 systemd.run();
 
 const readme = suite('README stays true');
-readme('every setting appears in README with its environment variable and default', () => {
-  const text = read('README.md');
-  for (const spec of SETTINGS as readonly SettingSpec[]) {
-    const row = text.split('\n').find((line) => line.startsWith(`| \`--${spec.flag}`));
-    assert.ok(row, `README has no row for --${spec.flag}`);
-    assert.ok(row!.includes(envVarName(spec.flag)), `README row of --${spec.flag} names ${envVarName(spec.flag)}`);
-    if (spec.default !== undefined) assert.ok(row!.includes(`\`${spec.default}\``), `README row of --${spec.flag} gives the default ${spec.default}`);
+readme('docs/configuration.md is what the settings tables generate (npm run docs:config)', () => {
+  assert.ok(read('docs/configuration.md') === configurationReference(), 'docs/configuration.md is stale: run npm run docs:config and commit it');
+});
+readme('every flag and environment-only setting --help prints appears in docs/configuration.md with its variable and default', () => {
+  const reference = read('docs/configuration.md').split('\n');
+  const help = helpText('cmd', 'v');
+  const printed = [...help.matchAll(/^  (--[a-z][a-z0-9.-]*)/gm)].map((m) => m[1]!);
+  const secrets = [...help.matchAll(/^  \(environment only\) ([A-Z0-9_]+)/gm)].map((m) => m[1]!);
+  assert.is(printed.length + secrets.length, allSettings().length, 'every setting is in --help');
+  for (const flag of printed) {
+    const entry = allSettings().find((e) => `--${e.flag}` === flag)!;
+    const row = reference.find((line) => line.startsWith(`| \`${flag}`));
+    assert.ok(row, `docs/configuration.md has no row for ${flag}`);
+    for (const name of entry.env) assert.ok(row!.includes(`\`${name}\``), `the row of ${flag} names ${name}`);
+    if (entry.spec.default !== undefined) assert.ok(row!.includes(`\`${entry.spec.default}\``), `the row of ${flag} gives the default ${entry.spec.default}`);
   }
+  for (const name of secrets) assert.ok(reference.some((line) => line.includes(`\`${name}\``) && line.includes('no flag')), `docs/configuration.md has no row for ${name}`);
 });
 readme('the test command README gives is the one .ci/run runs', () => {
   assert.match(read('README.md'), '```sh\nnpm run test:all\n```');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { durationMs } from '../../src/config/value-parsers';
-import { SETTINGS, type SettingSpec } from '../../src/config/settings';
+import { findSetting } from '../../src/config/scopes';
 import { cleanEnv, RecordingServer, ROOT, run, Started, tempDir, waitForStatus } from '../helpers/shipping';
 
 const UNIT_NAME = 'jvb-prometheus-adapter.service';
@@ -94,7 +94,7 @@ content('ExecStart is the command package.json installs, as a bare name systemd 
 
 content('reload is SIGHUP; the stop timeout is above the flush deadline with a margin', () => {
   assert.equal(values(unit, 'ExecReload'), ['/bin/kill -HUP $MAINPID']);
-  const flush = (SETTINGS as readonly SettingSpec[]).find((s) => s.flag === 'storage.flush-deadline')!.default!;
+  const flush = findSetting('storage.flush-deadline')!.spec.default!;
   const stop = durationMs.parse(values(unit, 'TimeoutStopSec')[0]!)!;
   assert.ok(stop >= durationMs.parse(flush)! + 10_000, `TimeoutStopSec ${stop}ms leaves 10s above --storage.flush-deadline ${flush}`);
   assert.equal(values(unit, 'KillSignal'), ['SIGTERM']);

@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startAgent, type RunningAgent } from '../../src/agent';
 import { loadConfig } from '../../src/config/load-config';
-import { SETTINGS } from '../../src/config/settings';
+import { allSettings } from '../../src/config/scopes';
 import { createLogger } from '../../src/log/logger';
 import { AgentProcess } from '../helpers/agent-process';
 import { FakeJvb } from '../helpers/fake-jvb';
@@ -200,7 +200,7 @@ cli('a bad setting stops the agent before it starts: exit 2 and a message naming
 
 cli('--help lists every setting with its environment variable; --version prints the version', () => {
   const help = execFileSync(process.execPath, ['dist/cli.js', '--help'], { encoding: 'utf8' });
-  for (const spec of SETTINGS) assert.ok(help.includes(`--${spec.flag}`), spec.flag);
+  for (const { flag, spec, env } of allSettings()) assert.ok(help.includes(spec.reach === 'no-flag' ? env[0]! : `--${flag}`), flag);
   assert.match(help, 'JVB_ADAPTER_POLL_INTERVAL');
   assert.match(help, 'JVB_STATS_URL');
   const version = execFileSync(process.execPath, ['dist/cli.js', '--version'], { encoding: 'utf8' });

@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError } from '../../src/config/config-error';
-import { DESTINATION_KINDS } from '../../src/config/destination-settings';
 import { loadConfig, type AgentConfig } from '../../src/config/load-config';
-import { SETTINGS } from '../../src/config/settings';
+import { allSettings } from '../../src/config/scopes';
 import { AgentProcess } from '../helpers/agent-process';
 import { ACTIVE_2021, fixtureText } from '../helpers/fixtures';
 import { FakeJvb } from '../helpers/fake-jvb';
@@ -178,8 +177,7 @@ names('-h works like --help', () => {
 /** Every environment variable the agent reads, written out again from the setting lists (not the code's own helper). */
 function knownEnvNames(): string[] {
   const upper = (flag: string) => `JVB_ADAPTER_${flag.replace(/[.-]/g, '_').toUpperCase()}`;
-  const names = SETTINGS.map((s) => upper(s.flag));
-  for (const [kind, { keys }] of Object.entries(DESTINATION_KINDS)) for (const spec of keys) names.push(upper(`${kind}.${spec.key}`));
+  const names = allSettings().map((entry) => upper(entry.flag));
   return names;
 }
 

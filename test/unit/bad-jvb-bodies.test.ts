@@ -28,8 +28,8 @@ async function pollOnce(reply: FakeResponse, url = jvb.url, timeoutMs = 1000) {
   jvb.respond = () => reply;
   const log = createLogger({ level: 'debug', format: 'logfmt', write: (line) => logLines.push(line) });
   const bridge = new BridgeRegistry('test', 'jvb', {}, log);
-  const http = { url, timeoutMs, headers: {}, tls: { insecureSkipVerify: false } };
-  const source = createSource({ source: 'colibri', url, http, timeoutMs, maxBodyBytes: 16 * 1024 * 1024, maxSeries: 100_000 }, log);
+  const connection = { headers: {}, tls: { insecureSkipVerify: false } };
+  const source = createSource({ source: 'colibri', url, endpoints: [{ kind: 'colibri', url }], connection, timeoutMs, maxBodyBytes: 16 * 1024 * 1024, maxSeries: 100_000 }, log);
   const outcome: PollOutcome = await source.poll(new AbortController().signal);
   source.close();
   bridge.collect(outcome);

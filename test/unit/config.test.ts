@@ -46,7 +46,11 @@ defaults('every setting has the documented default', () => {
         intervalMs: 15000,
         source: 'auto',
         url: 'http://localhost:8080/',
-        http: { url: 'http://localhost:8080/', timeoutMs: 5000, headers: {}, tls: { insecureSkipVerify: false } },
+        endpoints: [
+          { kind: 'native', url: 'http://localhost:8080/metrics' },
+          { kind: 'colibri', url: 'http://localhost:8080/colibri/stats' },
+        ],
+        connection: { headers: {}, tls: { insecureSkipVerify: false } },
         timeoutMs: 5000,
         maxBodyBytes: 16 * 1024 * 1024,
         maxSeries: 20000,
@@ -264,7 +268,7 @@ bridges("the fleet example of README loads as it reads", () => {
   }
   assert.equal(list.map((b) => [b.name, b.job, b.intervalMs]), [['jvb1', 'jvb', 15000], ['jvb2', 'jvb', 15000], ['old-jvb', 'jvb', 30000], ['jicofo1', 'jicofo', 15000]]);
   assert.equal(list[0]!.labels, { region: 'eu-west' });
-  assert.ok(list.every((b) => b.http.tls.caFile === ca), 'the jvb: section is inherited by every bridge');
+  assert.ok(list.every((b) => b.connection.tls.caFile === ca), 'the jvb: section is inherited by every bridge');
 });
 bridges('flags and the file list add up; a list entry wins over the shared settings', () => {
   const file = 'jvb:\n  timeout: 2s\nbridges:\n  - url: http://a:8080\n    name: a\n  - url: http://b:8080\n    timeout: 3s\n';

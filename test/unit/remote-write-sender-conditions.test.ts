@@ -42,6 +42,7 @@ function makeSender(url: string, queue: RequestQueue = new MemoryRequestQueue(10
   const lines: string[] = [];
   let now = 1_000_000;
   const sender = new RemoteWriteSender({
+    urlSetting: '--remote-write.url',
     name: 'test',
     displayUrl: url,
     transport: createHttpTransport({ url, timeoutMs: 2000, headers: {}, tls: { insecureSkipVerify: false } }, 'jvb-prometheus-adapter/test'),
@@ -348,10 +349,10 @@ counted('start-up names every destination: kind, URL without credentials, queue 
   const lines: string[] = [];
   const log = createLogger({ level: 'info', format: 'logfmt', write: (line) => lines.push(line) });
   const http = (url: string) => ({ url, timeoutMs: 1000, headers: {}, tls: { insecureSkipVerify: false } });
-  const sinks = new SinkSet(new Registry(), { path: root, maxBytes: 1 << 20, maxAgeMs: 3600_000, flushDeadlineMs: 1000 }, log);
+  const sinks = new SinkSet(new Registry(), { path: root, maxBytes: 1 << 20, maxAgeMs: 3600_000, flushDeadlineMs: 1000 }, log, { path: '--storage.path', maxBytes: '--storage.max-bytes', inMemory: '--storage.in-memory' });
   await sinks.update({
     remoteWrite: [
-      { name: 'mimir', http: http(`http://user:s3cret@127.0.0.1:1/api/v1/push`), maxSamplesPerRequest: 2000, retryOn429: true, minBackoffMs: 50, maxBackoffMs: 100 },
+      { name: 'mimir', urlSetting: '--remote-write.url', http: http(`http://user:s3cret@127.0.0.1:1/api/v1/push`), maxSamplesPerRequest: 2000, retryOn429: true, minBackoffMs: 50, maxBackoffMs: 100 },
     ],
     pushgateway: [{ http: http('http://127.0.0.1:1/'), grouping: [], deleteOnShutdown: false }],
   });

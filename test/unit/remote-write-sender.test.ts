@@ -49,6 +49,7 @@ function makeSender(url: string, opts: { timeoutMs?: number; retryOn429?: boolea
   const registry = new Registry();
   const logs: string[] = [];
   const sender = new RemoteWriteSender({
+    urlSetting: '--remote-write.url',
     name: 'test',
     displayUrl: url,
     transport: createHttpTransport({ url, timeoutMs: opts.timeoutMs ?? 2000, headers: {}, tls: { insecureSkipVerify: false } }, 'jvb-prometheus-adapter/test'),

@@ -23,7 +23,15 @@ async function pollWith(body: string, contentType: string, endpoint: string) {
   jvb.respond = () => ({ body, contentType });
   const url = jvb.url.replace('/colibri/stats', endpoint);
   const source = createSource(
-    { source: 'auto', url, http: { url, timeoutMs: 10_000, headers: {}, tls: { insecureSkipVerify: false } }, timeoutMs: 10_000, maxBodyBytes: 16 * 1024 * 1024, maxSeries: LIMIT },
+    {
+      source: 'auto',
+      url,
+      endpoints: [{ kind: endpoint === '/metrics' ? 'native' : 'colibri', url }],
+      connection: { headers: {}, tls: { insecureSkipVerify: false } },
+      timeoutMs: 10_000,
+      maxBodyBytes: 16 * 1024 * 1024,
+      maxSeries: LIMIT,
+    },
     quiet,
   );
   try {

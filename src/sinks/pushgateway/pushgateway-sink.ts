@@ -1,4 +1,4 @@
-import type { PushgatewayDestination } from '../../config/load-destinations';
+import type { PushgatewayOptions } from './pushgateway-options';
 import type { Logger } from '../../log/logger';
 import { USER_AGENT } from '../../version';
 import { createHttpTransport } from '../../http/http-transport';
@@ -16,7 +16,7 @@ export class PushgatewaySink implements Sink {
   private readonly senders = new Map<string, PushgatewaySender>();
 
   constructor(
-    private readonly destination: PushgatewayDestination,
+    private readonly destination: PushgatewayOptions,
     private readonly metrics: PushgatewayMetrics,
     private readonly log: Logger,
   ) {}
@@ -29,7 +29,7 @@ export class PushgatewaySink implements Sink {
       const displayUrl = redactUrl(url);
       sender = new PushgatewaySender({
         displayUrl,
-        transport: createHttpTransport({ ...destination.http, url }, USER_AGENT, { settingPrefix: '--pushgateway' }),
+        transport: createHttpTransport({ ...destination.http, url }, USER_AGENT),
         metrics: this.metrics,
         log: this.log.with({ component: 'pushgateway', url: displayUrl }),
         retryBackoffMs: PUSH_RETRY_BACKOFF_MS,

@@ -1,11 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError } from '../../config/config-error';
-import type { AgentConfig } from '../../config/load-config';
 import type { Logger } from '../../log/logger';
 import { DiskRequestQueue } from './disk-request-queue';
 import { MemoryRequestQueue } from './memory-request-queue';
 import type { RequestQueue } from './request-queue';
+import type { StorageOptions, StorageSettingNames } from './storage-options';
 
 /** A destination name as a folder name: no path separators, nothing hidden. */
 export function queueFolderName(destinationName: string): string {
@@ -13,8 +12,8 @@ export function queueFolderName(destinationName: string): string {
   return safe === '' ? '_' : safe;
 }
 
-/** The folder of a destination's queue under --storage.path; undefined with --storage.in-memory. */
-export function queueDir(storage: AgentConfig['storage'], destinationName: string): string | undefined {
+/** The folder of a destination's queue under the storage path; undefined for a queue in memory. */
+export function queueDir(storage: StorageOptions, destinationName: string): string | undefined {
   return storage.path === undefined ? undefined : join(storage.path, 'remote-write', queueFolderName(destinationName));
 }
 
@@ -29,18 +28,30 @@ const EVENT_LEVEL: Readonly<Record<string, 'debug' | 'info' | 'warn'>> = {
   reclaim_failed: 'debug',
 };
 
+/** A queue folder that cannot be created, locked or written: the caller names the setting. */
+export class QueueFolderError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly destinationName: string,
+    readonly reason: NodeJS.ErrnoException,
+  ) {
+    super(`cannot use ${JSON.stringify(dir)} for the queue of remote-write destination ${JSON.stringify(destinationName)}: ${reason.code ? `${reason.code} ` : ''}${reason.message}`);
+    this.name = 'QueueFolderError';
+  }
+}
+
 /**
  * The queue of one remote-write destination: on disk under
- * `<storage.path>/remote-write/<name>/`, or in memory with
- * --storage.in-memory. A folder that cannot be created, locked or written
- * stops the agent at start with a message naming --storage.path.
+ * `<path>/remote-write/<name>/`, or in memory. A folder that cannot be
+ * created, locked or written throws a QueueFolderError.
  * `queuesOnVolume`: how many queues share the storage path, so that
  * together they take at most half of its free space.
  */
 export async function openRequestQueue(
-  storage: AgentConfig['storage'],
+  storage: StorageOptions,
   destinationName: string,
   log: Logger,
+  names: StorageSettingNames,
   queuesOnVolume = 1,
 ): Promise<RequestQueue> {
   const dir = queueDir(storage, destinationName);
@@ -54,15 +65,11 @@ export async function openRequestQueue(
       freeSpaceShare: 0.5 / Math.max(1, queuesOnVolume),
       log: (event, fields) => {
         const level = EVENT_LEVEL[event] ?? 'warn';
-        const message = event === 'bound_adapted' ? 'queue: the free space of --storage.path is below --storage.max-bytes: the queue is bounded by it' : `queue: ${event.replace(/_/g, ' ')}`;
+        const message = event === 'bound_adapted' ? `queue: the free space of ${names.path} is below ${names.maxBytes}: the queue is bounded by it` : `queue: ${event.replace(/_/g, ' ')}`;
         log[level](message, { ...fields, dir });
       },
     });
   } catch (error) {
-    const err = error as NodeJS.ErrnoException;
-    throw new ConfigError(
-      `--storage.path ${JSON.stringify(storage.path)}: cannot use ${JSON.stringify(dir)} for the queue of remote-write destination ${JSON.stringify(destinationName)}: ${err.code ? `${err.code} ` : ''}${err.message}` +
-        ' (make it writable by the agent, or run with --storage.in-memory)',
-    );
+    throw new QueueFolderError(dir, destinationName, error as NodeJS.ErrnoException);
   }
 }

@@ -48,8 +48,8 @@ export interface RemoteWriteSenderOptions {
   readonly random?: () => number;
   /** Milliseconds clock of the condition logs (default Date.now); for tests. */
   readonly now?: () => number;
-  /** The setting that names the URL, for the warnings that point at it (default --remote-write.url). */
-  readonly urlSetting?: string;
+  /** How the user named the URL (a flag, a file entry), for the warnings that point at it. */
+  readonly urlSetting: string;
 }
 
 /**
@@ -367,7 +367,7 @@ export class RemoteWriteSender {
     for (const [status, refusal] of this.refusals) refusal.end('the receiver accepts requests again', { refused_status: status });
     if (!this.htmlWarned && looksLikeHtml(outcome)) {
       this.htmlWarned = true;
-      const setting = this.opts.urlSetting ?? '--remote-write.url';
+      const setting = this.opts.urlSetting;
       log.warn(
         `the receiver answered ${outcome.kind === 'response' ? outcome.status : '2xx'} with an HTML page: that is a web UI (Grafana's, Prometheus'), not a remote-write endpoint, and the data is most likely not stored; ` +
           `check ${setting} (Prometheus: /api/v1/write, Mimir: /api/v1/push, Grafana Cloud: /api/prom/push, Thanos: /api/v1/receive, VictoriaMetrics: /api/v1/write)`,

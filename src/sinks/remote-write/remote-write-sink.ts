@@ -1,4 +1,4 @@
-import type { RemoteWriteDestination } from '../../config/load-destinations';
+import type { RemoteWriteOptions } from './remote-write-options';
 import type { Logger } from '../../log/logger';
 import { USER_AGENT } from '../../version';
 import { createHttpTransport } from '../../http/http-transport';
@@ -21,7 +21,7 @@ export class RemoteWriteSink implements Sink {
   private readonly sender: RemoteWriteSender;
 
   constructor(
-    private readonly destination: RemoteWriteDestination,
+    private readonly destination: RemoteWriteOptions,
     queue: RequestQueue,
     metrics: RemoteWriteMetrics,
     log: Logger,
@@ -29,8 +29,9 @@ export class RemoteWriteSink implements Sink {
     const displayUrl = redactUrl(destination.http.url);
     this.sender = new RemoteWriteSender({
       name: destination.name,
+      urlSetting: destination.urlSetting,
       displayUrl,
-      transport: createHttpTransport(destination.http, USER_AGENT, { settingPrefix: '--remote-write' }),
+      transport: createHttpTransport(destination.http, USER_AGENT),
       queue,
       metrics,
       retry: { minBackoffMs: destination.minBackoffMs, maxBackoffMs: destination.maxBackoffMs, retryOn429: destination.retryOn429 },

@@ -1,7 +1,6 @@
 import http from 'node:http';
-import { ConfigError } from '../config/config-error';
-import { loadConfig } from '../config/load-config';
-import { USER_AGENT, versionLine } from '../version';
+import { USER_AGENT } from '../version';
+import type { ListenAddress } from './listen-address';
 
 export const COMMAND = 'jvb-prometheus-adapter';
 
@@ -41,37 +40,14 @@ function probeOnce(url: URL, timeoutMs: number): Promise<{ status: number } | { 
 }
 
 /**
- * `healthcheck [flags]`: reads the settings the way the agent does (flags,
- * JVB_ADAPTER_* environment, --config.file) only to find the listen address,
- * asks /-/healthy there, and exits 0 on 200, 1 on anything else (Docker
- * reserves exit code 2). Starts nothing else.
+ * Asks /-/healthy at the address the agent listens on and exits 0 on 200,
+ * 1 on anything else (Docker reserves exit code 2). Starts nothing else.
  */
-export async function healthcheck(argv: readonly string[]): Promise<number> {
-  const fail = (message: string) => {
-    process.stderr.write(`${COMMAND} healthcheck: ${message}\n`);
-    return 1;
-  };
-  let request;
-  try {
-    request = loadConfig({ argv, env: process.env });
-  } catch (error) {
-    return fail(error instanceof ConfigError ? `error: ${error.message}` : `cannot read the settings: ${(error as Error).message}`);
-  }
-  if (request.kind === 'help') {
-    process.stdout.write(`usage: ${COMMAND} healthcheck [flags]\n${SUBCOMMANDS_HELP.split('\n').slice(3).join('\n')}`);
-    return 0;
-  }
-  if (request.kind === 'version') {
-    process.stdout.write(`${COMMAND} ${versionLine()}\n`);
-    return 0;
-  }
-  const { host, port } = request.config.web.listenAddress;
-  if (port === 0) return fail('--web.listen-address has port 0 (any free port): give the port the agent listens on');
-  const url = healthUrl(host, port);
+export async function probeHealth(address: ListenAddress, fail: (message: string) => number): Promise<number> {
+  const url = healthUrl(address.host, address.port);
   const result = await probeOnce(url, HEALTHCHECK_TIMEOUT_MS);
   if ('error' in result) return fail(`${url.href}: ${result.error}`);
   if (result.status !== 200) return fail(`${url.href}: answered ${result.status}`);
   process.stdout.write(`${url.href}: 200 OK\n`);
   return 0;
 }
-

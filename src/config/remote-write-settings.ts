@@ -1,0 +1,25 @@
+import { PUSH_CONNECTION_SETTINGS } from './connection-settings';
+import type { Scope, SettingSpec } from './setting-spec';
+import * as parsers from './value-parsers';
+
+export const REMOTE_WRITE_SETTINGS = {
+  url: { kind: 'value', parse: parsers.httpUrl, help: 'Where to push; setting it enables this destination.' },
+  timeout: { kind: 'value', parse: parsers.durationMs, default: '30s', help: 'A request that takes longer fails (and is retried as a network error).' },
+  ...PUSH_CONNECTION_SETTINGS,
+  name: { kind: 'value', parse: parsers.nonEmptyString, help: 'Name of the destination in logs and in the remote_name label (default: its host).' },
+  job: { kind: 'value', parse: parsers.nonEmptyString, help: "The job label of every pushed series, for a single bridge (default: the bridge's job, jvb)." },
+  instance: { kind: 'value', parse: parsers.nonEmptyString, help: "The instance label of every pushed series, for a single bridge (default: the bridge's name)." },
+  'tenant-id': { kind: 'value', parse: parsers.tenantId, help: 'Tenant to write as, sent in --remote-write.tenant-header.' },
+  'tenant-header': { kind: 'value', parse: parsers.headerName, default: 'X-Scope-OrgID', help: 'Header carrying the tenant: X-Scope-OrgID (Mimir, Cortex) or THANOS-TENANT (Thanos Receive).' },
+  'max-samples-per-request': { kind: 'value', parse: parsers.positiveInt, default: '2000', help: 'Requests are split above this many samples.' },
+  'retry-on-429': { kind: 'value', parse: parsers.bool, default: 'true', help: 'Retry requests answered 429 Too Many Requests (as Grafana Alloy does).' },
+  'min-backoff': { kind: 'value', parse: parsers.durationMs, default: '250ms', help: 'First wait before a retry; doubles up to --remote-write.max-backoff.' },
+  'max-backoff': { kind: 'value', parse: parsers.durationMs, default: '30s', help: 'Longest wait between retries.' },
+} satisfies Record<string, SettingSpec>;
+
+export const REMOTE_WRITE_SCOPE: Scope<typeof REMOTE_WRITE_SETTINGS> = {
+  prefix: 'remote-write',
+  title: "remote-write destination (one from flags/environment; any number in the config file's remote_write: list):",
+  settings: REMOTE_WRITE_SETTINGS,
+  file: { list: 'remote_write' },
+};
