@@ -64,7 +64,7 @@ systemd('ExecStart runs the command package.json installs (npm install -g, or th
   assert.is(pkg.bin['jvb-prometheus-adapter'], 'dist/cli.js');
   assert.ok(existsSync(join(ROOT, 'dist', 'cli.js')));
   assert.match(unit, '/opt/jvb-prometheus-adapter/dist/cli.js /usr/local/bin/jvb-prometheus-adapter');
-  assert.match(read('README.md'), '/opt/jvb-prometheus-adapter');
+  assert.match(read('docs/deploy/systemd.md'), '/opt/jvb-prometheus-adapter');
 });
 
 systemd('a bad setting (exit 2) is not restarted in a loop; the stop timeout leaves room for a graceful stop', () => {
