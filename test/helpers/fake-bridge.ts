@@ -148,7 +148,7 @@ export class FakeBridge {
     return `${this.baseUrl}/colibri/stats`;
   }
 
-  /** `127.0.0.1:PORT`: a Prometheus scrape target, and the default bridge name. */
+  /** `127.0.0.1:PORT`: a Prometheus scrape target. (Not the agent's default bridge name: a loopback bridge is named after the machine, `<hostname>` or `<hostname>:PORT`.) */
   get hostPort(): string {
     return this.baseUrl.slice('http://'.length);
   }
