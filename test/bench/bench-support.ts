@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closeServer } from '../helpers/close-server';
-import { unusedPort } from '../helpers/fake-jvb';
+import { unusedPort } from '../helpers/ports';
 
 // ---------------------------------------------------------------- /proc
 

@@ -68,6 +68,23 @@ export interface FakeBridgeOptions {
   hang?: boolean;
 }
 
+/** A scripted answer. */
+export interface FakeResponse {
+  /** Default 200. */
+  readonly status?: number;
+  readonly body: string;
+  /** Default `application/json`. */
+  readonly contentType?: string;
+  /** Wait this long before answering (nothing is sent if the client goes away meanwhile). */
+  readonly delayMs?: number;
+}
+
+/**
+ * Picks the answer to one request: a {@link FakeResponse}, or `undefined` to
+ * answer as the options say (native /metrics, colibri fixture, 404).
+ */
+export type Responder = (request: ReceivedRequest) => FakeResponse | undefined;
+
 /** One request the fake received. `open` turns false when it was answered or the client went away. */
 export interface ReceivedRequest {
   readonly path: string;
@@ -92,13 +109,23 @@ export interface ReceivedRequest {
  *   or `*\/*`, text 0.0.4 for `text/plain`, the higher q-value winning;
  *   `format` forces one of the two (a request without Accept still gets 500).
  * - `/colibri/stats`: a JSON fixture when `colibri` names one, else 404.
+ * - `respond`, when set, scripts the answers (status, body, content type,
+ *   delay) on any path, ahead of the above: a bridge that answers 503, slowly,
+ *   with a broken body, or with a generated one.
  * - `hang`: every request is left unanswered.
  *
- * It records every request (path, Accept header, status, still open or not).
- * The options can be changed while it runs.
+ * It records every request (path, Accept header, status, still open or not)
+ * and counts them (`count()`, `answered200`). The options and `respond` can
+ * be changed while it runs.
  */
 export class FakeBridge {
   readonly options: Required<FakeBridgeOptions>;
+  /**
+   * Scripted answers: called for every request (unless `hang`); what it
+   * returns is sent on whatever path was asked, `undefined` falls back to the
+   * native/colibri behaviour of the options. Unset: no script.
+   */
+  respond: Responder | undefined = undefined;
   readonly requests: ReceivedRequest[] = [];
   private server: http.Server | undefined;
   private port = 0;
@@ -121,7 +148,7 @@ export class FakeBridge {
     return `${this.baseUrl}/colibri/stats`;
   }
 
-  /** `127.0.0.1:PORT`: a Prometheus scrape target, and the default bridge name. */
+  /** `127.0.0.1:PORT`: a Prometheus scrape target. (Not the agent's default bridge name: a loopback bridge is named after the machine, `<hostname>` or `<hostname>:PORT`.) */
   get hostPort(): string {
     return this.baseUrl.slice('http://'.length);
   }
@@ -133,6 +160,11 @@ export class FakeBridge {
   /** Requests received for `path` (all paths when omitted). */
   count(path?: string): number {
     return this.requestsTo(path).length;
+  }
+
+  /** Requests (any path) answered with a 200. */
+  get answered200(): number {
+    return this.requests.filter((r) => r.status === 200).length;
   }
 
   /** The Accept headers of the requests for `path`, in order (`undefined` for none). */
@@ -181,6 +213,19 @@ export class FakeBridge {
       record.status = status;
       res.writeHead(status, { 'Content-Type': contentType }).end(body);
     };
+
+    const scripted = this.respond?.(record);
+    if (scripted !== undefined) {
+      const answer = () => {
+        if (res.destroyed) return;
+        send(scripted.status ?? 200, scripted.contentType ?? 'application/json', scripted.body);
+      };
+      if (scripted.delayMs) {
+        const timer = setTimeout(answer, scripted.delayMs);
+        res.on('close', () => clearTimeout(timer));
+      } else answer();
+      return;
+    }
 
     if (path === '/metrics' && this.options.metrics) {
       if (record.accept === undefined) {

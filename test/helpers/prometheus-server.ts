@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { unusedPort } from './fake-jvb';
+import { unusedPort } from './ports';
 
 export interface ScrapeJob {
   readonly job: string;

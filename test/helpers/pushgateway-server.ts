@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { unusedPort } from './fake-jvb';
+import { unusedPort } from './ports';
 
 const BINARY = '/usr/bin/prometheus-pushgateway';
 

@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config/load-config';
 import { allSettings } from '../../src/config/scopes';
 import { createLogger } from '../../src/log/logger';
 import { AgentProcess } from '../helpers/agent-process';
-import { FakeJvb } from '../helpers/fake-jvb';
+import { FakeBridge } from '../helpers/fake-bridge';
 import { ACTIVE_2021, fixtureJson, fixtureText, jsonFixtureNames, SEED_OUTPUT } from '../helpers/fixtures';
 import { parseExposition, sampleValue } from '../helpers/parse-exposition';
 
@@ -36,7 +36,7 @@ async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise
 }
 
 const server = suite('the HTTP server');
-const jvb = new FakeJvb();
+const jvb = new FakeBridge();
 server.before(async () => {
   await jvb.start();
 });
@@ -46,9 +46,9 @@ server.after(async () => {
 
 server('/-/ready is 503 until the first successful poll, then 200; /-/healthy is 200 throughout', async () => {
   jvb.respond = () => ({ status: 503, body: 'starting' });
-  const { agent, base } = await inProcessAgent(jvb.url);
+  const { agent, base } = await inProcessAgent(jvb.colibriUrl);
   try {
-    assert.ok(await until(async () => jvb.requests > 1));
+    assert.ok(await until(async () => jvb.count() > 1));
     assert.is((await fetch(`${base}/-/ready`)).status, 503);
     assert.is((await fetch(`${base}/-/healthy`)).status, 200);
     jvb.respond = () => ({ body: fixtureText(ACTIVE_2021) });
@@ -60,7 +60,7 @@ server('/-/ready is 503 until the first successful poll, then 200; /-/healthy is
 
 server('index page, 404 elsewhere, 405 for other methods, a custom telemetry path', async () => {
   jvb.respond = () => ({ body: fixtureText(ACTIVE_2021) });
-  const { agent, base } = await inProcessAgent(jvb.url, ['--web.telemetry-path=/jvb-metrics']);
+  const { agent, base } = await inProcessAgent(jvb.colibriUrl, ['--web.telemetry-path=/jvb-metrics']);
   try {
     const index = await fetch(`${base}/`);
     assert.is(index.status, 200);
@@ -81,7 +81,7 @@ server('200 concurrent scrapes while polls replace the registry: every one whole
   const bodies = [fixtureText(ACTIVE_2021), fixtureText('colibri-stats-2021-08-v2.1.508-idle.json')];
   let n = 0;
   jvb.respond = () => ({ body: bodies[n++ % 2]! });
-  const { agent, base } = await inProcessAgent(jvb.url);
+  const { agent, base } = await inProcessAgent(jvb.colibriUrl);
   try {
     assert.ok(await until(async () => (await fetch(`${base}/-/ready`)).status === 200));
     const texts = await Promise.all(Array.from({ length: 200 }, () => fetch(`${base}/metrics`).then(async (r) => ({ status: r.status, text: await r.text() }))));
@@ -110,15 +110,15 @@ server('200 concurrent scrapes while polls replace the registry: every one whole
 
 server('a flood of 5 000 concurrent connections: polling goes on, /-/healthy answers, the agent survives', async () => {
   jvb.respond = () => ({ body: fixtureText(ACTIVE_2021) });
-  const agent = AgentProcess.spawn([`--jvb.url=${jvb.url}`, '--poll.interval=200ms', '--web.listen-address=127.0.0.1:0', '--storage.in-memory']);
+  const agent = AgentProcess.spawn([`--jvb.url=${jvb.colibriUrl}`, '--poll.interval=200ms', '--web.listen-address=127.0.0.1:0', '--storage.in-memory']);
   try {
     const port = await agent.metricsPort();
     assert.ok(await until(async () => (await fetch(`http://127.0.0.1:${port}/-/ready`)).status === 200), 'ready before the flood');
-    const pollsBefore = jvb.requests;
+    const pollsBefore = jvb.count();
     let pollsDuringFlood = 0;
     let flooding = true;
     const flood = Promise.all(Array.from({ length: 5000 }, () => rawGet(port, '/metrics'))).finally(() => {
-      pollsDuringFlood = jvb.requests - pollsBefore;
+      pollsDuringFlood = jvb.count() - pollsBefore;
       flooding = false;
     });
     // Health checks while the flood is on, each with a 1 s deadline; at least one must be answered in time.
@@ -135,8 +135,8 @@ server('a flood of 5 000 concurrent connections: polling goes on, /-/healthy ans
     assert.ok(healthy.length > 0, '/-/healthy answered within a second while the flood was on');
     assert.ok(answered > 0, 'scrapes were served');
     // Polling went on: more polls after the flood (and the agent is alive).
-    const after = jvb.requests;
-    assert.ok(await until(async () => jvb.requests >= after + 3), 'polls continue after the flood');
+    const after = jvb.count();
+    assert.ok(await until(async () => jvb.count() >= after + 3), 'polls continue after the flood');
     assert.is((await fetch(`http://127.0.0.1:${port}/-/healthy`)).status, 200);
     assert.is(agent.exitCode, null, 'the agent is still running');
   } finally {
@@ -167,7 +167,7 @@ for (const fixture of jsonFixtureNames()) {
     const stats = fixtureJson(fixture);
     jvb.respond = () => ({ body: JSON.stringify(stats) });
     await jvb.start();
-    const { agent, base } = await inProcessAgent(jvb.url);
+    const { agent, base } = await inProcessAgent(jvb.colibriUrl);
     try {
       assert.ok(await until(async () => (await fetch(`${base}/-/ready`)).status === 200));
       const text = await (await fetch(`${base}/metrics`)).text();

@@ -4,7 +4,12 @@ import { join, resolve } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { SEED_FIELDS } from '../../src/sources/colibri/colibri-field-catalog';
+import { AgentProcess } from '../helpers/agent-process';
+import { eventually } from '../helpers/eventually';
+import { FakeBridge } from '../helpers/fake-bridge';
+import { jsonFixtureNames } from '../helpers/fixtures';
+import { parseExposition } from '../helpers/parse-exposition';
+import { ScriptedReceiver } from '../helpers/scripted-receiver';
 
 /**
  * The alerting rules in alerts/: promtool accepts them, their own unit tests
@@ -106,35 +111,84 @@ test('the rules cover what was asked: down, no data, stress, ICE, push failures,
   }
 });
 
-/** The names of the agent's own metrics, read from the source files that declare them. */
-function agentMetricNames(): Set<string> {
-  const names = new Set<string>();
-  for (const file of ['src/registry/self-metrics.ts', 'src/sinks/remote-write/remote-write-metrics.ts', 'src/sinks/pushgateway/pushgateway-metrics.ts']) {
-    const text = readFileSync(join(ROOT, file), 'utf8');
-    for (const match of text.matchAll(/name: '(jvb_[a-z0-9_]+)'/g)) {
-      names.add(match[1]!);
-      for (const suffix of ['_bucket', '_sum', '_count']) names.add(match[1]! + suffix);
-    }
+/**
+ * Every metric name a text (0.0.4) exposition offers to PromQL: the names of
+ * its samples, and those of every family it declares (`# TYPE`), so that a
+ * labelled metric with no series yet (a counter by reason before the first
+ * failure) counts too. In 0.0.4 a gauge's, counter's or untyped family's
+ * samples bear the family's name as it is (a counter's `_total`, when it
+ * has one, is part of it; nothing is appended); a histogram's are
+ * `_bucket`/`_sum`/`_count`, a summary's the name and `_sum`/`_count`.
+ */
+function exposedNames(text: string): Set<string> {
+  const exposition = parseExposition(text);
+  const names = new Set(exposition.samples.map((sample) => sample.name));
+  for (const [family, type] of exposition.type) {
+    const suffixes = type === 'histogram' ? ['_bucket', '_sum', '_count'] : type === 'summary' ? ['', '_sum', '_count'] : [''];
+    for (const suffix of suffixes) names.add(family + suffix);
   }
   return names;
 }
 
-/** JVB's native names, from the catalogue beside the project. */
-function nativeMetricNames(): Set<string> {
-  const text = readFileSync(resolve(ROOT, '..', 'shared', 'reference', 'jvb-native-metrics-catalog.md'), 'utf8');
-  return new Set([...text.matchAll(/`(jitsi_jvb_[a-z0-9_]+)`/g)].map((match) => match[1]!));
+/**
+ * The metric names the built agent serves on its /metrics once it has
+ * polled, with every kind of metric it has: one bridge serving JVB's native
+ * /metrics (the jitsi_jvb_* names), one serving each /colibri/stats capture
+ * (the seed's jitsi_* names), the per-bridge jvb_* metrics, and a
+ * remote-write and a Pushgateway destination (their jvb_remote_write_* and
+ * jvb_pushgateway_* metrics exist only when such a destination is set).
+ */
+async function namesTheAgentServes(): Promise<Set<string>> {
+  const native = new FakeBridge({ metrics: true });
+  const colibri = jsonFixtureNames().map((capture) => new FakeBridge({ metrics: false, colibri: capture }));
+  const bridges = [native, ...colibri];
+  const receiver = new ScriptedReceiver();
+  let agent: AgentProcess | undefined;
+  try {
+    for (const bridge of bridges) await bridge.start();
+    await receiver.start();
+    agent = AgentProcess.spawn([
+      `--jvb.url=${native.metricsUrl}`,
+      ...colibri.map((bridge) => `--jvb.url=${bridge.colibriUrl}`),
+      '--poll.interval=1s',
+      '--jvb.timeout=900ms',
+      '--web.listen-address=127.0.0.1:0',
+      `--remote-write.url=${receiver.url}/api/v1/write`,
+      `--pushgateway.url=${receiver.url}`,
+    ]);
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    void agent.exited.then((result) => (exit = result));
+    const running = agent;
+    const watched = { gone: () => (exit === undefined ? undefined : `the agent exited (${JSON.stringify(exit)})`), log: () => running.lines.join('\n') };
+    const port = await agent.metricsPort();
+    return await eventually(
+      'a successful poll of every bridge on the agent /metrics',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) });
+        const contentType = res.headers.get('content-type') ?? '';
+        if (!/^text\/plain; version=0\.0\.4/.test(contentType)) throw new Error(`the agent served ${contentType}, not the text format 0.0.4 these names are derived for`);
+        const text = await res.text();
+        const up = parseExposition(text).samples.filter((sample) => sample.name === 'jvb_up');
+        return up.length === bridges.length && up.every((sample) => sample.value === 1) ? exposedNames(text) : undefined;
+      },
+      watched,
+      20_000,
+      200,
+    );
+  } finally {
+    await agent?.stop();
+    await receiver.stop();
+    for (const bridge of bridges) await bridge.stop();
+  }
 }
 
-test('every metric the rules read is one the agent produces (self metrics, seed names, native names)', () => {
-  const agent = agentMetricNames();
-  const native = nativeMetricNames();
-  const seed = new Set(Object.keys(SEED_FIELDS).map((key) => `jitsi_${key}`));
-  assert.ok(agent.has('jvb_up') && native.has('jitsi_jvb_stress') && seed.has('jitsi_stress_level'), 'the name sources were read');
+test('every metric the rules read is one the agent produces (self metrics, seed names, native names)', async () => {
+  const served = await namesTheAgentServes();
+  assert.ok(served.has('jvb_up') && served.has('jitsi_jvb_stress') && served.has('jitsi_stress_level'), 'the name sources were read');
   const unknown: string[] = [];
   for (const rule of alertingRules()) {
     for (const [name] of rule.expr.matchAll(/\b(?:jvb|jitsi)_[a-z0-9_]+/g)) {
-      const known = name.startsWith('jvb_') ? agent.has(name) : name.startsWith('jitsi_jvb_') ? native.has(name) : seed.has(name);
-      if (!known) unknown.push(`${rule.alert}: ${name}`);
+      if (!served.has(name)) unknown.push(`${rule.alert}: ${name}`);
     }
   }
   assert.equal(unknown, [], `metrics the agent does not produce:\n${unknown.join('\n')}`);

@@ -9,7 +9,7 @@ import { loadConfig, type AgentConfig } from '../../src/config/load-config';
 import { allSettings } from '../../src/config/scopes';
 import { AgentProcess } from '../helpers/agent-process';
 import { ACTIVE_2021, fixtureText } from '../helpers/fixtures';
-import { FakeJvb } from '../helpers/fake-jvb';
+import { FakeBridge } from '../helpers/fake-bridge';
 
 const MiB = 1024 * 1024;
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
@@ -241,8 +241,8 @@ names.run();
 
 const seedEnv = suite('config mistakes: JVB_STATS_URL and JVB_ADAPTER_JVB_URL in the built agent');
 seedEnv('only the JVB_ADAPTER_JVB_URL bridge is polled', async () => {
-  const canonical = new FakeJvb();
-  const seed = new FakeJvb();
+  const canonical = new FakeBridge();
+  const seed = new FakeBridge();
   canonical.respond = () => ({ body: fixtureText(ACTIVE_2021) });
   seed.respond = () => ({ body: fixtureText(ACTIVE_2021) });
   let agent: AgentProcess | undefined;
@@ -250,14 +250,14 @@ seedEnv('only the JVB_ADAPTER_JVB_URL bridge is polled', async () => {
     await canonical.start();
     await seed.start();
     agent = AgentProcess.spawn(['--poll.interval=200ms', '--web.listen-address=127.0.0.1:0'], {
-      JVB_STATS_URL: seed.url,
-      JVB_ADAPTER_JVB_URL: canonical.url,
+      JVB_STATS_URL: seed.colibriUrl,
+      JVB_ADAPTER_JVB_URL: canonical.colibriUrl,
     });
     const port = await agent.metricsPort();
     const deadline = Date.now() + 15_000;
     while (canonical.answered200 < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.ok(canonical.answered200 >= 3, `the JVB_ADAPTER_JVB_URL bridge was polled ${canonical.answered200} times`);
-    assert.is(seed.requests, 0, 'the JVB_STATS_URL bridge was polled');
+    assert.is(seed.count(), 0, 'the JVB_STATS_URL bridge was polled');
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.match(metrics, /^jvb_up(\{[^}]*\})? 1$/m);
   } finally {

@@ -1,20 +1,20 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AgentProcess } from '../helpers/agent-process';
-import { FakeJvb } from '../helpers/fake-jvb';
+import { FakeBridge } from '../helpers/fake-bridge';
 import { ACTIVE_2021, fixtureJson, fixtureText } from '../helpers/fixtures';
 import { expectedQuantile, jvbHistogram } from '../helpers/histogram-quantile';
 import { PrometheusServer } from '../helpers/prometheus-server';
 
 const e2e = suite('end to end: a real Prometheus scrapes the agent, which polls a fake JVB');
-const jvb = new FakeJvb();
+const jvb = new FakeBridge();
 let agent: AgentProcess;
 let prometheus: PrometheusServer;
 
 e2e.before(async () => {
   await jvb.start();
   jvb.respond = () => ({ body: fixtureText(ACTIVE_2021) });
-  agent = AgentProcess.spawn([`--jvb.url=${jvb.url}`, '--poll.interval=1s', '--jvb.timeout=900ms', '--web.listen-address=127.0.0.1:0', '--label=dc=e2e']);
+  agent = AgentProcess.spawn([`--jvb.url=${jvb.colibriUrl}`, '--poll.interval=1s', '--jvb.timeout=900ms', '--web.listen-address=127.0.0.1:0', '--label=dc=e2e']);
   const port = await agent.metricsPort();
   prometheus = await PrometheusServer.start({ scrape: [{ job: 'jvb', target: `127.0.0.1:${port}` }] });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AgentProcess } from '../helpers/agent-process';
-import { FakeJvb } from '../helpers/fake-jvb';
+import { FakeBridge } from '../helpers/fake-bridge';
 import { FaultProxy } from '../helpers/fault-proxy';
 import { ACTIVE_2021, fixtureText } from '../helpers/fixtures';
 import { parseExposition } from '../helpers/parse-exposition';
@@ -58,7 +58,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 
 /** One case's world: a fake JVB, a proxy in front of the shared Prometheus, a storage folder, and agent runs. */
 class Case {
-  readonly jvb = new FakeJvb();
+  readonly jvb = new FakeBridge();
   readonly proxy: FaultProxy;
   readonly storage: string;
   agent: AgentProcess | undefined;
@@ -81,7 +81,7 @@ class Case {
 
   startAgent(): AgentProcess {
     this.agent = AgentProcess.spawn([
-      `--jvb.url=${this.jvb.url}`,
+      `--jvb.url=${this.jvb.colibriUrl}`,
       `--poll.interval=${INTERVAL_MS}ms`,
       '--jvb.timeout=150ms',
       '--web.listen-address=127.0.0.1:0',

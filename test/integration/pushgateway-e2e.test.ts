@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AgentProcess } from '../helpers/agent-process';
-import { FakeJvb } from '../helpers/fake-jvb';
+import { FakeBridge } from '../helpers/fake-bridge';
 import { ACTIVE_2021, fixtureJson } from '../helpers/fixtures';
 import { parseExposition, type Exposition } from '../helpers/parse-exposition';
 import { PrometheusServer } from '../helpers/prometheus-server';
@@ -35,8 +35,8 @@ function expectedGauges(fields: Record<string, unknown>): Map<string, number> {
 const PARTICIPANTS = Number(stats['participants']);
 
 const e2e = suite('Pushgateway: the agent pushes to a real prometheus-pushgateway');
-const jvb = new FakeJvb();
-const jvb2 = new FakeJvb();
+const jvb = new FakeBridge();
+const jvb2 = new FakeBridge();
 let gw: PushgatewayServer;
 let gw2: PushgatewayServer | undefined;
 let prometheus: PrometheusServer | undefined;
@@ -44,7 +44,7 @@ const agents: AgentProcess[] = [];
 
 const GROUP_A = { job: 'jvb', instance: 'pg-a' };
 
-function spawnAgent(gatewayUrl: string, instance: string, extra: string[] = [], jvbUrl = jvb.url): AgentProcess {
+function spawnAgent(gatewayUrl: string, instance: string, extra: string[] = [], jvbUrl = jvb.colibriUrl): AgentProcess {
   const agent = AgentProcess.spawn([
     `--jvb.url=${jvbUrl}`,
     '--poll.interval=300ms',
@@ -162,7 +162,7 @@ e2e('two agents with different --pushgateway.instance keep two groups (and "/", 
 
 e2e('without --pushgateway.instance the group is keyed by the host name, and --pushgateway.job names the job', async () => {
   const agent = AgentProcess.spawn([
-    `--jvb.url=${jvb.url}`,
+    `--jvb.url=${jvb.colibriUrl}`,
     '--poll.interval=300ms',
     '--jvb.timeout=250ms',
     '--web.listen-address=127.0.0.1:0',
@@ -179,8 +179,8 @@ e2e('one agent polling two bridges keeps one group per bridge (job, instance = b
   const stats2 = { ...stats, participants: PARTICIPANTS + 7 };
   jvb2.respond = () => ({ body: JSON.stringify(stats2) });
   const agent = AgentProcess.spawn([
-    `--jvb.url=${jvb.url}`,
-    `--jvb.url=${jvb2.url}`,
+    `--jvb.url=${jvb.colibriUrl}`,
+    `--jvb.url=${jvb2.colibriUrl}`,
     '--poll.interval=300ms',
     '--jvb.timeout=250ms',
     '--web.listen-address=127.0.0.1:0',
@@ -189,8 +189,8 @@ e2e('one agent polling two bridges keeps one group per bridge (job, instance = b
   agents.push(agent);
   // Both fakes listen on 127.0.0.1: local bridges are named after this host, with the port when there are several.
   const nameOf = (url: string) => `${hostname()}:${new URL(url).port}`;
-  const first = await gw.waitForGroup({ job: 'jvb', instance: nameOf(jvb.url) }, hasParticipants);
-  const second = await gw.waitForGroup({ job: 'jvb', instance: nameOf(jvb2.url) }, hasParticipants);
+  const first = await gw.waitForGroup({ job: 'jvb', instance: nameOf(jvb.colibriUrl) }, hasParticipants);
+  const second = await gw.waitForGroup({ job: 'jvb', instance: nameOf(jvb2.colibriUrl) }, hasParticipants);
   assert.is(familyValue(first, 'jitsi_participants'), PARTICIPANTS, `groups: ${JSON.stringify((await gw.groups()).map((g) => g.labels))}`);
   assert.is(familyValue(second, 'jitsi_participants'), PARTICIPANTS + 7);
   assert.is(familyValue(second, 'jvb_up'), 1, "each bridge's own poll metrics are in its group");
@@ -213,7 +213,7 @@ e2e('a real Prometheus scraping the gateway with honor_labels: true returns jits
 
 e2e('a second push replaces the first (PUT): a series gone from the next poll disappears from the group', async () => {
   const group = { job: 'jvb', instance: 'pg-replace' };
-  spawnAgent(gw.url, group.instance, [], jvb2.url);
+  spawnAgent(gw.url, group.instance, [], jvb2.colibriUrl);
   const first = await gw.waitForGroup(group, (g) => familyValue(g, 'jitsi_largest_conference') !== undefined);
   assert.is(familyValue(first, 'jitsi_largest_conference'), Number(stats['largest_conference']));
   assert.ok(first!.families.has('jitsi_conference_sizes'));

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { AgentProcess } from '../helpers/agent-process';
 import { closeServer } from '../helpers/close-server';
 import { parseExposition, sampleValue } from '../helpers/parse-exposition';
-import { FakeJvb } from '../helpers/fake-jvb';
+import { FakeBridge } from '../helpers/fake-bridge';
 import { ACTIVE_2021, CAPTURE_2026, fixtureJson, fixtureText } from '../helpers/fixtures';
 import { expectedQuantile, jvbHistogram } from '../helpers/histogram-quantile';
 import { PrometheusServer, type PromSample } from '../helpers/prometheus-server';
@@ -19,7 +19,7 @@ import { TestCertificates } from '../helpers/test-certificates';
 const INTERVAL_MS = 500;
 
 const push = suite('remote_write to a real Prometheus (--web.enable-remote-write-receiver)');
-const jvb = new FakeJvb();
+const jvb = new FakeBridge();
 let prometheus: PrometheusServer;
 let agent: AgentProcess;
 
@@ -28,7 +28,7 @@ push.before(async () => {
   jvb.respond = () => ({ body: fixtureText(ACTIVE_2021) });
   prometheus = await PrometheusServer.start({ remoteWriteReceiver: true });
   agent = AgentProcess.spawn([
-    `--jvb.url=${jvb.url}`,
+    `--jvb.url=${jvb.colibriUrl}`,
     `--poll.interval=${INTERVAL_MS}ms`,
     '--jvb.timeout=400ms',
     '--web.listen-address=127.0.0.1:0',
@@ -120,7 +120,7 @@ push('one failing destination never delays another (two destinations from the YA
     instance: two-destinations
 `,
   );
-  const two = AgentProcess.spawn([`--config.file=${configFile}`, `--jvb.url=${jvb.url}`, `--poll.interval=${INTERVAL_MS}ms`, '--jvb.timeout=400ms', '--web.listen-address=127.0.0.1:0']);
+  const two = AgentProcess.spawn([`--config.file=${configFile}`, `--jvb.url=${jvb.colibriUrl}`, `--poll.interval=${INTERVAL_MS}ms`, '--jvb.timeout=400ms', '--web.listen-address=127.0.0.1:0']);
   try {
     // Five polls' worth of samples arrive at Prometheus while the other destination has not answered a single request.
     const result = await prometheus.waitFor('count_over_time(jvb_up{instance="two-destinations"}[1m])', (r) => Number(r[0]?.value[1] ?? 0) >= 5, 15_000);
@@ -142,7 +142,7 @@ const secure = suite('remote_write over TLS with basic auth, to a Prometheus wit
 const certs = new TestCertificates();
 const PASSWORD = 's3cret-Pa55word-for-the-test';
 let securePrometheus: PrometheusServer;
-const secureJvb = new FakeJvb();
+const secureJvb = new FakeBridge();
 
 /** An instant query over https with the test CA and basic auth (fetch cannot take a CA of its own). */
 function httpsQuery(base: string, promql: string): Promise<PromSample[]> {
@@ -191,7 +191,7 @@ secure.after(async () => {
 function secureAgent(passwordFile: string, instance: string): AgentProcess {
   const base = securePrometheus.url.replace('http://127.0.0.1', 'https://localhost');
   return AgentProcess.spawn([
-    `--jvb.url=${secureJvb.url}`,
+    `--jvb.url=${secureJvb.colibriUrl}`,
     `--poll.interval=${INTERVAL_MS}ms`,
     '--jvb.timeout=400ms',
     '--web.listen-address=127.0.0.1:0',

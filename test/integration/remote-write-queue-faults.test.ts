@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AgentProcess } from '../helpers/agent-process';
-import { FakeJvb } from '../helpers/fake-jvb';
+import { FakeBridge } from '../helpers/fake-bridge';
 import { ACTIVE_2021, fixtureText } from '../helpers/fixtures';
 import { decodeRemoteWriteBody, labelValue } from '../helpers/independent-remote-write-decoder';
 import { parseExposition } from '../helpers/parse-exposition';
@@ -71,17 +71,17 @@ async function selfMetrics(agent: AgentProcess): Promise<(name: string, labels?:
  * by the agent's own count (a poll the JVB answered but the agent timed out
  * on is no poll).
  */
-async function freezeJvb(jvb: FakeJvb, agent: AgentProcess): Promise<number> {
+async function freezeJvb(jvb: FakeBridge, agent: AgentProcess): Promise<number> {
   jvb.respond = () => ({ status: 503, body: 'frozen' });
-  const seen = jvb.requests;
-  await until('a poll after the freeze', () => jvb.requests >= seen + 1, 10_000);
+  const seen = jvb.count();
+  await until('a poll after the freeze', () => jvb.count() >= seen + 1, 10_000);
   const metric = await selfMetrics(agent);
   return metric('jvb_polls_total') - metric('jvb_poll_failures_total');
 }
 
-function spawnAgent(jvb: FakeJvb, receiver: CountingReceiver, storage: string, extra: string[] = []): { agent: AgentProcess; exited: () => boolean } {
+function spawnAgent(jvb: FakeBridge, receiver: CountingReceiver, storage: string, extra: string[] = []): { agent: AgentProcess; exited: () => boolean } {
   const agent = AgentProcess.spawn([
-    `--jvb.url=${jvb.url}`,
+    `--jvb.url=${jvb.colibriUrl}`,
     '--poll.interval=100ms',
     '--jvb.timeout=90ms',
     '--web.listen-address=127.0.0.1:0',
@@ -102,7 +102,7 @@ const onTmpfs = tmpfsUnavailable === undefined ? test : test.skip;
 if (tmpfsUnavailable !== undefined) console.log(`SKIPPED the 1 MiB tmpfs test of the agent: ${tmpfsUnavailable}`);
 
 onTmpfs('--storage.path on a 1 MiB tmpfs with the default 512MiB bound: more than 1 MiB goes through, every poll arrives, nothing is dropped', async () => {
-  const jvb = new FakeJvb();
+  const jvb = new FakeBridge();
   const receiver = new CountingReceiver();
   let mount: string | undefined;
   let agent: AgentProcess | undefined;
@@ -148,7 +148,7 @@ onTmpfs('--storage.path on a 1 MiB tmpfs with the default 512MiB bound: more tha
 });
 
 test('segment files deleted under a running agent during an outage: it keeps running and serving, says so, counts it, and later polls arrive', async () => {
-  const jvb = new FakeJvb();
+  const jvb = new FakeBridge();
   const receiver = new CountingReceiver();
   const storage = mkdtempSync(join(tmpdir(), 'jvb-adapter-deleted-'));
   let agent: AgentProcess | undefined;

@@ -6,10 +6,11 @@ import { mapColibriStats } from '../../src/sources/colibri/map-colibri-stats';
 import { createSource } from '../../src/sources/create-source';
 import type { PollOutcome } from '../../src/sources/source';
 import { ACTIVE_2021, fixtureText } from '../helpers/fixtures';
-import { FakeJvb, unusedPort, type FakeResponse } from '../helpers/fake-jvb';
+import { FakeBridge, type FakeResponse } from '../helpers/fake-bridge';
+import { unusedPort } from '../helpers/ports';
 import { parseExposition, sampleValue } from '../helpers/parse-exposition';
 
-const jvb = new FakeJvb();
+const jvb = new FakeBridge();
 const bodies = suite('bad JVB bodies and bad bridges');
 const logLines: string[] = [];
 
@@ -24,7 +25,7 @@ bodies.before.each(() => {
 });
 
 /** One poll of the fake JVB answering `reply`, collected into a fresh registry, as the agent does it. */
-async function pollOnce(reply: FakeResponse, url = jvb.url, timeoutMs = 1000) {
+async function pollOnce(reply: FakeResponse, url = jvb.colibriUrl, timeoutMs = 1000) {
   jvb.respond = () => reply;
   const log = createLogger({ level: 'debug', format: 'logfmt', write: (line) => logLines.push(line) });
   const bridge = new BridgeRegistry('test', 'jvb', {}, log);
@@ -54,7 +55,7 @@ bodies('an HTML error page is one failed poll that names the URL', async () => {
   const html = `<!DOCTYPE html><html><head><title>404 Not Found</title></head><body>${'x'.repeat(5000)}</body></html>`;
   const result = await pollOnce({ body: html, contentType: 'text/html' });
   assertFailed(result, 'invalid_body', /HTML/);
-  assert.ok(!result.outcome.ok && result.outcome.message.includes(jvb.url));
+  assert.ok(!result.outcome.ok && result.outcome.message.includes(jvb.colibriUrl));
   assert.ok(logLines.every((line) => !line.includes('x'.repeat(100))), 'the body is not logged whole');
 });
 
@@ -94,7 +95,7 @@ bodies('connection refused is a failed poll, not a crash', async () => {
 
 bodies('a bridge slower than the timeout is cut off at the timeout', async () => {
   const started = Date.now();
-  const result = await pollOnce({ body: fixtureText(ACTIVE_2021), delayMs: 3000 }, jvb.url, 300);
+  const result = await pollOnce({ body: fixtureText(ACTIVE_2021), delayMs: 3000 }, jvb.colibriUrl, 300);
   assertFailed(result, 'timeout', /did not answer within 300ms/);
   // Bounded, not timed: the poll must end long before the bridge would have answered.
   assert.ok(Date.now() - started < 2900, 'the poll waited for the slow bridge');

@@ -13,7 +13,7 @@ import { PushgatewaySender } from '../../src/sinks/pushgateway/pushgateway-sende
 import { PushgatewaySink } from '../../src/sinks/pushgateway/pushgateway-sink';
 import type { PushUnit, Sink } from '../../src/sinks/sink';
 import { registryPart } from '../../src/scheduler/push-unit';
-import { unusedPort } from '../helpers/fake-jvb';
+import { unusedPort } from '../helpers/ports';
 import { ACTIVE_2021, fixtureJson } from '../helpers/fixtures';
 import { parseExposition, sampleValue } from '../helpers/parse-exposition';
 import { closeServer } from '../helpers/close-server';

@@ -3,12 +3,12 @@ import * as assert from 'uvu/assert';
 import { createLogger } from '../../src/log/logger';
 import { BridgeRegistry } from '../../src/registry/bridge-registry';
 import { createSource } from '../../src/sources/create-source';
-import { FakeJvb } from '../helpers/fake-jvb';
+import { FakeBridge } from '../helpers/fake-bridge';
 import { parseExposition, sampleValue } from '../helpers/parse-exposition';
 
 /** One limit on the series of a bridge, for every source: above it the poll fails whole, nothing half-applied. */
 const limit = suite('series limit per bridge');
-const jvb = new FakeJvb();
+const jvb = new FakeBridge();
 const quiet = createLogger({ level: 'error', format: 'logfmt', write: () => {} });
 const LIMIT = 20_000;
 
@@ -21,7 +21,7 @@ limit.after(async () => {
 
 async function pollWith(body: string, contentType: string, endpoint: string) {
   jvb.respond = () => ({ body, contentType });
-  const url = jvb.url.replace('/colibri/stats', endpoint);
+  const url = `${jvb.baseUrl}${endpoint}`;
   const source = createSource(
     {
       source: 'auto',
