@@ -54,6 +54,11 @@
  */
 
 import type { Bucket, HistogramSeries, Labels, MetricFamily, Quantile, ScalarSeries, ScalarType, SummarySeries } from '../../model/metric-family';
+import { COMMA, EQUAL, ExpositionLexer, Failure, HASH, LBRACE, LF, QUOTE, RBRACE, SP, TAB, isLabelChar, isLabelStart, isNameChar, isNameStart } from './exposition-lexer';
+import { fitsInt64, parseNumber } from './exposition-values';
+import type { SampleLabels } from './sample-labels';
+
+export { parseNumber };
 
 export type ExpositionFormat = 'text-0.0.4' | 'openmetrics-1.0';
 
@@ -106,7 +111,7 @@ export function parseExposition(body: string, format: ExpositionFormat, limits: 
   }
   const max = typeof limits?.maxSamples === 'number' && limits.maxSamples >= 0 ? limits.maxSamples : 0;
   try {
-    const parser = new Parser(body, format === 'openmetrics-1.0', max, places);
+    const parser = new Parser(new ExpositionLexer(body), format === 'openmetrics-1.0', max, places);
     return parser.run();
   } catch (e) {
     if (e instanceof Failure) return { ok: false, reason: e.reason, message: e.message };
@@ -116,167 +121,6 @@ export function parseExposition(body: string, format: ExpositionFormat, limits: 
 }
 
 // ---------------------------------------------------------------------------
-
-/** Thrown inside the parser, caught in parseExposition (not an Error: no stack is captured). */
-class Failure {
-  constructor(
-    readonly reason: 'invalid_body' | 'too_many_series',
-    readonly message: string,
-  ) {}
-}
-
-const LF = 10;
-const TAB = 9;
-const SP = 32;
-const QUOTE = 34;
-const HASH = 35;
-const PLUS = 43;
-const COMMA = 44;
-const MINUS = 45;
-const DOT = 46;
-const EQUAL = 61;
-const BACKSLASH = 92;
-const LBRACE = 123;
-const RBRACE = 125;
-
-/** 1: may start a metric name, 2: may continue it, 4: may start a label name, 8: may continue it. */
-const CHAR = new Uint8Array(128);
-for (let c = 0; c < 128; c++) {
-  const letter = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
-  const digit = c >= 48 && c <= 57;
-  CHAR[c] = (letter || c === 58 ? 3 : digit ? 2 : 0) | (letter ? 12 : digit ? 8 : 0);
-}
-function isNameStart(c: number): boolean {
-  return c < 128 && (CHAR[c] & 1) !== 0;
-}
-function isNameChar(c: number): boolean {
-  return c < 128 && (CHAR[c] & 2) !== 0;
-}
-function isLabelStart(c: number): boolean {
-  return c < 128 && (CHAR[c] & 4) !== 0;
-}
-function isLabelChar(c: number): boolean {
-  return c < 128 && (CHAR[c] & 8) !== 0;
-}
-
-const POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
-
-/** True when s[a..b) is `word` ignoring ASCII case (word in lower case). */
-function equalsIgnoreCase(s: string, a: number, b: number, word: string): boolean {
-  if (b - a !== word.length) return false;
-  for (let i = 0; i < word.length; i++) {
-    if ((s.charCodeAt(a + i) | 0x20) !== word.charCodeAt(i)) return false;
-  }
-  return true;
-}
-
-/**
- * A float as Go's strconv.ParseFloat accepts it after Prometheus' own check
- * (no hex, no `_`): [+-] digits [. digits] [(e|E) [+-] digits] with at least
- * one mantissa digit; `inf`/`infinity` with optional sign and `nan` without,
- * in any case. Out of range (e.g. 1e400) is an error, as in Go. Returns
- * undefined when invalid.
- */
-export function parseNumber(s: string, a: number, b: number): number | undefined {
-  if (a >= b) return undefined;
-  let i = a;
-  let c = s.charCodeAt(i);
-  let neg = false;
-  if (c === PLUS || c === MINUS) {
-    neg = c === MINUS;
-    i++;
-    if (i >= b) return undefined;
-    c = s.charCodeAt(i);
-    if ((c | 0x20) === 105 /* i */) {
-      return equalsIgnoreCase(s, i, b, 'inf') || equalsIgnoreCase(s, i, b, 'infinity') ? (neg ? -Infinity : Infinity) : undefined;
-    }
-  } else if ((c | 0x20) === 105 /* i */) {
-    return equalsIgnoreCase(s, i, b, 'inf') || equalsIgnoreCase(s, i, b, 'infinity') ? Infinity : undefined;
-  } else if ((c | 0x20) === 110 /* n */) {
-    return equalsIgnoreCase(s, i, b, 'nan') ? NaN : undefined;
-  }
-  // Mantissa: up to 15 significant digits are kept exactly in `mant`; more send it to the slow path.
-  let mant = 0;
-  let sig = 0;
-  let frac = 0;
-  let digits = 0;
-  let slow = false;
-  let seenDot = false;
-  for (; i < b; i++) {
-    c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      digits++;
-      if (seenDot) frac++;
-      if (mant !== 0 || c !== 48) {
-        if (sig < 15) mant = mant * 10 + (c - 48);
-        else slow = true;
-        sig++;
-      }
-    } else if (c === DOT && !seenDot) {
-      seenDot = true;
-    } else {
-      break;
-    }
-  }
-  if (digits === 0) return undefined;
-  let exp = 0;
-  if (i < b) {
-    if ((c | 0x20) !== 101 /* e */) return undefined;
-    i++;
-    if (i >= b) return undefined;
-    c = s.charCodeAt(i);
-    let expNeg = false;
-    if (c === PLUS || c === MINUS) {
-      expNeg = c === MINUS;
-      i++;
-    }
-    const expStart = i;
-    for (; i < b; i++) {
-      c = s.charCodeAt(i);
-      if (c < 48 || c > 57) return undefined;
-      if (exp < 100000) exp = exp * 10 + (c - 48);
-    }
-    if (i === expStart) return undefined;
-    if (expNeg) exp = -exp;
-  }
-  if (mant === 0) return neg ? -0 : 0;
-  if (!slow) {
-    // Both operands exact (mant < 2^53, 10^k for k <= 22): one rounding, so correctly rounded.
-    const e10 = exp - frac;
-    if (e10 >= 0 && e10 <= 22) return neg ? -(mant * POW10[e10]!) : mant * POW10[e10]!;
-    if (e10 < 0 && e10 >= -22) return neg ? -(mant / POW10[-e10]!) : mant / POW10[-e10]!;
-  }
-  const v = Number(s.slice(a, b));
-  return Number.isFinite(v) ? v : undefined;
-}
-
-/**
- * Label value (and OpenMetrics HELP) unescaping as Prometheus does it:
- * `\\` `\"` `\n` (`\"` only when `quote`); any other backslash is kept.
- */
-function unescape(s: string, a: number, b: number, quote: boolean): string {
-  let out = '';
-  let last = a;
-  for (let i = a; i < b; i++) {
-    if (s.charCodeAt(i) !== BACKSLASH || i + 1 >= b) continue;
-    const c = s.charCodeAt(i + 1);
-    const rep = c === BACKSLASH ? '\\' : c === 110 /* n */ ? '\n' : quote && c === QUOTE ? '"' : undefined;
-    if (rep === undefined) continue;
-    out += s.slice(last, i) + rep;
-    i++;
-    last = i + 1;
-  }
-  return out + s.slice(last, b);
-}
-
-/** A label value escaped as Prometheus writes it (`\\`, `\"`, `\n`). */
-function escapeValue(v: string): string {
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c === BACKSLASH || c === QUOTE || c === LF) return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-  }
-  return v;
-}
 
 type RawType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped' | 'gaugehistogram' | 'info' | 'stateset' | 'unknown';
 type FamilyType = ScalarType | 'histogram' | 'summary';
@@ -354,30 +198,12 @@ function isScalarType(t: FamilyType): boolean {
 }
 
 class Parser {
+  private readonly lx: ExpositionLexer;
+  private readonly labels: SampleLabels;
   private readonly s: string;
   private readonly n: number;
   private readonly om: boolean;
   private readonly max: number;
-
-  private line = 1;
-  /** Position of a backslash at or after the last HELP text, -1 when there is none left, -2 before the first search. */
-  private backslash = -2;
-  private lineStart = 0;
-
-  // Labels of the current sample, in the order written; `order` is their indices sorted by name.
-  private labelNames: string[] = [];
-  private labelValues: string[] = [];
-  private labelCount = 0;
-  private order: number[] = [];
-  /**
-   * True while the current sample is written in the canonical form of its
-   * series key (see seriesKey): no blanks before `=`, `"` or a label name,
-   * names strictly ascending, no empty value, only `\\` `\"` `\n` escapes.
-   */
-  private canonical = true;
-  /** Where the current sample's name starts, and the position after its last label value's closing quote. */
-  private sampleStart = 0;
-  private labelsEnd = 0;
 
   private block: Block | undefined;
   private readonly families = new Map<string, Family>();
@@ -392,9 +218,11 @@ class Parser {
   private readonly places: ValuePlace[] | undefined;
   private readonly groupPlaces: ValuePlace[] = [];
 
-  constructor(s: string, om: boolean, max: number, places: ValuePlace[] | undefined) {
-    this.s = s;
-    this.n = s.length;
+  constructor(lx: ExpositionLexer, om: boolean, max: number, places: ValuePlace[] | undefined) {
+    this.lx = lx;
+    this.labels = lx.labels;
+    this.s = lx.s;
+    this.n = lx.n;
     this.om = om;
     this.max = max;
     this.places = places;
@@ -404,41 +232,6 @@ class Parser {
     if (this.om) this.parseOpenMetrics();
     else this.parse004();
     return { ok: true, families: this.build(), samples: this.total };
-  }
-
-  // ----------------------------------------------------------------- errors
-
-  private fail(what: string, at: number): never {
-    const s = this.s;
-    const lineStart = this.lineStart;
-    let lineEnd = s.indexOf('\n', lineStart);
-    if (lineEnd < 0) lineEnd = this.n;
-    const pos = Math.min(Math.max(at, lineStart), lineEnd);
-    // At most 60 characters of the line, around the error.
-    const from = Math.max(lineStart, Math.min(pos - 30, lineEnd - 60));
-    const to = Math.min(lineEnd, from + 60);
-    const snippet = (from > lineStart ? '…' : '') + s.slice(from, to) + (to < lineEnd ? '…' : '');
-    throw new Failure('invalid_body', `line ${this.line}, column ${pos - lineStart + 1}: ${what}: ${JSON.stringify(snippet)}`);
-  }
-
-  /** HELP text s[a..b), unescaped. */
-  private text(a: number, b: number, quote: boolean): string {
-    // The next backslash at or after a: searched again only once passed, so all searches together are linear.
-    if (this.backslash !== -1 && this.backslash < a) this.backslash = this.s.indexOf('\\', a);
-    return this.backslash === -1 || this.backslash >= b ? this.s.slice(a, b) : unescape(this.s, a, b, quote);
-  }
-
-  private char(p: number): number {
-    return p < this.n ? this.s.charCodeAt(p) : -1;
-  }
-
-  private describe(p: number): string {
-    if (p >= this.n) return 'end of body';
-    const c = this.s.charCodeAt(p);
-    if (c === LF) return 'end of line';
-    if (c === SP) return 'space';
-    if (c === TAB) return 'tab';
-    return JSON.stringify(this.s.charAt(p));
   }
 
   // -------------------------------------------------------------- text 0.0.4
@@ -459,7 +252,7 @@ class Parser {
     const n = this.n;
     let pos = 0;
     while (pos < n) {
-      this.lineStart = pos;
+      this.lx.lineStart = pos;
       let p = this.skipBlanks(pos);
       if (p >= n) break;
       const c = s.charCodeAt(p);
@@ -469,15 +262,15 @@ class Parser {
         p = this.comment004(p);
       } else if (isNameStart(c)) {
         // Prometheus takes the blanks into the metric name, which then is invalid.
-        if (p > pos) this.fail('blank before the metric name', pos);
+        if (p > pos) this.lx.fail('blank before the metric name', pos);
         p = this.sample004(p);
       } else {
-        this.fail(`expected a metric name, "#" or end of line, got ${this.describe(p)}`, p);
+        this.lx.fail(`expected a metric name, "#" or end of line, got ${this.lx.describe(p)}`, p);
       }
       // p is at the end of the line.
       if (p < n) {
         p++;
-        this.line++;
+        this.lx.line++;
       }
       pos = p;
     }
@@ -489,17 +282,17 @@ class Parser {
     let lineEnd = s.indexOf('\n', p);
     if (lineEnd < 0) lineEnd = this.n;
     p++;
-    const c = this.char(p);
+    const c = this.lx.char(p);
     if (c !== SP && c !== TAB) return lineEnd; // `#text`: a comment
     p = this.skipBlanks(p);
     let kind: 'HELP' | 'TYPE';
     if (s.startsWith('HELP', p)) kind = 'HELP';
     else if (s.startsWith('TYPE', p)) kind = 'TYPE';
     else return lineEnd;
-    const after = this.char(p + 4);
+    const after = this.lx.char(p + 4);
     if (after !== SP && after !== TAB) return lineEnd; // e.g. `# HELPER`: a comment
     p = this.skipBlanks(p + 4);
-    if (!isNameStart(this.char(p))) this.fail(`expected a metric name after ${kind}, got ${this.describe(p)}`, p);
+    if (!isNameStart(this.lx.char(p))) this.lx.fail(`expected a metric name after ${kind}, got ${this.lx.describe(p)}`, p);
     const nameStart = p;
     p++;
     while (p < lineEnd && isNameChar(s.charCodeAt(p))) p++;
@@ -514,38 +307,26 @@ class Parser {
       }
     }
     if (kind === 'HELP') {
-      const help = blank ? '' : this.text(p + 1, lineEnd, false);
+      const help = blank ? '' : this.lx.text(p + 1, lineEnd, false);
       this.metadata(name, 'help', help);
     } else {
       const type = blank ? '' : s.slice(p + 1, lineEnd);
-      if (!TYPES_004.has(type)) this.fail(`invalid metric type ${JSON.stringify(type.slice(0, 30))} (expected counter, gauge, histogram, summary or untyped)`, p + 1);
+      if (!TYPES_004.has(type)) this.lx.fail(`invalid metric type ${JSON.stringify(type.slice(0, 30))} (expected counter, gauge, histogram, summary or untyped)`, p + 1);
       this.metadata(name, 'type', type as RawType);
     }
     return lineEnd;
-  }
-
-  /** A sample line's metric name at `p` (a name start), in either format: starts the sample's state; returns the position after the name. */
-  private sampleName(p: number): number {
-    const s = this.s;
-    const n = this.n;
-    this.sampleStart = p;
-    this.canonical = true;
-    this.labelCount = 0;
-    p++;
-    while (p < n && isNameChar(s.charCodeAt(p))) p++;
-    return p;
   }
 
   /** `name{labels} value [timestamp]`; returns the position of the line end. */
   private sample004(p: number): number {
     const s = this.s;
     const n = this.n;
-    p = this.sampleName(p);
-    const name = s.slice(this.sampleStart, p);
+    p = this.lx.sampleName(p);
+    const name = s.slice(this.labels.sampleStart, p);
     const afterName = p;
     p = this.skipBlanks(p);
-    if (this.char(p) === LBRACE) {
-      if (p !== afterName) this.canonical = false;
+    if (this.lx.char(p) === LBRACE) {
+      if (p !== afterName) this.labels.canonical = false;
       p = this.labels004(p + 1);
       p = this.skipBlanks(p);
     }
@@ -555,9 +336,9 @@ class Parser {
       if (c === SP || c === TAB || c === LF || c === LBRACE) break;
       p++;
     }
-    if (p === valueStart) this.fail(`expected a value after the metric, got ${this.describe(p)}`, p);
+    if (p === valueStart) this.lx.fail(`expected a value after the metric, got ${this.lx.describe(p)}`, p);
     const value = parseNumber(s, valueStart, p);
-    if (value === undefined) this.fail(`invalid value ${JSON.stringify(s.slice(valueStart, Math.min(p, valueStart + 30)))}`, valueStart);
+    if (value === undefined) this.lx.fail(`invalid value ${JSON.stringify(s.slice(valueStart, Math.min(p, valueStart + 30)))}`, valueStart);
     const valueEnd = p;
     p = this.skipBlanks(p);
     if (p < n && s.charCodeAt(p) !== LF) {
@@ -567,12 +348,13 @@ class Parser {
         if (c < 48 || c > 57) break;
         p++;
       }
-      if (p === tsStart) this.fail(`expected a timestamp or end of line, got ${this.describe(p)}`, p);
-      if (!fitsInt64(s, tsStart, p)) this.fail('timestamp out of range', tsStart);
+      if (p === tsStart) this.lx.fail(`expected a timestamp or end of line, got ${this.lx.describe(p)}`, p);
+      if (!fitsInt64(s, tsStart, p)) this.lx.fail('timestamp out of range', tsStart);
       p = this.skipBlanks(p);
-      if (p < n && s.charCodeAt(p) !== LF) this.fail(`expected end of line after the timestamp, got ${this.describe(p)}`, p);
+      if (p < n && s.charCodeAt(p) !== LF) this.lx.fail(`expected end of line after the timestamp, got ${this.lx.describe(p)}`, p);
     }
-    this.checkLabelNames(p);
+    const duplicate = this.labels.settle();
+    if (duplicate !== undefined) this.lx.fail(`duplicate label name ${duplicate}`, p);
     this.addSample(name, value, valueStart, valueEnd);
     return p;
   }
@@ -583,92 +365,40 @@ class Parser {
     const n = this.n;
     let q = p;
     p = this.skipBlanks(p);
-    if (p !== q) this.canonical = false;
+    if (p !== q) this.labels.canonical = false;
     for (;;) {
-      const c = this.char(p);
+      const c = this.lx.char(p);
       if (c === RBRACE) return p + 1;
-      if (!isLabelStart(c)) this.fail(`expected a label name or "}", got ${this.describe(p)}`, p);
+      if (!isLabelStart(c)) this.lx.fail(`expected a label name or "}", got ${this.lx.describe(p)}`, p);
       const nameStart = p;
       p++;
       while (p < n && isLabelChar(s.charCodeAt(p))) p++;
       const labelName = s.slice(nameStart, p);
       const nameEnd = p;
       p = this.skipBlanks(p);
-      if (this.char(p) !== EQUAL) this.fail(`expected "=" after label name ${labelName}, got ${this.describe(p)}`, p);
+      if (this.lx.char(p) !== EQUAL) this.lx.fail(`expected "=" after label name ${labelName}, got ${this.lx.describe(p)}`, p);
       const equal = p;
       p = this.skipBlanks(p + 1);
-      if (equal !== nameEnd || p !== equal + 1) this.canonical = false; // blanks around `=`
-      if (this.char(p) !== QUOTE) this.fail(`expected a quoted label value, got ${this.describe(p)}`, p);
-      p = this.labelValue(p + 1, labelName, true, false);
+      if (equal !== nameEnd || p !== equal + 1) this.labels.canonical = false; // blanks around `=`
+      if (this.lx.char(p) !== QUOTE) this.lx.fail(`expected a quoted label value, got ${this.lx.describe(p)}`, p);
+      p = this.lx.labelValue(p + 1, labelName, true, false);
       q = p;
       p = this.skipBlanks(p);
       const blanksBefore = p !== q;
-      const c2 = this.char(p);
+      const c2 = this.lx.char(p);
       if (c2 === COMMA) {
         q = p + 1;
         p = this.skipBlanks(p + 1);
-        const next = this.char(p);
+        const next = this.lx.char(p);
         if (isLabelStart(next)) {
-          if (blanksBefore || p !== q) this.canonical = false;
+          if (blanksBefore || p !== q) this.labels.canonical = false;
         } else if (next !== RBRACE) {
-          this.fail(`expected a label name or "}" after ",", got ${this.describe(p)}`, p);
+          this.lx.fail(`expected a label name or "}" after ",", got ${this.lx.describe(p)}`, p);
         }
       } else if (isLabelStart(c2)) {
-        this.canonical = false; // labels without a comma between them
+        this.labels.canonical = false; // labels without a comma between them
       }
     }
-  }
-
-  /**
-   * A label value after its opening quote; stores it (unless `skip`) and
-   * returns the position after the closing quote. 0.0.4 allows a raw newline
-   * in it, OpenMetrics does not; neither allows a backslash before a newline.
-   */
-  private labelValue(p: number, labelName: string, rawNewline: boolean, skip: boolean): number {
-    const s = this.s;
-    const n = this.n;
-    const start = p;
-    const line = this.line;
-    const lineStart = this.lineStart;
-    let escaped = false;
-    let canonical = true;
-    for (;;) {
-      if (p >= n || (p + 1 >= n && s.charCodeAt(p) === BACKSLASH)) {
-        // Report the line where the value starts.
-        this.line = line;
-        this.lineStart = lineStart;
-        this.fail('unterminated label value', start - 1);
-      }
-      const c = s.charCodeAt(p);
-      if (c === QUOTE) break;
-      if (c === BACKSLASH) {
-        const next = s.charCodeAt(p + 1);
-        if (next === LF) this.fail('backslash before end of line in label value', p);
-        if (next !== BACKSLASH && next !== QUOTE && next !== 110 /* n */) canonical = false;
-        escaped = true;
-        p += 2;
-        continue;
-      }
-      if (c === LF) {
-        if (!rawNewline) this.fail('unterminated label value (newline in label value)', start - 1);
-        canonical = false;
-        this.line++;
-        this.lineStart = p + 1;
-      } else if (c === 0 && skip) {
-        this.fail('NUL character in exemplar label value', p);
-      }
-      p++;
-    }
-    if (!skip) {
-      if (labelName === '__name__') this.fail('label __name__ repeats the metric name', start - 1);
-      const i = this.labelCount++;
-      // Canonical: names strictly ascending, no empty value.
-      if (!canonical || p === start || (i > 0 && !(this.labelNames[i - 1]! < labelName))) this.canonical = false;
-      this.labelNames[i] = labelName;
-      this.labelValues[i] = escaped ? unescape(s, start, p, true) : s.slice(start, p);
-      this.labelsEnd = p + 1;
-    }
-    return p + 1;
   }
 
   // ---------------------------------------------------------- OpenMetrics 1.0
@@ -678,32 +408,32 @@ class Parser {
     const n = this.n;
     let pos = 0;
     for (;;) {
-      this.lineStart = pos;
-      if (pos >= n) this.fail('the body does not end with "# EOF"', pos);
+      this.lx.lineStart = pos;
+      if (pos >= n) this.lx.fail('the body does not end with "# EOF"', pos);
       const c = s.charCodeAt(pos);
       let p: number;
       if (c === HASH) {
-        if (this.char(pos + 1) !== SP) this.fail(`expected "# " followed by HELP, TYPE, UNIT or EOF, got ${this.describe(pos + 1)} after "#"`, pos + 1);
+        if (this.lx.char(pos + 1) !== SP) this.lx.fail(`expected "# " followed by HELP, TYPE, UNIT or EOF, got ${this.lx.describe(pos + 1)} after "#"`, pos + 1);
         p = pos + 2;
         if (s.startsWith('EOF', p)) {
           p += 3;
           if (p < n && s.charCodeAt(p) === LF) {
             p++;
-            this.line++;
-            this.lineStart = p;
+            this.lx.line++;
+            this.lx.lineStart = p;
           }
-          if (p < n) this.fail('unexpected data after "# EOF"', p);
+          if (p < n) this.lx.fail('unexpected data after "# EOF"', p);
           return;
         }
         p = this.metadataOM(p);
       } else if (isNameStart(c)) {
         p = this.sampleOM(pos);
       } else {
-        this.fail(`expected a metric name or "#", got ${this.describe(pos)}`, pos);
+        this.lx.fail(`expected a metric name or "#", got ${this.lx.describe(pos)}`, pos);
       }
       // p is at the line feed that ends the line.
       pos = p + 1;
-      this.line++;
+      this.lx.line++;
     }
   }
 
@@ -714,27 +444,27 @@ class Parser {
     if (s.startsWith('HELP ', p)) kind = 'HELP';
     else if (s.startsWith('TYPE ', p)) kind = 'TYPE';
     else if (s.startsWith('UNIT ', p)) kind = 'UNIT';
-    else this.fail('expected HELP, TYPE, UNIT or EOF after "# " (OpenMetrics allows no other comment)', p);
+    else this.lx.fail('expected HELP, TYPE, UNIT or EOF after "# " (OpenMetrics allows no other comment)', p);
     p += 5;
-    if (!isNameStart(this.char(p))) this.fail(`expected a metric name after ${kind}, got ${this.describe(p)}`, p);
+    if (!isNameStart(this.lx.char(p))) this.lx.fail(`expected a metric name after ${kind}, got ${this.lx.describe(p)}`, p);
     const nameStart = p;
     p++;
     while (p < this.n && isNameChar(s.charCodeAt(p))) p++;
     const name = s.slice(nameStart, p);
     const lineEnd = s.indexOf('\n', p);
-    if (this.char(p) !== SP || lineEnd < 0) this.fail(`expected a space, text and a line feed after ${kind} ${name.slice(0, 30)}`, p);
+    if (this.lx.char(p) !== SP || lineEnd < 0) this.lx.fail(`expected a space, text and a line feed after ${kind} ${name.slice(0, 30)}`, p);
     if (kind === 'HELP') {
-      this.metadata(name, 'help', this.text(p + 1, lineEnd, true));
+      this.metadata(name, 'help', this.lx.text(p + 1, lineEnd, true));
     } else if (kind === 'TYPE') {
       const type = s.slice(p + 1, lineEnd);
       if (!TYPES_OM.has(type)) {
-        this.fail(`invalid metric type ${JSON.stringify(type.slice(0, 30))} (expected counter, gauge, histogram, gaugehistogram, summary, info, stateset or unknown)`, p + 1);
+        this.lx.fail(`invalid metric type ${JSON.stringify(type.slice(0, 30))} (expected counter, gauge, histogram, gaugehistogram, summary, info, stateset or unknown)`, p + 1);
       }
       this.metadata(name, 'type', type as RawType);
     } else {
       const unit = s.slice(p + 1, lineEnd);
       if (unit !== '' && !(name.length > unit.length + 1 && name.endsWith(unit) && name.charCodeAt(name.length - unit.length - 1) === 95)) {
-        this.fail(`unit ${JSON.stringify(unit.slice(0, 30))} is not a suffix of metric ${name.slice(0, 30)}`, p + 1);
+        this.lx.fail(`unit ${JSON.stringify(unit.slice(0, 30))} is not a suffix of metric ${name.slice(0, 30)}`, p + 1);
       }
       this.metadata(name, 'unit', unit);
     }
@@ -745,28 +475,29 @@ class Parser {
   private sampleOM(p: number): number {
     const s = this.s;
     const n = this.n;
-    p = this.sampleName(p);
-    const name = s.slice(this.sampleStart, p);
-    if (this.char(p) === LBRACE) p = this.labelsOM(p + 1, false);
-    if (this.char(p) !== SP) this.fail(`expected a space and a value after the metric, got ${this.describe(p)}`, p);
+    p = this.lx.sampleName(p);
+    const name = s.slice(this.labels.sampleStart, p);
+    if (this.lx.char(p) === LBRACE) p = this.labelsOM(p + 1, false);
+    if (this.lx.char(p) !== SP) this.lx.fail(`expected a space and a value after the metric, got ${this.lx.describe(p)}`, p);
     p++;
     const valueStart = p;
     p = this.token(p);
-    if (p === valueStart) this.fail(`expected a value after the metric, got ${this.describe(p)}`, p);
+    if (p === valueStart) this.lx.fail(`expected a value after the metric, got ${this.lx.describe(p)}`, p);
     const value = parseNumber(s, valueStart, p);
-    if (value === undefined) this.fail(`invalid value ${JSON.stringify(s.slice(valueStart, Math.min(p, valueStart + 30)))}`, valueStart);
+    if (value === undefined) this.lx.fail(`invalid value ${JSON.stringify(s.slice(valueStart, Math.min(p, valueStart + 30)))}`, valueStart);
     const valueEnd = p;
     if (p < n && s.charCodeAt(p) === SP && !s.startsWith(' # {', p)) {
       const tsStart = p + 1;
       p = this.token(tsStart);
-      if (p === tsStart) this.fail(`expected a timestamp or an exemplar, got ${this.describe(p)}`, p);
+      if (p === tsStart) this.lx.fail(`expected a timestamp or an exemplar, got ${this.lx.describe(p)}`, p);
       const ts = parseNumber(s, tsStart, p);
-      if (ts === undefined || !Number.isFinite(ts)) this.fail(`invalid timestamp ${JSON.stringify(s.slice(tsStart, Math.min(p, tsStart + 30)))}`, tsStart);
+      if (ts === undefined || !Number.isFinite(ts)) this.lx.fail(`invalid timestamp ${JSON.stringify(s.slice(tsStart, Math.min(p, tsStart + 30)))}`, tsStart);
     }
     if (s.startsWith(' # {', p)) p = this.exemplarOM(p + 4, name);
-    if (p >= n) this.fail('the body does not end with "# EOF"', p);
-    if (s.charCodeAt(p) !== LF) this.fail(`expected end of line, a timestamp or an exemplar, got ${this.describe(p)}`, p);
-    this.checkLabelNames(p);
+    if (p >= n) this.lx.fail('the body does not end with "# EOF"', p);
+    if (s.charCodeAt(p) !== LF) this.lx.fail(`expected end of line, a timestamp or an exemplar, got ${this.lx.describe(p)}`, p);
+    const duplicate = this.labels.settle();
+    if (duplicate !== undefined) this.lx.fail(`duplicate label name ${duplicate}`, p);
     this.addSample(name, value, valueStart, valueEnd);
     return p;
   }
@@ -786,21 +517,21 @@ class Parser {
   /** Exemplar after ` # {`: labels, value, optional timestamp; returns the position after it. */
   private exemplarOM(p: number, sampleName: string): number {
     if (!sampleName.endsWith('_total') && !sampleName.endsWith('_bucket')) {
-      this.fail(`metric ${sampleName.slice(0, 30)} does not support exemplars (only _total and _bucket samples)`, p - 4);
+      this.lx.fail(`metric ${sampleName.slice(0, 30)} does not support exemplars (only _total and _bucket samples)`, p - 4);
     }
     const s = this.s;
     p = this.labelsOM(p, true);
-    if (this.char(p) !== SP) this.fail(`expected a space and a value after the exemplar labels, got ${this.describe(p)}`, p);
+    if (this.lx.char(p) !== SP) this.lx.fail(`expected a space and a value after the exemplar labels, got ${this.lx.describe(p)}`, p);
     const valueStart = p + 1;
     p = this.token(valueStart);
     if (p === valueStart || parseNumber(s, valueStart, p) === undefined) {
-      this.fail(`invalid exemplar value ${JSON.stringify(s.slice(valueStart, Math.min(p, valueStart + 30)))}`, valueStart);
+      this.lx.fail(`invalid exemplar value ${JSON.stringify(s.slice(valueStart, Math.min(p, valueStart + 30)))}`, valueStart);
     }
-    if (this.char(p) === SP) {
+    if (this.lx.char(p) === SP) {
       const tsStart = p + 1;
       p = this.token(tsStart);
       const ts = parseNumber(s, tsStart, p);
-      if (ts === undefined || !Number.isFinite(ts)) this.fail(`invalid exemplar timestamp ${JSON.stringify(s.slice(tsStart, Math.min(p, tsStart + 30)))}`, tsStart);
+      if (ts === undefined || !Number.isFinite(ts)) this.lx.fail(`invalid exemplar timestamp ${JSON.stringify(s.slice(tsStart, Math.min(p, tsStart + 30)))}`, tsStart);
     }
     return p;
   }
@@ -811,118 +542,29 @@ class Parser {
     const n = this.n;
     let first = true;
     for (;;) {
-      let c = this.char(p);
+      let c = this.lx.char(p);
       if (c === RBRACE) return p + 1;
       if (first) {
-        if (!isLabelStart(c)) this.fail(`expected a label name or "}", got ${this.describe(p)}`, p);
+        if (!isLabelStart(c)) this.lx.fail(`expected a label name or "}", got ${this.lx.describe(p)}`, p);
         first = false;
       } else {
-        if (c !== COMMA) this.fail(`expected "," or "}" after a label value, got ${this.describe(p)}`, p);
+        if (c !== COMMA) this.lx.fail(`expected "," or "}" after a label value, got ${this.lx.describe(p)}`, p);
         p++;
-        c = this.char(p);
-        if (!isLabelStart(c)) this.fail(`expected a label name after ",", got ${this.describe(p)}`, p);
+        c = this.lx.char(p);
+        if (!isLabelStart(c)) this.lx.fail(`expected a label name after ",", got ${this.lx.describe(p)}`, p);
       }
       const nameStart = p;
       p++;
       while (p < n && isLabelChar(s.charCodeAt(p))) p++;
       const labelName = s.slice(nameStart, p);
-      if (this.char(p) !== EQUAL) this.fail(`expected "=" after label name ${labelName}, got ${this.describe(p)}`, p);
+      if (this.lx.char(p) !== EQUAL) this.lx.fail(`expected "=" after label name ${labelName}, got ${this.lx.describe(p)}`, p);
       p++;
-      if (this.char(p) !== QUOTE) this.fail(`expected a quoted label value, got ${this.describe(p)}`, p);
-      p = this.labelValue(p + 1, labelName, false, exemplar);
+      if (this.lx.char(p) !== QUOTE) this.lx.fail(`expected a quoted label value, got ${this.lx.describe(p)}`, p);
+      p = this.lx.labelValue(p + 1, labelName, false, exemplar);
     }
   }
 
   // ------------------------------------------------------------- the model
-
-  /**
-   * Refuses a label name written twice, then
-   * drops labels with an empty value (Prometheus stores `a{b=""}` as `a`)
-   * and sorts the rest by name into `order`.
-   */
-  private checkLabelNames(at: number): void {
-    const count = this.labelCount;
-    if (count === 0) return;
-    if (this.canonical) {
-      // Written in ascending order: no duplicate, nothing to sort.
-      const order = this.order;
-      order.length = count;
-      for (let i = 0; i < count; i++) order[i] = i;
-      return;
-    }
-    this.sortLabels();
-    const names = this.labelNames;
-    const order = this.order;
-    for (let i = 1; i < count; i++) {
-      if (names[order[i]!] === names[order[i - 1]!]) this.fail(`duplicate label name ${names[order[i]!]}`, at);
-    }
-    const values = this.labelValues;
-    let kept = 0;
-    for (let i = 0; i < count; i++) {
-      if (values[i] === '') continue;
-      names[kept] = names[i]!;
-      values[kept] = values[i]!;
-      kept++;
-    }
-    if (kept < count) {
-      this.labelCount = kept;
-      this.sortLabels();
-    }
-  }
-
-  /** Indices of the current labels sorted by name, into `order`. */
-  private sortLabels(): void {
-    const count = this.labelCount;
-    const names = this.labelNames;
-    const order = this.order;
-    order.length = count;
-    for (let i = 0; i < count; i++) order[i] = i;
-    if (count <= 16) {
-      for (let i = 1; i < count; i++) {
-        const v = order[i]!;
-        const key = names[v]!;
-        let j = i - 1;
-        while (j >= 0 && names[order[j]!]! > key) {
-          order[j + 1] = order[j]!;
-          j--;
-        }
-        order[j + 1] = v;
-      }
-    } else {
-      order.sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0));
-    }
-  }
-
-  /** Canonical text of the current labels (sorted, length-prefixed values), leaving out label index `skip`. */
-  private labelKey(skip: number): string {
-    const count = this.labelCount;
-    let key = '';
-    for (let i = 0; i < count; i++) {
-      const k = this.order[i]!;
-      if (k === skip) continue;
-      const v = this.labelValues[k]!;
-      key += this.labelNames[k]! + '=' + v.length + ':' + v + ',';
-    }
-    return key;
-  }
-
-  private labelsObject(skip: number): Labels {
-    const labels: Record<string, string> = {};
-    const count = this.labelCount;
-    for (let i = 0; i < count; i++) {
-      if (i === skip) continue;
-      const name = this.labelNames[i]!;
-      // `__proto__` is a valid label name: define it, an assignment would set the prototype.
-      if (name === '__proto__') Object.defineProperty(labels, name, { value: this.labelValues[i], enumerable: true, writable: true, configurable: true });
-      else labels[name] = this.labelValues[i]!;
-    }
-    return labels;
-  }
-
-  private labelIndex(name: string): number {
-    for (let i = 0; i < this.labelCount; i++) if (this.labelNames[i] === name) return i;
-    return -1;
-  }
 
   /** A TYPE, HELP or UNIT line for `name`. */
   private metadata(name: string, field: 'type' | 'help' | 'unit', value: string): void {
@@ -1018,7 +660,7 @@ class Parser {
     if (existing !== undefined) {
       if (existing.type !== type && !(isScalarType(existing.type) && isScalarType(type))) {
         if (soft) return undefined;
-        this.fail(`family ${name.slice(0, 40)} is both ${existing.type} and ${type}`, this.lineStart);
+        this.lx.fail(`family ${name.slice(0, 40)} is both ${existing.type} and ${type}`, this.lx.lineStart);
       }
       if (existing.help === '') existing.help = help;
       if (existing.unit === '') existing.unit = unit;
@@ -1139,11 +781,11 @@ class Parser {
     if (role === R_SKIP || family.created === 2) return;
 
     if (role === R_SCALAR || role === R_GH_SCALAR || role === R_GH_BUCKET) {
-      if (role === R_GH_BUCKET && this.labelIndex('le') < 0) this.fail(`gauge histogram bucket ${name.slice(0, 40)} has no le label`, this.lineStart);
-      if (!isScalarType(family.type)) this.fail(`sample ${name.slice(0, 40)} does not fit ${family.type} family ${family.name.slice(0, 40)}`, this.lineStart);
+      if (role === R_GH_BUCKET && this.labels.indexOf('le') < 0) this.lx.fail(`gauge histogram bucket ${name.slice(0, 40)} has no le label`, this.lx.lineStart);
+      if (!isScalarType(family.type)) this.lx.fail(`sample ${name.slice(0, 40)} does not fit ${family.type} family ${family.name.slice(0, 40)}`, this.lx.lineStart);
       if (!this.firstSeen(name)) return;
       this.count(family);
-      const series = { labels: this.labelsObject(-1), value };
+      const series = { labels: this.labels.object(-1), value };
       family.scalars.push(series);
       this.stored(series, 'value');
       return;
@@ -1152,31 +794,31 @@ class Parser {
     // Histogram or summary.
     let skip = -1;
     if (role === R_BUCKET) {
-      skip = this.labelIndex('le');
-      if (skip < 0) this.fail(`histogram bucket ${name.slice(0, 40)} has no le label`, this.lineStart);
+      skip = this.labels.indexOf('le');
+      if (skip < 0) this.lx.fail(`histogram bucket ${name.slice(0, 40)} has no le label`, this.lx.lineStart);
     } else if (role === R_QUANTILE) {
-      skip = this.labelIndex('quantile');
-      if (skip < 0) this.fail(`summary sample ${name.slice(0, 40)} has no quantile label`, this.lineStart);
+      skip = this.labels.indexOf('quantile');
+      if (skip < 0) this.lx.fail(`summary sample ${name.slice(0, 40)} has no quantile label`, this.lx.lineStart);
     }
     if (!this.firstSeen(name)) return;
     this.count(family);
-    const groupKey = skip < 0 ? this.labelKey(-1) : this.labelKey(skip);
+    const groupKey = skip < 0 ? this.labels.key(-1) : this.labels.key(skip);
     const groups = family.groups!;
     let group = groups.get(groupKey);
     if (group === undefined) {
-      group = { labels: this.labelsObject(skip), items: [], sum: undefined, count: undefined };
+      group = { labels: this.labels.object(skip), items: [], sum: undefined, count: undefined };
       groups.set(groupKey, group);
       family.groupList.push(group);
     }
     switch (role) {
       case R_BUCKET: {
-        const bucket = { le: this.labelValues[skip]!, count: value };
+        const bucket = { le: this.labels.values[skip]!, count: value };
         group.items.push(bucket);
         this.stored(bucket, 'count');
         break;
       }
       case R_QUANTILE: {
-        const quantile = { quantile: this.labelValues[skip]!, value };
+        const quantile = { quantile: this.labels.values[skip]!, value };
         group.items.push(quantile);
         this.stored(quantile, 'value');
         break;
@@ -1204,28 +846,10 @@ class Parser {
 
   /** False when the series (name and labels) of the current sample was already stored: Prometheus keeps the first. */
   private firstSeen(name: string): boolean {
-    const key = this.seriesKey(name);
+    const key = this.labels.seriesKey(name);
     if (this.seen.has(key)) return false;
     this.seen.add(key);
     return true;
-  }
-
-  /**
-   * The identity of the current sample's series: `name{k="v",...}` with the
-   * labels sorted by name, without the closing brace, values escaped as
-   * Prometheus writes them; just `name` without labels. A sample usually is
-   * written that way already: then the key is a slice of the body (no copy).
-   */
-  private seriesKey(name: string): string {
-    const count = this.labelCount;
-    if (count === 0) return name;
-    if (this.canonical) return this.s.slice(this.sampleStart, this.labelsEnd);
-    let key = `${name}{`;
-    for (let i = 0; i < count; i++) {
-      const k = this.order[i]!;
-      key += `${i > 0 ? ',' : ''}${this.labelNames[k]!}="${escapeValue(this.labelValues[k]!)}"`;
-    }
-    return key;
   }
 
   private count(family: Family): void {
@@ -1272,16 +896,3 @@ function summarySeries(g: Group): SummarySeries {
   return series;
 }
 
-/** 0.0.4 timestamps are int64 milliseconds: digits only (no sign), at most 9223372036854775807. */
-function fitsInt64(s: string, a: number, b: number): boolean {
-  while (a < b - 1 && s.charCodeAt(a) === 48) a++;
-  const len = b - a;
-  if (len < 19) return true;
-  if (len > 19) return false;
-  const max = '9223372036854775807';
-  for (let i = 0; i < 19; i++) {
-    const d = s.charCodeAt(a + i) - max.charCodeAt(i);
-    if (d !== 0) return d < 0;
-  }
-  return true;
-}
