@@ -7,16 +7,19 @@ import { unescape } from './exposition-values';
  * docs/native-parsing.md for the token rules.
  */
 
-export const LF = 10;
-export const TAB = 9;
-export const SP = 32;
-export const QUOTE = 34;
-export const HASH = 35;
-export const COMMA = 44;
-export const EQUAL = 61;
-export const BACKSLASH = 92;
-export const LBRACE = 123;
-export const RBRACE = 125;
+/** Character codes the grammars test (a const enum: compiled to literals, no module lookup in the scanner loops). */
+export const enum Ch {
+  TAB = 9,
+  LF = 10,
+  SP = 32,
+  QUOTE = 34,
+  HASH = 35,
+  COMMA = 44,
+  EQUAL = 61,
+  BACKSLASH = 92,
+  LBRACE = 123,
+  RBRACE = 125,
+}
 
 /** 1: may start a metric name, 2: may continue it, 4: may start a label name, 8: may continue it. */
 const CHAR = new Uint8Array(128);
@@ -91,9 +94,9 @@ export class ExpositionLexer {
   describe(p: number): string {
     if (p >= this.n) return 'end of body';
     const c = this.s.charCodeAt(p);
-    if (c === LF) return 'end of line';
-    if (c === SP) return 'space';
-    if (c === TAB) return 'tab';
+    if (c === Ch.LF) return 'end of line';
+    if (c === Ch.SP) return 'space';
+    if (c === Ch.TAB) return 'tab';
     return JSON.stringify(this.s.charAt(p));
   }
 
@@ -105,6 +108,12 @@ export class ExpositionLexer {
     p++;
     while (p < n && isNameChar(s.charCodeAt(p))) p++;
     return p;
+  }
+
+  /** After a sample's last token (at `at`): its labels checked, sorted and without empty values. */
+  settleLabels(at: number): void {
+    const duplicate = this.labels.settle();
+    if (duplicate !== undefined) this.fail(`duplicate label name ${duplicate}`, at);
   }
 
   /**
@@ -121,23 +130,23 @@ export class ExpositionLexer {
     let escaped = false;
     let canonical = true;
     for (;;) {
-      if (p >= n || (p + 1 >= n && s.charCodeAt(p) === BACKSLASH)) {
+      if (p >= n || (p + 1 >= n && s.charCodeAt(p) === Ch.BACKSLASH)) {
         // Report the line where the value starts.
         this.line = line;
         this.lineStart = lineStart;
         this.fail('unterminated label value', start - 1);
       }
       const c = s.charCodeAt(p);
-      if (c === QUOTE) break;
-      if (c === BACKSLASH) {
+      if (c === Ch.QUOTE) break;
+      if (c === Ch.BACKSLASH) {
         const next = s.charCodeAt(p + 1);
-        if (next === LF) this.fail('backslash before end of line in label value', p);
-        if (next !== BACKSLASH && next !== QUOTE && next !== 110 /* n */) canonical = false;
+        if (next === Ch.LF) this.fail('backslash before end of line in label value', p);
+        if (next !== Ch.BACKSLASH && next !== Ch.QUOTE && next !== 110 /* n */) canonical = false;
         escaped = true;
         p += 2;
         continue;
       }
-      if (c === LF) {
+      if (c === Ch.LF) {
         if (!rawNewline) this.fail('unterminated label value (newline in label value)', start - 1);
         canonical = false;
         this.line++;

@@ -2,7 +2,7 @@ import type { MetricFamily } from '../../model/metric-family';
 import type { ExpositionLexer } from './exposition-lexer';
 import { type Family, FamilyTable, isScalarType } from './family-table';
 import type { SampleLabels } from './sample-labels';
-import { type NamedBlock, type RawType, R_BUCKET, R_GH_BUCKET, R_GH_SCALAR, R_HSUM, R_NONE, R_QUANTILE, R_SCALAR, R_SKIP, R_SSUM, nameBlock } from './sample-roles';
+import { type NamedBlock, type RawType, Role, nameBlock } from './sample-roles';
 
 /**
  * Turns the metadata and samples of either grammar into the family model:
@@ -107,7 +107,7 @@ export class FamilyBuilder {
     // Every sample line has a place, stored or not (see stored()).
     this.places?.push({ start: valueStart, end: valueEnd, target: undefined, field: '' });
     let family: Family | undefined;
-    let role = R_NONE;
+    let role: Role = Role.NONE;
     const block = this.block;
     if (block !== undefined) {
       if (block.names === undefined) nameBlock(block, this.om);
@@ -118,11 +118,11 @@ export class FamilyBuilder {
           break;
         }
       }
-      if (role === R_SKIP) return;
-      if (role === R_GH_BUCKET || role === R_GH_SCALAR) {
+      if (role === Role.SKIP) return;
+      if (role === Role.GH_BUCKET || role === Role.GH_SCALAR) {
         block.bound = true;
         family = this.table.family(name, 'gauge', block.help ?? '', block.unit ?? '');
-      } else if (role !== R_NONE) {
+      } else if (role !== Role.NONE) {
         if (!block.bound) {
           block.bound = true;
           block.family = this.blockFamily(block);
@@ -131,22 +131,22 @@ export class FamilyBuilder {
       }
       // The block's family name is taken by a family of another kind (e.g. its
       // samples came before its TYPE line): its samples go where strays go.
-      if (family === undefined) role = R_NONE;
+      if (family === undefined) role = Role.NONE;
     }
-    if (family === undefined || role === R_NONE) {
+    if (family === undefined || role === Role.NONE) {
       const claim = this.table.owner(name);
       if (claim !== undefined) {
         family = claim.family;
         role = claim.role;
       } else {
         family = this.strayFamily(name);
-        role = R_SCALAR;
+        role = Role.SCALAR;
       }
     }
-    if (role === R_SKIP || family.created === 2) return;
+    if (role === Role.SKIP || family.created === 2) return;
 
-    if (role === R_SCALAR || role === R_GH_SCALAR || role === R_GH_BUCKET) {
-      if (role === R_GH_BUCKET && this.labels.indexOf('le') < 0) this.fail(`gauge histogram bucket ${name.slice(0, 40)} has no le label`);
+    if (role === Role.SCALAR || role === Role.GH_SCALAR || role === Role.GH_BUCKET) {
+      if (role === Role.GH_BUCKET && this.labels.indexOf('le') < 0) this.fail(`gauge histogram bucket ${name.slice(0, 40)} has no le label`);
       if (!isScalarType(family.type)) this.fail(`sample ${name.slice(0, 40)} does not fit ${family.type} family ${family.name.slice(0, 40)}`);
       if (!this.firstSeen(name)) return;
       this.table.count(family);
@@ -166,12 +166,12 @@ export class FamilyBuilder {
   }
 
   /** A histogram or summary sample: into the series (Group) of its labels without `le`/`quantile`. */
-  private addGrouped(name: string, family: Family, role: number, value: number): void {
+  private addGrouped(name: string, family: Family, role: Role, value: number): void {
     let skip = -1;
-    if (role === R_BUCKET) {
+    if (role === Role.BUCKET) {
       skip = this.labels.indexOf('le');
       if (skip < 0) this.fail(`histogram bucket ${name.slice(0, 40)} has no le label`);
-    } else if (role === R_QUANTILE) {
+    } else if (role === Role.QUANTILE) {
       skip = this.labels.indexOf('quantile');
       if (skip < 0) this.fail(`summary sample ${name.slice(0, 40)} has no quantile label`);
     }
@@ -186,20 +186,20 @@ export class FamilyBuilder {
       family.groupList.push(group);
     }
     switch (role) {
-      case R_BUCKET: {
+      case Role.BUCKET: {
         const bucket = { le: this.labels.values[skip]!, count: value };
         group.items.push(bucket);
         this.stored(bucket, 'count');
         break;
       }
-      case R_QUANTILE: {
+      case Role.QUANTILE: {
         const quantile = { quantile: this.labels.values[skip]!, value };
         group.items.push(quantile);
         this.stored(quantile, 'value');
         break;
       }
-      case R_HSUM:
-      case R_SSUM:
+      case Role.HSUM:
+      case Role.SSUM:
         group.sum = value;
         this.stored(group, 'sum', true);
         break;

@@ -1,6 +1,6 @@
 import type { Bucket, HistogramSeries, Labels, MetricFamily, Quantile, ScalarSeries, ScalarType, SummarySeries } from '../../model/metric-family';
 import { Failure } from './exposition-lexer';
-import { R_BUCKET, R_HCOUNT, R_HSUM, R_QUANTILE, R_SCALAR, R_SCOUNT, R_SKIP, R_SSUM } from './sample-roles';
+import { Role } from './sample-roles';
 
 /**
  * The families of one body, by model name: one kind per name, the owner of
@@ -32,10 +32,10 @@ export interface Family {
   samples: number;
 }
 
-/** A family and what a sample is to it (a role of sample-roles.ts). */
+/** A family and what a sample is to it. */
 export interface Claim {
   readonly family: Family;
-  readonly role: number;
+  readonly role: Role;
 }
 
 export function isScalarType(t: FamilyType): boolean {
@@ -92,8 +92,8 @@ export class FamilyTable {
     const families = this.families;
     const exact = families.get(name);
     if (exact !== undefined) {
-      if (isScalarType(exact.type)) return { family: exact, role: R_SCALAR };
-      if (exact.type === 'summary') return { family: exact, role: R_QUANTILE };
+      if (isScalarType(exact.type)) return { family: exact, role: Role.SCALAR };
+      if (exact.type === 'summary') return { family: exact, role: Role.QUANTILE };
     }
     const cut = name.lastIndexOf('_');
     if (cut <= 0) return undefined;
@@ -103,16 +103,16 @@ export class FamilyTable {
     const type = family?.type;
     switch (suffix) {
       case '_bucket':
-        return type === 'histogram' ? { family: family!, role: R_BUCKET } : undefined;
+        return type === 'histogram' ? { family: family!, role: Role.BUCKET } : undefined;
       case '_sum':
-        return type === 'histogram' ? { family: family!, role: R_HSUM } : type === 'summary' ? { family: family!, role: R_SSUM } : undefined;
+        return type === 'histogram' ? { family: family!, role: Role.HSUM } : type === 'summary' ? { family: family!, role: Role.SSUM } : undefined;
       case '_count':
-        return type === 'histogram' ? { family: family!, role: R_HCOUNT } : type === 'summary' ? { family: family!, role: R_SCOUNT } : undefined;
+        return type === 'histogram' ? { family: family!, role: Role.HCOUNT } : type === 'summary' ? { family: family!, role: Role.SCOUNT } : undefined;
       case '_created': {
         if (!this.om) return undefined;
-        if (type === 'histogram' || type === 'summary') return { family: family!, role: R_SKIP };
+        if (type === 'histogram' || type === 'summary') return { family: family!, role: Role.SKIP };
         const counter = families.get(`${base}_total`);
-        return counter?.type === 'counter' ? { family: counter, role: R_SKIP } : undefined;
+        return counter?.type === 'counter' ? { family: counter, role: Role.SKIP } : undefined;
       }
       default:
         return undefined;
