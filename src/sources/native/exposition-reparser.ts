@@ -1,5 +1,6 @@
 import type { MetricFamily } from '../../model/metric-family';
-import { type ExpositionFormat, type ParseLimits, type ParseResult, type ValuePlace, parseExpositionWithPlaces, parseNumber } from './parse-exposition';
+import { parseNumber } from './exposition-values';
+import { type ExpositionFormat, type ParseLimits, type ParseResult, type ValuePlace, parseExpositionWithPlaces } from './parse-exposition';
 
 /** The last body parsed in full: the text around its values, and where each value went. */
 interface Template {
