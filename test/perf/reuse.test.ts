@@ -6,6 +6,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ColibriMapper } from '../../src/sources/colibri/colibri-mapper';
+import { ExpositionReparser } from '../../src/sources/native/exposition-reparser';
+import type { ParseResult } from '../../src/sources/native/parse-exposition';
+import { FIXTURES, Random, reparserSequences, withOtherValues } from '../helpers/exposition-generators';
 import { colibriSequences, viaJson } from '../helpers/colibri-sequences';
 import { ACTIVE_2021, CAPTURE_2026, fixtureJson } from '../helpers/fixtures';
 
@@ -35,6 +38,27 @@ test('colibri: new numbers in the same keys give the same result object; other k
   assert.ok(mapper.map(next, Object.keys(next)) === a, 'the same result object');
   const other = viaJson(fixtureJson(CAPTURE_2026));
   assert.ok(mapper.map(other, Object.keys(other)) !== a);
+});
+
+test('native: most bodies of the seeded sequences (values changed only) reuse the last result', () => {
+  let previous: ParseResult | undefined;
+  let reused = 0;
+  reparserSequences((_run, poll, reparser, next, format, maxSamples) => {
+    const got = reparser.parse(next, format, { maxSamples });
+    if (poll > 0 && got.ok && previous?.ok && got.families === previous.families) reused++;
+    previous = got;
+  });
+  assert.ok(reused > 300, `results reused ${reused} times`);
+});
+
+test('native: a body with only its values changed gives the same family objects; a new series new ones', () => {
+  const [fixture, format] = FIXTURES[0]!;
+  const reparser = new ExpositionReparser();
+  const first = reparser.parse(fixture, format, { maxSamples: 100_000 });
+  const second = reparser.parse(withOtherValues(new Random(7), fixture, format), format, { maxSamples: 100_000 });
+  assert.ok(first.ok && second.ok && second.families === first.families, 'the same family objects');
+  const third = reparser.parse(`${fixture}jvb_reparser_new_series 1\n`, format, { maxSamples: 100_000 });
+  assert.ok(third.ok && third.families !== first.families);
 });
 
 test.run();
