@@ -9,8 +9,8 @@ import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { compress, uncompress } from 'snappyjs';
 import {
   type EncodedWriteRequest,
-  RemoteWrite1Codec,
-} from '../../src/sinks/remote-write/remote-write-codec';
+  RemoteWrite1Encoder,
+} from '../../src/sinks/remote-write/remote-write-encoder';
 import { getWriteRequestSchema } from '../../src/sinks/remote-write/write-request-schema';
 import { forceSnappyjs, snappyCompressor } from '../../src/sinks/remote-write/snappy-block';
 import { type RegistryFamily, familiesFromRegistry } from '../../src/registry/registry-families';
@@ -28,18 +28,18 @@ import {
 const STALE_VALUE_HEX = '020000000000f07f';
 const T0 = 1_700_000_000_123;
 
-function encoder(max = 2000, metadataIntervalMs?: number): RemoteWrite1Codec {
-  return new RemoteWrite1Codec(
+function encoder(max = 2000, metadataIntervalMs?: number): RemoteWrite1Encoder {
+  return new RemoteWrite1Encoder(
     metadataIntervalMs === undefined ? { maxSamplesPerRequest: max } : { maxSamplesPerRequest: max, metadataIntervalMs },
   );
 }
 
-/** prom-client's JSON (made by a registry, or by hand) as the codec's input, as the agent turns its own metrics. */
+/** prom-client's JSON (made by a registry, or by hand) as the encoder's input, as the agent turns its own metrics. */
 function fromJson(families: readonly unknown[]): LabelledFamilies[] {
   return [{ families: familiesFromRegistry(families as RegistryFamily[]), labels: {} }];
 }
 
-async function poll(enc: RemoteWrite1Codec, reg: Registry, ts: number): Promise<EncodedWriteRequest[]> {
+async function poll(enc: RemoteWrite1Encoder, reg: Registry, ts: number): Promise<EncodedWriteRequest[]> {
   return enc.encodePoll(fromJson(await reg.getMetricsAsJSON()), ts);
 }
 
@@ -682,8 +682,8 @@ test('body: the native snappy package (when installed) and the snappyjs fallback
 });
 
 test('constructor: rejects a non-positive maxSamplesPerRequest', () => {
-  assert.throws(() => new RemoteWrite1Codec({ maxSamplesPerRequest: 0 }));
-  assert.throws(() => new RemoteWrite1Codec({ maxSamplesPerRequest: 1.5 }));
+  assert.throws(() => new RemoteWrite1Encoder({ maxSamplesPerRequest: 0 }));
+  assert.throws(() => new RemoteWrite1Encoder({ maxSamplesPerRequest: 1.5 }));
 });
 
 test("external labels (job, instance) are added where a series lacks them; a series' own label wins; order stays sorted", async () => {
@@ -692,7 +692,7 @@ test("external labels (job, instance) are added where a series lacks them; a ser
   new Gauge({ name: 'plain', help: 'h', registers: [reg] }).set(1);
   const own = new Gauge({ name: 'own_instance', help: 'h', labelNames: ['instance'], registers: [reg] });
   own.set({ instance: 'mine' }, 2);
-  const enc = new RemoteWrite1Codec({ maxSamplesPerRequest: 2000, externalLabels: { job: 'jvb', instance: 'bridge-1' } });
+  const enc = new RemoteWrite1Encoder({ maxSamplesPerRequest: 2000, externalLabels: { job: 'jvb', instance: 'bridge-1' } });
   const series = decodedSeries(await poll(enc, reg, T0));
   const plain = series.find(named('plain'))!;
   assert.equal(plain.labels.map((l) => [l.name, l.value]), [['__name__', 'plain'], ['dc', 'eu'], ['instance', 'bridge-1'], ['job', 'jvb']]);
@@ -703,7 +703,7 @@ test("external labels (job, instance) are added where a series lacks them; a ser
 });
 
 test('registry labels: a part label beats a series label, which beats the registry labels, which beat external labels; a change of them ends the old series', () => {
-  const enc = new RemoteWrite1Codec({ maxSamplesPerRequest: 2000, externalLabels: { job: 'jvb', instance: 'bridge-1', region: 'external' } });
+  const enc = new RemoteWrite1Encoder({ maxSamplesPerRequest: 2000, externalLabels: { job: 'jvb', instance: 'bridge-1', region: 'external' } });
   const families: MetricFamily[] = [
     { name: 'scalar', help: 'h', unit: '', type: 'gauge', series: [{ labels: { room: 'own' }, value: 1 }, { labels: {}, value: 2 }] },
     { name: 'h', help: 'h', unit: '', type: 'histogram', series: [{ labels: { le: 'series-le' }, buckets: [{ le: '1', count: 3 }], sum: 4, count: 3 }] },

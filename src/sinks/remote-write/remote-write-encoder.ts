@@ -1,6 +1,6 @@
 // Turns one poll of a target (its families, in the model every source and
 // registry produces) into snappy-compressed remote-write request bodies. The
-// sink sees only RemoteWriteCodec; the 1.0 implementation is below. Pure: no
+// sink sees only RemoteWriteEncoder; the 1.0 implementation is below. Pure: no
 // I/O, no clock (time comes from the caller); state is the series of the
 // previous poll (for stale markers) and when metadata was last sent.
 //
@@ -27,11 +27,11 @@ export interface EncodedWriteRequest {
 }
 
 /** One target's encoder: call encodePoll once per poll; `encodePoll([], ts)` ends every series it sent. */
-export interface RemoteWriteCodec {
+export interface RemoteWriteEncoder {
   encodePoll(groups: readonly LabelledFamilies[], timestampMs: number): EncodedWriteRequest[];
 }
 
-export interface RemoteWrite1CodecOptions {
+export interface RemoteWrite1EncoderOptions {
   /** Most samples (or metadata entries) per request. Default 2000, as Prometheus. */
   maxSamplesPerRequest: number;
   /** Least time between metadata emissions, measured on poll timestamps. Default 60000. */
@@ -192,7 +192,7 @@ function spells(spelling: readonly unknown[], metricName: string, registryLabels
 const varintSize = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
 
 /** Prometheus remote-write 1.0 (prometheus.WriteRequest). */
-export class RemoteWrite1Codec implements RemoteWriteCodec {
+export class RemoteWrite1Encoder implements RemoteWriteEncoder {
   private readonly maxSamples: number;
   private readonly metadataIntervalMs: number;
   private readonly externalLabels: Readonly<Record<string, string>>;
@@ -211,7 +211,7 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
   private poll = 0;
   private lastMetadataMs: number | undefined;
 
-  constructor(opts: RemoteWrite1CodecOptions) {
+  constructor(opts: RemoteWrite1EncoderOptions) {
     const max = opts.maxSamplesPerRequest ?? DEFAULT_MAX_SAMPLES_PER_REQUEST;
     if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxSamplesPerRequest must be a positive integer, got ${max}`);
     const interval = opts.metadataIntervalMs ?? DEFAULT_METADATA_INTERVAL_MS;
@@ -336,7 +336,7 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
   }
 
   /**
-   * The registry labels object this codec saw before with the same labels,
+   * The registry labels object this encoder saw before with the same labels,
    * else `labels`: series spellings compare registry labels by identity, and
    * a caller may build equal labels anew for each poll.
    */
