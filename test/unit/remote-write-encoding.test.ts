@@ -16,6 +16,7 @@ import { forceSnappyjs, snappyCompressor } from '../../src/sinks/remote-write/sn
 import { type RegistryFamily, familiesFromRegistry } from '../../src/registry/registry-families';
 import type { LabelledFamilies, MetricFamily } from '../../src/model/metric-family';
 import { ATOM_END, INSIDE, UNIT_END, splitPoints } from '../../src/sinks/remote-write/request-splitter';
+import { NEVER_LIVE, StalenessTracker, type TrackedSeries } from '../../src/sinks/remote-write/staleness-tracker';
 import {
   type DecodedTimeSeries,
   decodeRemoteWriteBody,
@@ -449,6 +450,109 @@ test('label cache under churn: random adds, removals, reorders and duplicates ov
     assert.equal(wrong, [], `poll ${p}`);
     assert.is(enc.cachedSeriesCount, expected.size, `poll ${p}: cache holds exactly the live series`);
     previousLive = new Set(expected.keys());
+  }
+});
+
+// ------------------------------------------------------ staleness tracker ---
+// Driven as the encoder drives it: per poll startPoll(), for each sample
+// get(key) or a new series, markLive(); then endPoll().
+
+/** One poll of `keys` (in order, repeats allowed) through the tracker; returns the keys reported stale and the series marked live. */
+function trackerPoll(t: StalenessTracker<TrackedSeries>, keys: readonly string[]): { stale: string[]; live: Map<string, TrackedSeries> } {
+  t.startPoll();
+  const live = new Map<string, TrackedSeries>();
+  for (const key of keys) {
+    const series = t.get(key) ?? { key, livePoll: NEVER_LIVE };
+    if (t.markLive(series)) {
+      assert.not.ok(live.has(key), `${key} marked live twice in one poll`);
+      live.set(key, series);
+    } else {
+      assert.is(live.get(key), series, `${key}: only a series already live this poll is refused`);
+    }
+  }
+  return { stale: t.endPoll().map((s) => s.key), live };
+}
+
+test('staleness tracker: a vanished series is reported stale once, then forgotten; a returning one is new and can go stale again', () => {
+  const t = new StalenessTracker<TrackedSeries>();
+  let r = trackerPoll(t, ['a', 'b']);
+  assert.equal(r.stale, []);
+  const b = r.live.get('b')!;
+  assert.is(t.get('a'), r.live.get('a'));
+  assert.is(t.get('b'), b);
+
+  r = trackerPoll(t, ['a']);
+  assert.equal(r.stale, ['b']);
+  assert.is(t.get('b'), undefined, 'the stale series is forgotten (its label bytes are not kept)');
+  assert.ok(t.get('a') !== undefined);
+
+  r = trackerPoll(t, ['a']);
+  assert.equal(r.stale, [], 'no second stale report');
+
+  r = trackerPoll(t, ['a', 'b']);
+  assert.equal(r.stale, []);
+  assert.is.not(r.live.get('b'), b, 'a returning series starts anew');
+
+  r = trackerPoll(t, []);
+  assert.equal(r.stale, ['a', 'b']);
+  assert.is(t.get('a'), undefined);
+  assert.is(t.get('b'), undefined);
+  assert.equal(trackerPoll(t, []).stale, []);
+});
+
+test('staleness tracker: a series held across polls is the same object; liveInLastPoll until it is marked again; duplicates refused', () => {
+  const t = new StalenessTracker<TrackedSeries>();
+  t.startPoll();
+  const a: TrackedSeries = { key: 'a', livePoll: NEVER_LIVE };
+  assert.not.ok(t.liveInLastPoll(a));
+  assert.ok(t.markLive(a));
+  assert.not.ok(t.markLive(a), 'the same series twice in one poll');
+  assert.is(t.get('a'), a, 'held as soon as it is marked live');
+  assert.equal(t.endPoll(), []);
+
+  t.startPoll();
+  assert.is(t.get('a'), a);
+  assert.ok(t.liveInLastPoll(a));
+  assert.ok(t.markLive(a));
+  assert.not.ok(t.liveInLastPoll(a), 'marked live in this poll');
+  assert.equal(t.endPoll(), []);
+  t.startPoll();
+  assert.equal(t.endPoll().map((s) => s.key), ['a']);
+  t.startPoll();
+  assert.not.ok(t.liveInLastPoll(a), 'stale last poll, not live');
+});
+
+test('staleness tracker under churn: stale reports in the last poll order, and it holds exactly the live series', () => {
+  let seed = 0x1b873593;
+  const rnd = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  const universe = Array.from({ length: 80 }, (_, i) => `s${i}`);
+  const t = new StalenessTracker<TrackedSeries>();
+  let previous: string[] = []; // the last poll's live keys, in the order first marked
+  let previousSeries = new Map<string, TrackedSeries>();
+  for (let p = 0; p < 60; p++) {
+    const keys: string[] = [];
+    for (const key of universe) {
+      if (rnd() < (p % 10 === 9 ? 0.9 : 0.2)) continue; // absent (now and then most of them)
+      keys.push(key);
+      if (rnd() < 0.1) keys.push(key); // the same series twice
+    }
+    if (rnd() < 0.3) keys.sort(() => rnd() - 0.5);
+    const { stale, live } = trackerPoll(t, keys);
+    const order = [...new Set(keys)];
+    assert.equal(stale, previous.filter((k) => !live.has(k)), `poll ${p}: stale reports`);
+    for (const key of universe) {
+      const held = t.get(key);
+      if (live.has(key)) assert.is(held, live.get(key), `poll ${p}: ${key} live and held`);
+      else assert.is(held, undefined, `poll ${p}: ${key} not live, so not held`);
+      if (live.has(key) && previousSeries.has(key)) assert.is(live.get(key), previousSeries.get(key), `poll ${p}: ${key} kept across polls`);
+    }
+    previous = order;
+    previousSeries = live;
   }
 });
 

@@ -15,6 +15,7 @@ import { splitPoints, INSIDE, ATOM_END, UNIT_END } from './request-splitter';
 import { snappyBlock } from './snappy-block';
 import { type LabelPair, canonicalLabels, metadataFromFamilies } from './series-labels';
 import { type MetricMetadataMessage, getWriteRequestSchema } from './write-request-schema';
+import { NEVER_LIVE, StalenessTracker, type TrackedSeries } from './staleness-tracker';
 
 export interface EncodedWriteRequest {
   /** Snappy block-compressed protobuf WriteRequest. */
@@ -52,7 +53,7 @@ const DEFAULT_METADATA_INTERVAL_MS = 60_000;
 const STALE_NAN = Uint8Array.of(0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f);
 const NORMAL_NAN = Uint8Array.of(0x01, 0, 0, 0, 0, 0, 0xf8, 0x7f);
 
-interface Series {
+interface Series extends TrackedSeries {
   /**
    * The TimeSeries' Label fields (0a <len> Label, sorted), encoded once, as
    * a latin1 string (one character a byte): the series' identity, and what
@@ -64,8 +65,7 @@ interface Series {
   readonly together: boolean;
   /** How the poll last spelt it: [metricName, registry labels, part name, part value, name1, value1, ...] in the labels object's key order. */
   spelling: unknown[];
-  /** Last poll it was live in, and its position in its family's values then. */
-  poll: number;
+  /** Its position in its family's values in the last poll it was live in. */
   index: number;
 }
 
@@ -84,14 +84,12 @@ interface Template {
  * storage is kept from poll to poll; `n` says how much of it is this poll's.
  */
 class PollSamples {
-  poll = 0;
   n = 0;
   samples: Series[] = [];
   values = new Float64Array(256);
   boundary = new Uint8Array(256);
 
-  start(poll: number): void {
-    this.poll = poll;
+  start(): void {
     this.n = 0;
   }
 
@@ -196,19 +194,16 @@ export class RemoteWrite1Encoder implements RemoteWriteEncoder {
   private readonly maxSamples: number;
   private readonly metadataIntervalMs: number;
   private readonly externalLabels: Readonly<Record<string, string>>;
-  /** Series live in the last poll, by identity. */
-  private readonly series = new Map<string, Series>();
-  /** The last poll's samples (its first `liveCount` are the live series), and the storage for the next poll's. */
-  private last = new PollSamples();
-  private next = new PollSamples();
-  private liveCount = 0;
+  /** Series live in the last poll, by identity: whose label bytes are kept, and which get stale markers when gone. */
+  private readonly staleness = new StalenessTracker<Series>();
+  /** This poll's samples (storage reused from poll to poll). */
+  private readonly samples = new PollSamples();
   private readonly positions = new Map<string, Positions>();
   /** Registry labels objects seen (a target has one or two). */
   private readonly knownLabels: Labels[] = [];
   private readonly cursor: FamilyCursor = { family: undefined!, registryLabels: {}, previous: NO_SERIES, current: undefined, same: false, count: 0, shift: 0, sumName: '', countName: '' };
   /** The last poll's sample requests, by number. */
   private templates: Template[] = [];
-  private poll = 0;
   private lastMetadataMs: number | undefined;
 
   constructor(opts: RemoteWrite1EncoderOptions) {
@@ -223,7 +218,7 @@ export class RemoteWrite1Encoder implements RemoteWriteEncoder {
 
   /** Number of series whose label bytes are held (those live in the last poll). */
   get cachedSeriesCount(): number {
-    return this.series.size;
+    return this.staleness.heldCount;
   }
 
   /**
@@ -244,9 +239,9 @@ export class RemoteWrite1Encoder implements RemoteWriteEncoder {
     }
 
     // This poll's samples: live series first, then stale markers.
-    const poll = ++this.poll;
-    const p = this.next;
-    p.start(poll);
+    const poll = this.staleness.startPoll();
+    const p = this.samples;
+    p.start();
     const f = this.cursor;
     let families = 0;
     for (const group of groups) {
@@ -308,11 +303,9 @@ export class RemoteWrite1Encoder implements RemoteWriteEncoder {
     }
 
     const liveCount = p.n;
-    const previousPoll = this.last;
-    for (let i = 0; i < this.liveCount; i++) {
-      const s = previousPoll.samples[i]!;
-      if (s.poll === poll) continue;
-      this.series.delete(s.key);
+    const stale = this.staleness.endPoll();
+    for (let i = 0; i < stale.length; i++) {
+      const s = stale[i]!;
       if (p.n > liveCount && s.together) {
         const before = p.samples[p.n - 1]!;
         if (before.together && before.family === s.family) p.mark(ATOM_END); // one family's stale markers stay together too
@@ -329,9 +322,6 @@ export class RemoteWrite1Encoder implements RemoteWriteEncoder {
     });
     this.templates.length = ends.length;
     p.end();
-    this.next = previousPoll;
-    this.last = p;
-    this.liveCount = liveCount;
     return out;
   }
 
@@ -363,12 +353,11 @@ export class RemoteWrite1Encoder implements RemoteWriteEncoder {
     let s = previous[i + f.shift];
     if (s === undefined || (!f.same && !spells(s.spelling, metricName, f.registryLabels, part, partValue, labels))) {
       s = this.find(metricName, labels, part, partValue, f);
-      if (s.poll === p.poll - 1 && previous[s.index] === s) f.shift = s.index - i;
+      if (this.staleness.liveInLastPoll(s) && previous[s.index] === s) f.shift = s.index - i;
     }
     if (f.current !== undefined) f.current.push(s);
     else if (previous[i] !== s) (f.current = previous.slice(0, i)).push(s);
-    if (s.poll === p.poll) return; // the same series twice in one poll: keep the first
-    s.poll = p.poll;
+    if (!this.staleness.markLive(s)) return; // the same series twice in one poll: keep the first
     s.index = i;
     p.push(s, value, s.together ? INSIDE : UNIT_END);
   }
@@ -444,11 +433,10 @@ export class RemoteWrite1Encoder implements RemoteWriteEncoder {
     }
     const bytes = w.finish();
     const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-    let s = this.series.get(key);
+    let s = this.staleness.get(key);
     if (s === undefined) {
       const together = f.family.type === 'histogram' || f.family.type === 'summary';
-      s = { key, family: f.family.name, together, spelling: [], poll: 0, index: -1 };
-      this.series.set(key, s);
+      s = { key, family: f.family.name, together, spelling: [], livePoll: NEVER_LIVE, index: -1 };
     }
     const spelling: unknown[] = [metricName, f.registryLabels, part, partValue];
     for (const name in labels) spelling.push(name, labels[name]);
