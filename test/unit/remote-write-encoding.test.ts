@@ -17,6 +17,7 @@ import { type RegistryFamily, familiesFromRegistry } from '../../src/registry/re
 import type { LabelledFamilies, MetricFamily } from '../../src/model/metric-family';
 import { ATOM_END, INSIDE, UNIT_END, splitPoints } from '../../src/sinks/remote-write/request-splitter';
 import { NEVER_LIVE, StalenessTracker, type TrackedSeries } from '../../src/sinks/remote-write/staleness-tracker';
+import { DEFAULT_METADATA_INTERVAL_MS, MetadataSchedule } from '../../src/sinks/remote-write/metadata-schedule';
 import {
   type DecodedTimeSeries,
   decodeRemoteWriteBody,
@@ -681,6 +682,36 @@ test('metadata: a first call with nothing to describe does not start the interva
   const md = (await poll(enc, reg, T0 + 1000)).filter((r) => r.kind === 'metadata');
   assert.is(md.length, 1);
   assert.equal(decodeRemoteWriteBody(md[0]!.body).metadata.map((m) => m.metricFamilyName), ['late_gauge']);
+});
+
+test('metadata schedule: due first, then once the interval has passed since it was sent; a clock going back makes it due', () => {
+  const m = new MetadataSchedule(60_000);
+  assert.ok(m.due(T0));
+  assert.ok(m.due(T0 + 1), 'still due: nothing was sent');
+  m.sent(T0 + 1);
+  assert.not.ok(m.due(T0 + 1));
+  assert.not.ok(m.due(T0 + 60_000));
+  assert.ok(m.due(T0 + 60_001));
+  m.sent(T0 + 60_001);
+  assert.not.ok(m.due(T0 + 90_000));
+  assert.ok(m.due(T0 + 60_000), 'the clock went back: due again rather than silent until it catches up');
+  m.sent(T0 + 1000);
+  assert.not.ok(m.due(T0 + 60_999));
+  assert.ok(m.due(T0 + 61_000));
+});
+
+test('metadata schedule: the default interval is 60 s; 0 means every poll; a negative or NaN interval is refused', () => {
+  assert.is(DEFAULT_METADATA_INTERVAL_MS, 60_000);
+  const d = new MetadataSchedule();
+  d.sent(T0);
+  assert.not.ok(d.due(T0 + 59_999));
+  assert.ok(d.due(T0 + 60_000));
+  const every = new MetadataSchedule(0);
+  every.sent(T0);
+  assert.ok(every.due(T0));
+  assert.throws(() => new MetadataSchedule(-1), RangeError);
+  assert.throws(() => new MetadataSchedule(NaN), RangeError);
+  assert.throws(() => new RemoteWrite1Encoder({ maxSamplesPerRequest: 2000, metadataIntervalMs: -1 }), RangeError);
 });
 
 // ------------------------------------------------------------- timestamps ---

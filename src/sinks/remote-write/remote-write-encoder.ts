@@ -16,6 +16,7 @@ import { snappyBlock } from './snappy-block';
 import { type LabelPair, canonicalLabels, metadataFromFamilies } from './series-labels';
 import { type MetricMetadataMessage, getWriteRequestSchema } from './write-request-schema';
 import { NEVER_LIVE, StalenessTracker, type TrackedSeries } from './staleness-tracker';
+import { MetadataSchedule } from './metadata-schedule';
 
 export interface EncodedWriteRequest {
   /** Snappy block-compressed protobuf WriteRequest. */
@@ -42,7 +43,6 @@ export interface RemoteWrite1EncoderOptions {
 }
 
 const DEFAULT_MAX_SAMPLES_PER_REQUEST = 2000;
-const DEFAULT_METADATA_INTERVAL_MS = 60_000;
 
 /**
  * Sample values are written from constant bytes where they are NaN, because
@@ -192,7 +192,7 @@ const varintSize = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 
 /** Prometheus remote-write 1.0 (prometheus.WriteRequest). */
 export class RemoteWrite1Encoder implements RemoteWriteEncoder {
   private readonly maxSamples: number;
-  private readonly metadataIntervalMs: number;
+  private readonly metadata: MetadataSchedule;
   private readonly externalLabels: Readonly<Record<string, string>>;
   /** Series live in the last poll, by identity: whose label bytes are kept, and which get stale markers when gone. */
   private readonly staleness = new StalenessTracker<Series>();
@@ -204,15 +204,12 @@ export class RemoteWrite1Encoder implements RemoteWriteEncoder {
   private readonly cursor: FamilyCursor = { family: undefined!, registryLabels: {}, previous: NO_SERIES, current: undefined, same: false, count: 0, shift: 0, sumName: '', countName: '' };
   /** The last poll's sample requests, by number. */
   private templates: Template[] = [];
-  private lastMetadataMs: number | undefined;
 
   constructor(opts: RemoteWrite1EncoderOptions) {
     const max = opts.maxSamplesPerRequest ?? DEFAULT_MAX_SAMPLES_PER_REQUEST;
     if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxSamplesPerRequest must be a positive integer, got ${max}`);
-    const interval = opts.metadataIntervalMs ?? DEFAULT_METADATA_INTERVAL_MS;
-    if (!(interval >= 0)) throw new RangeError(`metadataIntervalMs must be >= 0, got ${interval}`);
     this.maxSamples = max;
-    this.metadataIntervalMs = interval;
+    this.metadata = new MetadataSchedule(opts.metadataIntervalMs);
     this.externalLabels = opts.externalLabels ?? {};
   }
 
@@ -233,10 +230,7 @@ export class RemoteWrite1Encoder implements RemoteWriteEncoder {
     if (!Number.isFinite(timestampMs)) throw new RangeError(`timestamp must be a finite number of ms, got ${timestampMs}`);
     const ts = Math.floor(timestampMs);
     const out: EncodedWriteRequest[] = [];
-    const last = this.lastMetadataMs; // (a clock that went backwards restarts the interval)
-    if ((last === undefined || ts < last || ts - last >= this.metadataIntervalMs) && this.encodeMetadata(groups, ts, out)) {
-      this.lastMetadataMs = ts;
-    }
+    if (this.metadata.due(ts) && this.encodeMetadata(groups, ts, out)) this.metadata.sent(ts);
 
     // This poll's samples: live series first, then stale markers.
     const poll = this.staleness.startPoll();
