@@ -213,11 +213,6 @@ export class RemoteWrite1Encoder implements RemoteWriteEncoder {
     this.externalLabels = opts.externalLabels ?? {};
   }
 
-  /** Number of series whose label bytes are held (those live in the last poll). */
-  get cachedSeriesCount(): number {
-    return this.staleness.heldCount;
-  }
-
   /**
    * One poll: every sample gets the same integer-ms timestamp; series sent
    * by the previous call but absent now get one stale marker. A series

@@ -42,11 +42,6 @@ export class StalenessTracker<S extends TrackedSeries> {
     return this.held.get(key);
   }
 
-  /** Number of series held. */
-  get heldCount(): number {
-    return this.held.size;
-  }
-
   /** Whether the series was live in the last poll (and not yet marked live in this one). */
   liveInLastPoll(series: S): boolean {
     return series.livePoll === this.poll - 1;
