@@ -1,13 +1,12 @@
 // Turns one poll of a target (its families, in the model every source and
 // registry produces) into snappy-compressed remote-write request bodies. The
 // sink sees only RemoteWriteEncoder; the 1.0 implementation is below. Pure: no
-// I/O, no clock (time comes from the caller); state is the series of the
-// previous poll (for stale markers) and when metadata was last sent.
-//
-// Wire layout of a 1.0 sample request, written into one buffer sized up front:
-//   WriteRequest := (0a <len> TimeSeries)*
-//   TimeSeries   := <the series' Label fields, encoded once> 12 <len> Sample
-//   Sample       := 09 <8 bytes double LE> 10 <varint ms>
+// I/O, no clock (time comes from the caller). Its pieces: which series went
+// stale (staleness-tracker.ts), when metadata is due (metadata-schedule.ts),
+// where requests are cut (request-splitter.ts) and their bytes
+// (sample-request-writer.ts); this file finds each sample's series, cheaply
+// when a poll lists what the last one did. docs/remote-write-encoding.md
+// has the design.
 
 import { Writer } from 'protobufjs';
 import type { HistogramSeries, Labels, LabelledFamilies, MetricFamily, SummarySeries } from '../../model/metric-family';
@@ -17,6 +16,7 @@ import { type LabelPair, canonicalLabels, metadataFromFamilies } from './series-
 import { type MetricMetadataMessage, getWriteRequestSchema } from './write-request-schema';
 import { NEVER_LIVE, StalenessTracker, type TrackedSeries } from './staleness-tracker';
 import { MetadataSchedule } from './metadata-schedule';
+import { SampleRequestWriter, timestampVarint } from './sample-request-writer';
 
 export interface EncodedWriteRequest {
   /** Snappy block-compressed protobuf WriteRequest. */
@@ -44,15 +44,6 @@ export interface RemoteWrite1EncoderOptions {
 
 const DEFAULT_MAX_SAMPLES_PER_REQUEST = 2000;
 
-/**
- * Sample values are written from constant bytes where they are NaN, because
- * V8 may quieten a signalling NaN's payload. Staleness is therefore never a
- * number here: a stale marker is exactly Prometheus' StaleNaN
- * 0x7ff0000000000002, any other NaN Prometheus' NormalNaN 0x7ff8000000000001.
- */
-const STALE_NAN = Uint8Array.of(0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f);
-const NORMAL_NAN = Uint8Array.of(0x01, 0, 0, 0, 0, 0, 0xf8, 0x7f);
-
 interface Series extends TrackedSeries {
   /**
    * The TimeSeries' Label fields (0a <len> Label, sorted), encoded once, as
@@ -67,15 +58,6 @@ interface Series extends TrackedSeries {
   spelling: unknown[];
   /** Its position in its family's values in the last poll it was live in. */
   index: number;
-}
-
-/** One sample request's series and uncompressed bytes, and where each value goes in them. */
-interface Template {
-  series: Series[];
-  bytes: Uint8Array;
-  view: DataView;
-  valueAt: Int32Array;
-  timestampLength: number;
 }
 
 /**
@@ -186,9 +168,6 @@ function spells(spelling: readonly unknown[], metricName: string, registryLabels
   return j === spelling.length;
 }
 
-/** Length of the protobuf varint of a length (< 2^32). */
-const varintSize = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
-
 /** Prometheus remote-write 1.0 (prometheus.WriteRequest). */
 export class RemoteWrite1Encoder implements RemoteWriteEncoder {
   private readonly maxSamples: number;
@@ -202,8 +181,8 @@ export class RemoteWrite1Encoder implements RemoteWriteEncoder {
   /** Registry labels objects seen (a target has one or two). */
   private readonly knownLabels: Labels[] = [];
   private readonly cursor: FamilyCursor = { family: undefined!, registryLabels: {}, previous: NO_SERIES, current: undefined, same: false, count: 0, shift: 0, sumName: '', countName: '' };
-  /** The last poll's sample requests, by number. */
-  private templates: Template[] = [];
+  /** Sample request bytes, kept from poll to poll. */
+  private readonly requests = new SampleRequestWriter<Series>();
 
   constructor(opts: RemoteWrite1EncoderOptions) {
     const max = opts.maxSamplesPerRequest ?? DEFAULT_MAX_SAMPLES_PER_REQUEST;
@@ -303,13 +282,13 @@ export class RemoteWrite1Encoder implements RemoteWriteEncoder {
     }
     const { samples, values, boundary } = p;
     const ends = splitPoints(boundary, p.n, this.maxSamples);
-    const timestamp = Writer.create().int64(ts).finish(); // (varint; 10 bytes if negative)
+    const timestamp = timestampVarint(ts);
     ends.forEach((end, k) => {
       const start = k === 0 ? 0 : ends[k - 1]!;
-      const body = snappyBlock(this.requestBytes(k, samples, values, liveCount, start, end, timestamp));
+      const body = snappyBlock(this.requests.write(k, samples, values, liveCount, start, end, timestamp));
       out.push({ body, samples: end - start, maxTimestampMs: ts, kind: 'samples' });
     });
-    this.templates.length = ends.length;
+    this.requests.keep(ends.length);
     p.end();
     return out;
   }
@@ -349,68 +328,6 @@ export class RemoteWrite1Encoder implements RemoteWriteEncoder {
     if (!this.staleness.markLive(s)) return; // the same series twice in one poll: keep the first
     s.index = i;
     p.push(s, value, s.together ? INSIDE : UNIT_END);
-  }
-
-  /**
-   * The uncompressed WriteRequest of samples [start, end) (those from
-   * `liveCount` on are stale markers), as request number `k`. When the
-   * previous poll's request `k` held the same series, its bytes are reused
-   * and only the values and timestamps rewritten.
-   */
-  private requestBytes(
-    k: number,
-    samples: Series[],
-    values: Float64Array,
-    liveCount: number,
-    start: number,
-    end: number,
-    timestamp: Uint8Array,
-  ): Uint8Array {
-    const n = end - start;
-    let t = this.templates[k];
-    let same = t !== undefined && t.series.length === n && t.timestampLength === timestamp.length;
-    for (let i = 0; same && i < n; i++) same = t!.series[i] === samples[start + i];
-    if (!same) {
-      const sampleLength = 1 + 8 + 1 + timestamp.length;
-      let size = 0;
-      for (let i = start; i < end; i++) {
-        const length = samples[i]!.key.length + 2 + sampleLength;
-        size += 1 + varintSize(length) + length;
-      }
-      const bytes = Buffer.alloc(size);
-      const valueAt = new Int32Array(n);
-      let o = 0;
-      for (let i = 0; i < n; i++) {
-        const labels = samples[start + i]!.key;
-        bytes[o++] = 0x0a;
-        for (let length = labels.length + 2 + sampleLength; ; length >>>= 7) {
-          if (length < 0x80) {
-            bytes[o++] = length;
-            break;
-          }
-          bytes[o++] = (length & 0x7f) | 0x80;
-        }
-        o += bytes.write(labels, o, 'latin1');
-        bytes[o++] = 0x12;
-        bytes[o++] = sampleLength;
-        bytes[o++] = 0x09;
-        valueAt[i] = o;
-        bytes[o + 8] = 0x10;
-        o += sampleLength - 1;
-      }
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      t = this.templates[k] = { series: samples.slice(start, end), bytes, view, valueAt, timestampLength: timestamp.length };
-    }
-    const { bytes, view, valueAt } = t!;
-    for (let i = 0; i < n; i++) {
-      const o = valueAt[i]!;
-      const value = values[start + i]!;
-      if (start + i >= liveCount) bytes.set(STALE_NAN, o);
-      else if (value !== value) bytes.set(NORMAL_NAN, o);
-      else view.setFloat64(o, value, true);
-      for (let j = 0; j < timestamp.length; j++) bytes[o + 9 + j] = timestamp[j]!;
-    }
-    return bytes;
   }
 
   /** The held series with these canonical labels (created if new), now spelt as given. */
