@@ -1,7 +1,9 @@
-// When a target's metric metadata (type, help, unit per family) goes out
-// again. Prometheus keeps metadata for a while and then drops it, so it is
-// re-sent on an interval rather than once; the interval is measured on poll
-// timestamps (no clock of its own), so the encoder stays pure.
+// When a target's metric metadata (type, help, unit per family) goes out.
+// A receiver may keep metadata only for a while, or lose it when it
+// restarts, so it is sent again on an interval rather than once, as
+// Prometheus' own remote write does (every minute by default). The interval
+// is measured on poll timestamps, not a clock of its own, so the encoder
+// stays pure and its tests need no timers.
 
 export const DEFAULT_METADATA_INTERVAL_MS = 60_000;
 
