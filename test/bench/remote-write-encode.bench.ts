@@ -1,13 +1,13 @@
 // Benchmark (not a test): prom-client registry -> compressed remote-write
-// request bodies, for our RemoteWrite1Codec and for the npm package
+// request bodies, for our RemoteWrite1Encoder and for the npm package
 // `prometheus-remote-write` (huksley) on the same series.
 //
 //   node -r tsx/cjs test/bench/remote-write-encode.bench.ts     (or: npm run bench)
 //
 // What is timed, for both: registry.getMetricsAsJSON() plus everything up to
 // snappy-compressed bodies in memory (no network); for ours that includes
-// turning the JSON into the family model the codec reads (as the agent does
-// with its own metrics; a bridge's families reach the codec without it). Requests hold at most 2000
+// turning the JSON into the family model the encoder reads (as the agent does
+// with its own metrics; a bridge's families reach the encoder without it). Requests hold at most 2000
 // samples each for both (the peer is called once per 2000-series chunk, with a
 // `fetch` stub that captures the body instead of sending it).
 // Gauge values change between repetitions (outside the timed region), and
@@ -29,14 +29,14 @@ import { uncompress } from 'snappyjs';
 // Measure the compiled build (what runs in production; `npm run bench` builds
 // it first) when it exists, else the TypeScript sources through tsx (whose
 // CommonJS interop reads every import through a getter, a few % slower).
-type EncoderModule = typeof import('../../src/sinks/remote-write/remote-write-codec');
+type EncoderModule = typeof import('../../src/sinks/remote-write/remote-write-encoder');
 type SnappyModule = typeof import('../../src/sinks/remote-write/snappy-block');
 type RegistryFamiliesModule = typeof import('../../src/registry/registry-families');
 const DIST_DIR = path.resolve(__dirname, '../../dist/sinks/remote-write');
-const SOURCE_DIR = existsSync(path.join(DIST_DIR, 'remote-write-codec.js')) ? DIST_DIR : path.resolve(__dirname, '../../src/sinks/remote-write');
-const ENCODER_SOURCE = path.join(SOURCE_DIR, 'remote-write-codec');
+const SOURCE_DIR = existsSync(path.join(DIST_DIR, 'remote-write-encoder.js')) ? DIST_DIR : path.resolve(__dirname, '../../src/sinks/remote-write');
+const ENCODER_SOURCE = path.join(SOURCE_DIR, 'remote-write-encoder');
 /* eslint-disable @typescript-eslint/no-require-imports */
-const { RemoteWrite1Codec } = require(ENCODER_SOURCE) as EncoderModule;
+const { RemoteWrite1Encoder } = require(ENCODER_SOURCE) as EncoderModule;
 const { snappyBlock, snappyCompressor, forceSnappyjs } = require(path.join(SOURCE_DIR, 'snappy-block')) as SnappyModule;
 const { familiesFromRegistry } = require(path.join(SOURCE_DIR, '../../registry/registry-families')) as RegistryFamiliesModule;
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -124,12 +124,12 @@ async function runOurs(fx: Fixture, series: number, reps: number, cold: boolean,
   let requests = 0;
   let lastBodies: Buffer[] = [];
   let ts = t0;
-  let enc = new RemoteWrite1Codec({ maxSamplesPerRequest: MAX_SAMPLES_PER_REQUEST });
+  let enc = new RemoteWrite1Encoder({ maxSamplesPerRequest: MAX_SAMPLES_PER_REQUEST });
   const read = async () => [{ families: familiesFromRegistry(await fx.registry.getMetricsAsJSON()), labels: {} }];
   if (!cold) enc.encodePoll(await read(), (ts += POLL_INTERVAL_MS)); // warm the label cache
   for (let r = 0; r < reps; r++) {
     fx.update();
-    if (cold) enc = new RemoteWrite1Codec({ maxSamplesPerRequest: MAX_SAMPLES_PER_REQUEST });
+    if (cold) enc = new RemoteWrite1Encoder({ maxSamplesPerRequest: MAX_SAMPLES_PER_REQUEST });
     ts += POLL_INTERVAL_MS;
     const start = nowMs();
     const families = await read();

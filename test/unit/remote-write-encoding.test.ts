@@ -9,13 +9,15 @@ import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { compress, uncompress } from 'snappyjs';
 import {
   type EncodedWriteRequest,
-  RemoteWrite1Codec,
-} from '../../src/sinks/remote-write/remote-write-codec';
+  RemoteWrite1Encoder,
+} from '../../src/sinks/remote-write/remote-write-encoder';
 import { getWriteRequestSchema } from '../../src/sinks/remote-write/write-request-schema';
 import { forceSnappyjs, snappyCompressor } from '../../src/sinks/remote-write/snappy-block';
 import { type RegistryFamily, familiesFromRegistry } from '../../src/registry/registry-families';
 import type { LabelledFamilies, MetricFamily } from '../../src/model/metric-family';
 import { ATOM_END, INSIDE, UNIT_END, splitPoints } from '../../src/sinks/remote-write/request-splitter';
+import { NEVER_LIVE, StalenessTracker, type TrackedSeries } from '../../src/sinks/remote-write/staleness-tracker';
+import { DEFAULT_METADATA_INTERVAL_MS, MetadataSchedule } from '../../src/sinks/remote-write/metadata-schedule';
 import {
   type DecodedTimeSeries,
   decodeRemoteWriteBody,
@@ -28,18 +30,18 @@ import {
 const STALE_VALUE_HEX = '020000000000f07f';
 const T0 = 1_700_000_000_123;
 
-function encoder(max = 2000, metadataIntervalMs?: number): RemoteWrite1Codec {
-  return new RemoteWrite1Codec(
+function encoder(max = 2000, metadataIntervalMs?: number): RemoteWrite1Encoder {
+  return new RemoteWrite1Encoder(
     metadataIntervalMs === undefined ? { maxSamplesPerRequest: max } : { maxSamplesPerRequest: max, metadataIntervalMs },
   );
 }
 
-/** prom-client's JSON (made by a registry, or by hand) as the codec's input, as the agent turns its own metrics. */
+/** prom-client's JSON (made by a registry, or by hand) as the encoder's input, as the agent turns its own metrics. */
 function fromJson(families: readonly unknown[]): LabelledFamilies[] {
   return [{ families: familiesFromRegistry(families as RegistryFamily[]), labels: {} }];
 }
 
-async function poll(enc: RemoteWrite1Codec, reg: Registry, ts: number): Promise<EncodedWriteRequest[]> {
+async function poll(enc: RemoteWrite1Encoder, reg: Registry, ts: number): Promise<EncodedWriteRequest[]> {
   return enc.encodePoll(fromJson(await reg.getMetricsAsJSON()), ts);
 }
 
@@ -311,13 +313,13 @@ test('stale marker: sent exactly once; a series that returns is live again and c
   g.set({ id: 'b' }, 2);
   let s = decodedSeries(await poll(enc, reg, T0));
   assert.is(liveCount(s), 1);
-  assert.is(enc.cachedSeriesCount, 2);
+  assert.is(s.length, 2);
 
   g.remove({ id: 'b' });
   s = decodedSeries(await poll(enc, reg, T0 + 1000));
   assert.is(staleCount(s), 1);
   assert.is(s.length, 2);
-  assert.is(enc.cachedSeriesCount, 1, 'the stale series is evicted from the label cache');
+  // (That the encoder then forgets it is pinned on the staleness tracker below: "then forgotten".)
 
   s = decodedSeries(await poll(enc, reg, T0 + 2000));
   assert.is(staleCount(s), 0);
@@ -359,7 +361,9 @@ test('label cache: values are fresh every poll; another key order of the same la
   series = decodedSeries(enc.encodePoll(family({ a: '1', b: '2' }, 3.5), T0 + 2000));
   assert.is(series.length, 1);
   assert.is(series[0]!.samples[0]!.value, 3.5);
-  assert.is(enc.cachedSeriesCount, 1);
+  // One series is live, so ending them all ends exactly that one.
+  series = decodedSeries(enc.encodePoll([], T0 + 3000));
+  assert.equal(series.map((s) => [seriesId(s.labels), s.samples[0]!.valueHex]), [['__name__="order_test",a="1",b="2"', STALE_VALUE_HEX]]);
 });
 
 test('label cache: a label value containing separators cannot be confused with another label set', () => {
@@ -447,8 +451,116 @@ test('label cache under churn: random adds, removals, reorders and duplicates ov
       .filter((id) => got.get(id) !== want.get(id))
       .map((id) => `${id}: got ${got.get(id)}, want ${want.get(id)}`);
     assert.equal(wrong, [], `poll ${p}`);
-    assert.is(enc.cachedSeriesCount, expected.size, `poll ${p}: cache holds exactly the live series`);
     previousLive = new Set(expected.keys());
+  }
+  // Ending every series: one stale marker for each series of the last poll, and then nothing, ever.
+  // (That only the live series are held is pinned on the staleness tracker: "holds exactly the live series".)
+  const ended = decodedSeries(enc.encodePoll([], T0 + 40_000));
+  assert.ok(ended.every((s) => s.samples[0]!.valueHex === STALE_VALUE_HEX));
+  assert.equal(ended.map((s) => seriesId(s.labels)).sort(), [...previousLive].sort());
+  assert.equal(enc.encodePoll([], T0 + 41_000), []);
+});
+
+// ------------------------------------------------------ staleness tracker ---
+// Driven as the encoder drives it: per poll startPoll(), for each sample
+// get(key) or a new series, markLive(); then endPoll().
+
+/** One poll of `keys` (in order, repeats allowed) through the tracker; returns the keys reported stale and the series marked live. */
+function trackerPoll(t: StalenessTracker<TrackedSeries>, keys: readonly string[]): { stale: string[]; live: Map<string, TrackedSeries> } {
+  t.startPoll();
+  const live = new Map<string, TrackedSeries>();
+  for (const key of keys) {
+    const series = t.get(key) ?? { key, livePoll: NEVER_LIVE };
+    if (t.markLive(series)) {
+      assert.not.ok(live.has(key), `${key} marked live twice in one poll`);
+      live.set(key, series);
+    } else {
+      assert.is(live.get(key), series, `${key}: only a series already live this poll is refused`);
+    }
+  }
+  return { stale: t.endPoll().map((s) => s.key), live };
+}
+
+test('staleness tracker: a vanished series is reported stale once, then forgotten; a returning one is new and can go stale again', () => {
+  const t = new StalenessTracker<TrackedSeries>();
+  let r = trackerPoll(t, ['a', 'b']);
+  assert.equal(r.stale, []);
+  const b = r.live.get('b')!;
+  assert.is(t.get('a'), r.live.get('a'));
+  assert.is(t.get('b'), b);
+
+  r = trackerPoll(t, ['a']);
+  assert.equal(r.stale, ['b']);
+  assert.is(t.get('b'), undefined, 'the stale series is forgotten (its label bytes are not kept)');
+  assert.ok(t.get('a') !== undefined);
+
+  r = trackerPoll(t, ['a']);
+  assert.equal(r.stale, [], 'no second stale report');
+
+  r = trackerPoll(t, ['a', 'b']);
+  assert.equal(r.stale, []);
+  assert.is.not(r.live.get('b'), b, 'a returning series starts anew');
+
+  r = trackerPoll(t, []);
+  assert.equal(r.stale, ['a', 'b']);
+  assert.is(t.get('a'), undefined);
+  assert.is(t.get('b'), undefined);
+  assert.equal(trackerPoll(t, []).stale, []);
+});
+
+test('staleness tracker: a series held across polls is the same object; liveInLastPoll until it is marked again; duplicates refused', () => {
+  const t = new StalenessTracker<TrackedSeries>();
+  t.startPoll();
+  const a: TrackedSeries = { key: 'a', livePoll: NEVER_LIVE };
+  assert.not.ok(t.liveInLastPoll(a));
+  assert.ok(t.markLive(a));
+  assert.not.ok(t.markLive(a), 'the same series twice in one poll');
+  assert.is(t.get('a'), a, 'held as soon as it is marked live');
+  assert.equal(t.endPoll(), []);
+
+  t.startPoll();
+  assert.is(t.get('a'), a);
+  assert.ok(t.liveInLastPoll(a));
+  assert.ok(t.markLive(a));
+  assert.not.ok(t.liveInLastPoll(a), 'marked live in this poll');
+  assert.equal(t.endPoll(), []);
+  t.startPoll();
+  assert.equal(t.endPoll().map((s) => s.key), ['a']);
+  t.startPoll();
+  assert.not.ok(t.liveInLastPoll(a), 'stale last poll, not live');
+});
+
+test('staleness tracker under churn: stale reports in the last poll order, and it holds exactly the live series', () => {
+  let seed = 0x1b873593;
+  const rnd = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  const universe = Array.from({ length: 80 }, (_, i) => `s${i}`);
+  const t = new StalenessTracker<TrackedSeries>();
+  let previous: string[] = []; // the last poll's live keys, in the order first marked
+  let previousSeries = new Map<string, TrackedSeries>();
+  for (let p = 0; p < 60; p++) {
+    const keys: string[] = [];
+    for (const key of universe) {
+      if (rnd() < (p % 10 === 9 ? 0.9 : 0.2)) continue; // absent (now and then most of them)
+      keys.push(key);
+      if (rnd() < 0.1) keys.push(key); // the same series twice
+    }
+    if (rnd() < 0.3) keys.sort(() => rnd() - 0.5);
+    const { stale, live } = trackerPoll(t, keys);
+    const order = [...new Set(keys)];
+    assert.equal(stale, previous.filter((k) => !live.has(k)), `poll ${p}: stale reports`);
+    for (const key of universe) {
+      const held = t.get(key);
+      if (live.has(key)) assert.is(held, live.get(key), `poll ${p}: ${key} live and held`);
+      else assert.is(held, undefined, `poll ${p}: ${key} not live, so not held`);
+      if (live.has(key) && previousSeries.has(key)) assert.is(live.get(key), previousSeries.get(key), `poll ${p}: ${key} kept across polls`);
+    }
+    previous = order;
+    previousSeries = live;
   }
 });
 
@@ -579,6 +691,36 @@ test('metadata: a first call with nothing to describe does not start the interva
   assert.equal(decodeRemoteWriteBody(md[0]!.body).metadata.map((m) => m.metricFamilyName), ['late_gauge']);
 });
 
+test('metadata schedule: due first, then once the interval has passed since it was sent; a clock going back makes it due', () => {
+  const m = new MetadataSchedule(60_000);
+  assert.ok(m.due(T0));
+  assert.ok(m.due(T0 + 1), 'still due: nothing was sent');
+  m.sent(T0 + 1);
+  assert.not.ok(m.due(T0 + 1));
+  assert.not.ok(m.due(T0 + 60_000));
+  assert.ok(m.due(T0 + 60_001));
+  m.sent(T0 + 60_001);
+  assert.not.ok(m.due(T0 + 90_000));
+  assert.ok(m.due(T0 + 60_000), 'the clock went back: due again rather than silent until it catches up');
+  m.sent(T0 + 1000);
+  assert.not.ok(m.due(T0 + 60_999));
+  assert.ok(m.due(T0 + 61_000));
+});
+
+test('metadata schedule: the default interval is 60 s; 0 means every poll; a negative or NaN interval is refused', () => {
+  assert.is(DEFAULT_METADATA_INTERVAL_MS, 60_000);
+  const d = new MetadataSchedule();
+  d.sent(T0);
+  assert.not.ok(d.due(T0 + 59_999));
+  assert.ok(d.due(T0 + 60_000));
+  const every = new MetadataSchedule(0);
+  every.sent(T0);
+  assert.ok(every.due(T0));
+  assert.throws(() => new MetadataSchedule(-1), RangeError);
+  assert.throws(() => new MetadataSchedule(NaN), RangeError);
+  assert.throws(() => new RemoteWrite1Encoder({ maxSamplesPerRequest: 2000, metadataIntervalMs: -1 }), RangeError);
+});
+
 // ------------------------------------------------------------- timestamps ---
 
 test('timestamps: one integer-ms timestamp shared by every sample of a poll', async () => {
@@ -682,8 +824,8 @@ test('body: the native snappy package (when installed) and the snappyjs fallback
 });
 
 test('constructor: rejects a non-positive maxSamplesPerRequest', () => {
-  assert.throws(() => new RemoteWrite1Codec({ maxSamplesPerRequest: 0 }));
-  assert.throws(() => new RemoteWrite1Codec({ maxSamplesPerRequest: 1.5 }));
+  assert.throws(() => new RemoteWrite1Encoder({ maxSamplesPerRequest: 0 }));
+  assert.throws(() => new RemoteWrite1Encoder({ maxSamplesPerRequest: 1.5 }));
 });
 
 test("external labels (job, instance) are added where a series lacks them; a series' own label wins; order stays sorted", async () => {
@@ -692,7 +834,7 @@ test("external labels (job, instance) are added where a series lacks them; a ser
   new Gauge({ name: 'plain', help: 'h', registers: [reg] }).set(1);
   const own = new Gauge({ name: 'own_instance', help: 'h', labelNames: ['instance'], registers: [reg] });
   own.set({ instance: 'mine' }, 2);
-  const enc = new RemoteWrite1Codec({ maxSamplesPerRequest: 2000, externalLabels: { job: 'jvb', instance: 'bridge-1' } });
+  const enc = new RemoteWrite1Encoder({ maxSamplesPerRequest: 2000, externalLabels: { job: 'jvb', instance: 'bridge-1' } });
   const series = decodedSeries(await poll(enc, reg, T0));
   const plain = series.find(named('plain'))!;
   assert.equal(plain.labels.map((l) => [l.name, l.value]), [['__name__', 'plain'], ['dc', 'eu'], ['instance', 'bridge-1'], ['job', 'jvb']]);
@@ -703,7 +845,7 @@ test("external labels (job, instance) are added where a series lacks them; a ser
 });
 
 test('registry labels: a part label beats a series label, which beats the registry labels, which beat external labels; a change of them ends the old series', () => {
-  const enc = new RemoteWrite1Codec({ maxSamplesPerRequest: 2000, externalLabels: { job: 'jvb', instance: 'bridge-1', region: 'external' } });
+  const enc = new RemoteWrite1Encoder({ maxSamplesPerRequest: 2000, externalLabels: { job: 'jvb', instance: 'bridge-1', region: 'external' } });
   const families: MetricFamily[] = [
     { name: 'scalar', help: 'h', unit: '', type: 'gauge', series: [{ labels: { room: 'own' }, value: 1 }, { labels: {}, value: 2 }] },
     { name: 'h', help: 'h', unit: '', type: 'histogram', series: [{ labels: { le: 'series-le' }, buckets: [{ le: '1', count: 3 }], sum: 4, count: 3 }] },

@@ -7,7 +7,7 @@ import type { RequestQueue } from '../queue/request-queue';
 import type { PushUnit, Sink } from '../sink';
 import type { RemoteWriteMetrics } from './remote-write-metrics';
 import { RemoteWriteSender } from './remote-write-sender';
-import { RemoteWrite1Codec, type RemoteWriteCodec } from './remote-write-codec';
+import { RemoteWrite1Encoder, type RemoteWriteEncoder } from './remote-write-encoder';
 
 /**
  * One remote-write destination: after each poll of a target, its samples are
@@ -17,7 +17,7 @@ import { RemoteWrite1Codec, type RemoteWriteCodec } from './remote-write-codec';
  * bridge's failed poll marks only its own series stale.
  */
 export class RemoteWriteSink implements Sink {
-  private readonly encoders = new Map<string, RemoteWriteCodec>();
+  private readonly encoders = new Map<string, RemoteWriteEncoder>();
   private readonly sender: RemoteWriteSender;
 
   constructor(
@@ -43,7 +43,7 @@ export class RemoteWriteSink implements Sink {
   async afterPoll(unit: PushUnit): Promise<void> {
     let encoder = this.encoders.get(unit.key);
     if (encoder === undefined) {
-      encoder = new RemoteWrite1Codec({
+      encoder = new RemoteWrite1Encoder({
         maxSamplesPerRequest: this.destination.maxSamplesPerRequest,
         // A destination's own job/instance (single bridge only) wins over the target's.
         externalLabels: { job: this.destination.job ?? unit.job, instance: this.destination.instance ?? unit.instance },

@@ -1,7 +1,7 @@
 // Loads the remote-write 1.0 protobuf schema (proto/prometheus/*.proto) with
 // protobufjs: metadata requests are encoded with it, and the tests read the
 // field numbers from it. (Sample requests are written by hand in
-// remote-write-codec.ts.)
+// sample-request-writer.ts.)
 //
 // The proto directory sits at the package root. This file runs both from
 // src/sinks/remote-write/ (tsx) and from dist/sinks/remote-write/ (compiled),

@@ -1,13 +1,12 @@
 // Turns one poll of a target (its families, in the model every source and
 // registry produces) into snappy-compressed remote-write request bodies. The
-// sink sees only RemoteWriteCodec; the 1.0 implementation is below. Pure: no
-// I/O, no clock (time comes from the caller); state is the series of the
-// previous poll (for stale markers) and when metadata was last sent.
-//
-// Wire layout of a 1.0 sample request, written into one buffer sized up front:
-//   WriteRequest := (0a <len> TimeSeries)*
-//   TimeSeries   := <the series' Label fields, encoded once> 12 <len> Sample
-//   Sample       := 09 <8 bytes double LE> 10 <varint ms>
+// sink sees only RemoteWriteEncoder; the 1.0 implementation is below. Pure: no
+// I/O, no clock (time comes from the caller). Its pieces: which series went
+// stale (staleness-tracker.ts), when metadata is due (metadata-schedule.ts),
+// where requests are cut (request-splitter.ts) and their bytes
+// (sample-request-writer.ts); this file finds each sample's series, cheaply
+// when a poll lists what the last one did. docs/remote-write-encoding.md
+// has the design.
 
 import { Writer } from 'protobufjs';
 import type { HistogramSeries, Labels, LabelledFamilies, MetricFamily, SummarySeries } from '../../model/metric-family';
@@ -15,6 +14,9 @@ import { splitPoints, INSIDE, ATOM_END, UNIT_END } from './request-splitter';
 import { snappyBlock } from './snappy-block';
 import { type LabelPair, canonicalLabels, metadataFromFamilies } from './series-labels';
 import { type MetricMetadataMessage, getWriteRequestSchema } from './write-request-schema';
+import { NEVER_LIVE, StalenessTracker, type TrackedSeries } from './staleness-tracker';
+import { MetadataSchedule } from './metadata-schedule';
+import { SampleRequestWriter, timestampVarint } from './sample-request-writer';
 
 export interface EncodedWriteRequest {
   /** Snappy block-compressed protobuf WriteRequest. */
@@ -27,11 +29,11 @@ export interface EncodedWriteRequest {
 }
 
 /** One target's encoder: call encodePoll once per poll; `encodePoll([], ts)` ends every series it sent. */
-export interface RemoteWriteCodec {
+export interface RemoteWriteEncoder {
   encodePoll(groups: readonly LabelledFamilies[], timestampMs: number): EncodedWriteRequest[];
 }
 
-export interface RemoteWrite1CodecOptions {
+export interface RemoteWrite1EncoderOptions {
   /** Most samples (or metadata entries) per request. Default 2000, as Prometheus. */
   maxSamplesPerRequest: number;
   /** Least time between metadata emissions, measured on poll timestamps. Default 60000. */
@@ -41,18 +43,8 @@ export interface RemoteWrite1CodecOptions {
 }
 
 const DEFAULT_MAX_SAMPLES_PER_REQUEST = 2000;
-const DEFAULT_METADATA_INTERVAL_MS = 60_000;
 
-/**
- * Sample values are written from constant bytes where they are NaN, because
- * V8 may quieten a signalling NaN's payload. Staleness is therefore never a
- * number here: a stale marker is exactly Prometheus' StaleNaN
- * 0x7ff0000000000002, any other NaN Prometheus' NormalNaN 0x7ff8000000000001.
- */
-const STALE_NAN = Uint8Array.of(0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f);
-const NORMAL_NAN = Uint8Array.of(0x01, 0, 0, 0, 0, 0, 0xf8, 0x7f);
-
-interface Series {
+interface Series extends TrackedSeries {
   /**
    * The TimeSeries' Label fields (0a <len> Label, sorted), encoded once, as
    * a latin1 string (one character a byte): the series' identity, and what
@@ -64,18 +56,8 @@ interface Series {
   readonly together: boolean;
   /** How the poll last spelt it: [metricName, registry labels, part name, part value, name1, value1, ...] in the labels object's key order. */
   spelling: unknown[];
-  /** Last poll it was live in, and its position in its family's values then. */
-  poll: number;
+  /** Its position in its family's values in the last poll it was live in. */
   index: number;
-}
-
-/** One sample request's series and uncompressed bytes, and where each value goes in them. */
-interface Template {
-  series: Series[];
-  bytes: Uint8Array;
-  view: DataView;
-  valueAt: Int32Array;
-  timestampLength: number;
 }
 
 /**
@@ -84,14 +66,12 @@ interface Template {
  * storage is kept from poll to poll; `n` says how much of it is this poll's.
  */
 class PollSamples {
-  poll = 0;
   n = 0;
   samples: Series[] = [];
   values = new Float64Array(256);
   boundary = new Uint8Array(256);
 
-  start(poll: number): void {
-    this.poll = poll;
+  start(): void {
     this.n = 0;
   }
 
@@ -188,42 +168,28 @@ function spells(spelling: readonly unknown[], metricName: string, registryLabels
   return j === spelling.length;
 }
 
-/** Length of the protobuf varint of a length (< 2^32). */
-const varintSize = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
-
 /** Prometheus remote-write 1.0 (prometheus.WriteRequest). */
-export class RemoteWrite1Codec implements RemoteWriteCodec {
+export class RemoteWrite1Encoder implements RemoteWriteEncoder {
   private readonly maxSamples: number;
-  private readonly metadataIntervalMs: number;
+  private readonly metadata: MetadataSchedule;
   private readonly externalLabels: Readonly<Record<string, string>>;
-  /** Series live in the last poll, by identity. */
-  private readonly series = new Map<string, Series>();
-  /** The last poll's samples (its first `liveCount` are the live series), and the storage for the next poll's. */
-  private last = new PollSamples();
-  private next = new PollSamples();
-  private liveCount = 0;
+  /** Series live in the last poll, by identity: whose label bytes are kept, and which get stale markers when gone. */
+  private readonly staleness = new StalenessTracker<Series>();
+  /** This poll's samples (storage reused from poll to poll). */
+  private readonly samples = new PollSamples();
   private readonly positions = new Map<string, Positions>();
   /** Registry labels objects seen (a target has one or two). */
   private readonly knownLabels: Labels[] = [];
   private readonly cursor: FamilyCursor = { family: undefined!, registryLabels: {}, previous: NO_SERIES, current: undefined, same: false, count: 0, shift: 0, sumName: '', countName: '' };
-  /** The last poll's sample requests, by number. */
-  private templates: Template[] = [];
-  private poll = 0;
-  private lastMetadataMs: number | undefined;
+  /** Sample request bytes, kept from poll to poll. */
+  private readonly requests = new SampleRequestWriter<Series>();
 
-  constructor(opts: RemoteWrite1CodecOptions) {
+  constructor(opts: RemoteWrite1EncoderOptions) {
     const max = opts.maxSamplesPerRequest ?? DEFAULT_MAX_SAMPLES_PER_REQUEST;
     if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxSamplesPerRequest must be a positive integer, got ${max}`);
-    const interval = opts.metadataIntervalMs ?? DEFAULT_METADATA_INTERVAL_MS;
-    if (!(interval >= 0)) throw new RangeError(`metadataIntervalMs must be >= 0, got ${interval}`);
     this.maxSamples = max;
-    this.metadataIntervalMs = interval;
+    this.metadata = new MetadataSchedule(opts.metadataIntervalMs);
     this.externalLabels = opts.externalLabels ?? {};
-  }
-
-  /** Number of series whose label bytes are held (those live in the last poll). */
-  get cachedSeriesCount(): number {
-    return this.series.size;
   }
 
   /**
@@ -238,15 +204,12 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
     if (!Number.isFinite(timestampMs)) throw new RangeError(`timestamp must be a finite number of ms, got ${timestampMs}`);
     const ts = Math.floor(timestampMs);
     const out: EncodedWriteRequest[] = [];
-    const last = this.lastMetadataMs; // (a clock that went backwards restarts the interval)
-    if ((last === undefined || ts < last || ts - last >= this.metadataIntervalMs) && this.encodeMetadata(groups, ts, out)) {
-      this.lastMetadataMs = ts;
-    }
+    if (this.metadata.due(ts) && this.encodeMetadata(groups, ts, out)) this.metadata.sent(ts);
 
     // This poll's samples: live series first, then stale markers.
-    const poll = ++this.poll;
-    const p = this.next;
-    p.start(poll);
+    const poll = this.staleness.startPoll();
+    const p = this.samples;
+    p.start();
     const f = this.cursor;
     let families = 0;
     for (const group of groups) {
@@ -308,11 +271,9 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
     }
 
     const liveCount = p.n;
-    const previousPoll = this.last;
-    for (let i = 0; i < this.liveCount; i++) {
-      const s = previousPoll.samples[i]!;
-      if (s.poll === poll) continue;
-      this.series.delete(s.key);
+    const stale = this.staleness.endPoll();
+    for (let i = 0; i < stale.length; i++) {
+      const s = stale[i]!;
       if (p.n > liveCount && s.together) {
         const before = p.samples[p.n - 1]!;
         if (before.together && before.family === s.family) p.mark(ATOM_END); // one family's stale markers stay together too
@@ -321,22 +282,19 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
     }
     const { samples, values, boundary } = p;
     const ends = splitPoints(boundary, p.n, this.maxSamples);
-    const timestamp = Writer.create().int64(ts).finish(); // (varint; 10 bytes if negative)
+    const timestamp = timestampVarint(ts);
     ends.forEach((end, k) => {
       const start = k === 0 ? 0 : ends[k - 1]!;
-      const body = snappyBlock(this.requestBytes(k, samples, values, liveCount, start, end, timestamp));
+      const body = snappyBlock(this.requests.write(k, samples, values, liveCount, start, end, timestamp));
       out.push({ body, samples: end - start, maxTimestampMs: ts, kind: 'samples' });
     });
-    this.templates.length = ends.length;
+    this.requests.keep(ends.length);
     p.end();
-    this.next = previousPoll;
-    this.last = p;
-    this.liveCount = liveCount;
     return out;
   }
 
   /**
-   * The registry labels object this codec saw before with the same labels,
+   * The registry labels object this encoder saw before with the same labels,
    * else `labels`: series spellings compare registry labels by identity, and
    * a caller may build equal labels anew for each poll.
    */
@@ -363,76 +321,13 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
     let s = previous[i + f.shift];
     if (s === undefined || (!f.same && !spells(s.spelling, metricName, f.registryLabels, part, partValue, labels))) {
       s = this.find(metricName, labels, part, partValue, f);
-      if (s.poll === p.poll - 1 && previous[s.index] === s) f.shift = s.index - i;
+      if (this.staleness.liveInLastPoll(s) && previous[s.index] === s) f.shift = s.index - i;
     }
     if (f.current !== undefined) f.current.push(s);
     else if (previous[i] !== s) (f.current = previous.slice(0, i)).push(s);
-    if (s.poll === p.poll) return; // the same series twice in one poll: keep the first
-    s.poll = p.poll;
+    if (!this.staleness.markLive(s)) return; // the same series twice in one poll: keep the first
     s.index = i;
     p.push(s, value, s.together ? INSIDE : UNIT_END);
-  }
-
-  /**
-   * The uncompressed WriteRequest of samples [start, end) (those from
-   * `liveCount` on are stale markers), as request number `k`. When the
-   * previous poll's request `k` held the same series, its bytes are reused
-   * and only the values and timestamps rewritten.
-   */
-  private requestBytes(
-    k: number,
-    samples: Series[],
-    values: Float64Array,
-    liveCount: number,
-    start: number,
-    end: number,
-    timestamp: Uint8Array,
-  ): Uint8Array {
-    const n = end - start;
-    let t = this.templates[k];
-    let same = t !== undefined && t.series.length === n && t.timestampLength === timestamp.length;
-    for (let i = 0; same && i < n; i++) same = t!.series[i] === samples[start + i];
-    if (!same) {
-      const sampleLength = 1 + 8 + 1 + timestamp.length;
-      let size = 0;
-      for (let i = start; i < end; i++) {
-        const length = samples[i]!.key.length + 2 + sampleLength;
-        size += 1 + varintSize(length) + length;
-      }
-      const bytes = Buffer.alloc(size);
-      const valueAt = new Int32Array(n);
-      let o = 0;
-      for (let i = 0; i < n; i++) {
-        const labels = samples[start + i]!.key;
-        bytes[o++] = 0x0a;
-        for (let length = labels.length + 2 + sampleLength; ; length >>>= 7) {
-          if (length < 0x80) {
-            bytes[o++] = length;
-            break;
-          }
-          bytes[o++] = (length & 0x7f) | 0x80;
-        }
-        o += bytes.write(labels, o, 'latin1');
-        bytes[o++] = 0x12;
-        bytes[o++] = sampleLength;
-        bytes[o++] = 0x09;
-        valueAt[i] = o;
-        bytes[o + 8] = 0x10;
-        o += sampleLength - 1;
-      }
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      t = this.templates[k] = { series: samples.slice(start, end), bytes, view, valueAt, timestampLength: timestamp.length };
-    }
-    const { bytes, view, valueAt } = t!;
-    for (let i = 0; i < n; i++) {
-      const o = valueAt[i]!;
-      const value = values[start + i]!;
-      if (start + i >= liveCount) bytes.set(STALE_NAN, o);
-      else if (value !== value) bytes.set(NORMAL_NAN, o);
-      else view.setFloat64(o, value, true);
-      for (let j = 0; j < timestamp.length; j++) bytes[o + 9 + j] = timestamp[j]!;
-    }
-    return bytes;
   }
 
   /** The held series with these canonical labels (created if new), now spelt as given. */
@@ -444,11 +339,10 @@ export class RemoteWrite1Codec implements RemoteWriteCodec {
     }
     const bytes = w.finish();
     const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-    let s = this.series.get(key);
+    let s = this.staleness.get(key);
     if (s === undefined) {
       const together = f.family.type === 'histogram' || f.family.type === 'summary';
-      s = { key, family: f.family.name, together, spelling: [], poll: 0, index: -1 };
-      this.series.set(key, s);
+      s = { key, family: f.family.name, together, spelling: [], livePoll: NEVER_LIVE, index: -1 };
     }
     const spelling: unknown[] = [metricName, f.registryLabels, part, partValue];
     for (const name in labels) spelling.push(name, labels[name]);
