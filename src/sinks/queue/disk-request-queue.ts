@@ -118,6 +118,7 @@ import path from 'node:path';
 import { lockHeldByAnother, lockQueueDir, QueueDirLockedError, type QueueDirLock } from './queue-dir-lock';
 import { crc32c, decodeRecordHeader, encodeRecordHeader, payloadMatches, RECORD_HEADER_BYTES, RECORD_MAGIC, type RecordHeader } from './queue-record-codec';
 import type { QueueDrop, QueueDropReason, QueueEntry, RequestQueue } from './request-queue';
+import { RetentionPolicy, type RetainedEntries } from './retention-policy';
 
 export type QueueLog = (event: string, fields: Record<string, string | number>) => void;
 
@@ -220,13 +221,19 @@ export class DiskRequestQueue implements RequestQueue {
   private segmentBytes: number;
 
   private replayed = { entries: 0, samples: 0 };
+  private readonly policy: RetentionPolicy;
+  private readonly retained: RetainedEntries = {
+    count: () => this.entries,
+    head: () => this.headHeader,
+    heldBytes: () => this.recordBytes,
+  };
 
   private constructor(
     private readonly dir: string,
     /** The bound found at open (maxBytes, or lower for the free space); a full disk lowers `bound` below it for a while. */
     private readonly openBound: QueueBound,
     private readonly explicitSegmentBytes: number | undefined,
-    private readonly maxAgeMs: number,
+    maxAgeMs: number,
     private readonly now: () => number,
     private readonly log: QueueLog,
     private readonly lock: QueueDirLock,
@@ -235,6 +242,7 @@ export class DiskRequestQueue implements RequestQueue {
     private readonly freeSpaceShare: number,
     state: OpenState,
   ) {
+    this.policy = new RetentionPolicy(maxAgeMs, now);
     this.bound = openBound.bytes;
     this.segmentBytes = segmentBytesFor(openBound.bytes, explicitSegmentBytes);
     this.adopt(state);
@@ -304,7 +312,7 @@ export class DiskRequestQueue implements RequestQueue {
     const last = this.lastSegment();
     this.writeHandle = await fs.open(this.segmentPath(last), 'r+');
     // A lower bound than the run that wrote the backlog: the oldest go, reported through takeDrops().
-    while (this.entries > 0 && this.recordBytes > this.capacity()) await this.dropHead(this.pendingDrops, 'queue_full');
+    for (const reason of this.policy.overBound(this.retained, 0, this.capacity())) await this.dropHead(this.pendingDrops, reason);
     await this.commit();
     this.replayed = { entries: this.entries, samples: this.samples };
     if (this.entries > 0) this.log('replay', { entries: this.entries, samples: this.samples, bytes: this.bodyBytes });
@@ -319,10 +327,9 @@ export class DiskRequestQueue implements RequestQueue {
       const drops: QueueDrop[] = [];
       await this.dropTooOld(drops);
       const size = RECORD_HEADER_BYTES + entry.body.length;
-      if (this.isTooOld(entry.maxTimestampMs)) {
-        drops.push({ entry, reason: 'too_old' });
-      } else if (size > this.openBound.bytes) {
-        drops.push({ entry, reason: 'too_big' });
+      const refused = this.policy.refusal(size, entry.maxTimestampMs, this.openBound.bytes);
+      if (refused !== undefined) {
+        drops.push({ entry, reason: refused });
       } else {
         try {
           await this.makeRoom(size, drops);
@@ -488,7 +495,7 @@ export class DiskRequestQueue implements RequestQueue {
 
   /** Drops the oldest entries (queue_full) until `size` more bytes of records fit. */
   private async makeRoom(size: number, drops: QueueDrop[]): Promise<void> {
-    while (this.entries > 0 && this.recordBytes + size > this.capacity()) await this.dropHead(drops, 'queue_full');
+    for (const reason of this.policy.overBound(this.retained, size, this.capacity())) await this.dropHead(drops, reason);
     await this.commit();
   }
 
@@ -508,8 +515,8 @@ export class DiskRequestQueue implements RequestQueue {
     this.log('disk_full', { error: errorText(err), queue_bytes: held, bound_bytes: lowered, previous_bound_bytes: this.bound });
     this.setBound(lowered);
     const firstSegment = this.segments[0];
-    while (this.entries > 0 && (this.cursorSeg === firstSegment || this.recordBytes + size > this.capacity())) {
-      await this.dropHead(drops, 'queue_full');
+    for (const reason of this.policy.overBound(this.retained, size, this.capacity(), () => this.cursorSeg === firstSegment)) {
+      await this.dropHead(drops, reason);
     }
     await this.commit();
   }
@@ -599,14 +606,8 @@ export class DiskRequestQueue implements RequestQueue {
     await this.commit();
   }
 
-  private isTooOld(maxTimestampMs: number): boolean {
-    return Number.isFinite(this.maxAgeMs) && maxTimestampMs < this.now() - this.maxAgeMs;
-  }
-
   private async dropTooOld(into: QueueDrop[]): Promise<void> {
-    while (this.headHeader !== undefined && this.isTooOld(this.headHeader.maxTimestampMs)) {
-      await this.dropHead(into, 'too_old');
-    }
+    for (const reason of this.policy.tooOldHeads(this.retained)) await this.dropHead(into, reason);
   }
 
   private async dropHead(into: QueueDrop[], reason: QueueDropReason): Promise<void> {
