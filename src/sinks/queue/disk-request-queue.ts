@@ -1,115 +1,7 @@
 /**
  * A durable FIFO of remote-write requests, one directory per destination.
- *
- * ## On-disk format
- *
- *   <dir>/lock                    who holds the directory (see queue-dir-lock.ts)
- *   <dir>/checkpoint              the read position (64 bytes, two slots)
- *   <dir>/<16 hex digits>.seg     segment files, append-only
- *
- * Offsets are global byte offsets over all segments ever written: a segment
- * is named by the offset of its first byte (lower-case hex, 16 digits), so
- * the next segment's name is the previous one's name plus its size. Segments
- * hold whole records, back to back; a new segment is started when the next
- * record would take the current one past `segmentBytes` (default: a
- * sixteenth of the bound, at most 8 MiB), so a record bigger than that is
- * alone in its segment.
- *
- * A record is a 28-byte header and the request body (see
- * queue-record-codec.ts): magic "JQR1", payload length, samples,
- * maxTimestampMs (f64), CRC-32C of the payload, CRC-32C of the header.
- *
- * The checkpoint file has two 32-byte slots, each "JQC1", a sequence number
- * (u64), the read offset (u64) and a CRC-32C of those 20 bytes. Writes
- * alternate between the slots and are fdatasync'd; at open the valid slot
- * with the higher sequence number wins, so a torn checkpoint write falls back
- * to the previous read position (the same guarantee as write-temp + rename,
- * at one fsync instead of two).
- *
- * ## Operations
- *
- * append: header + body are written at the end of the last segment and
- * fdatasync'd (a new segment's directory entry is fsync'd too) before the
- * promise resolves; only then is the entry counted as pending.
- * ack (and every drop): the read position moves past the head record and
- * the checkpoint is written and fdatasync'd before the promise resolves;
- * then segments wholly before the read position are deleted. When that
- * leaves the queue empty, a new empty segment is started and the one
- * written so far is deleted too, so delivered records never keep their
- * space once everything is acked (on a small volume the space comes back
- * at every delivery). While records are pending, at most one segment of
- * already-delivered records stays on disk (the reserve in Bounds).
- *
- * open: the checkpoint gives the read position; segments before it are
- * deleted; the headers from there to the end are scanned (payloads are not
- * read, except the last record's) to count the backlog. A header that fails
- * its checks (magic, checksum, length past the end of the file) is damage:
- * the reader looks for the next position where a valid header starts
- * (magic + header checksum + fits in the file). If there is one, the bytes
- * in between are skipped and logged as `corrupt_record`; if there is none,
- * the segment is truncated there and `torn_record` is logged. The payload
- * of the last record of the last segment is checked too (a power loss can
- * leave a valid header before zeros), and truncated the same way when it
- * fails. Other payload checksums are checked when the record becomes the
- * head (peek): a record that fails is skipped and logged as `corrupt_record`.
- *
- * ## What a crash can cost
- *
- * - An append whose promise had not resolved: that one record may be lost
- *   (or, if it reached the disk whole, kept). Every resolved append survives
- *   a crash, SIGKILL or power loss (as far as fdatasync is honoured).
- * - An ack whose promise had not resolved: that one entry may come back once
- *   after the restart (at least once). Resolved acks never come back.
- * - A damaged record elsewhere costs that record: a damaged header costs
- *   the bytes up to the next valid header, a damaged payload costs its record.
- *
- * ## Bounds
- *
- * The bound is maxBytes, lowered at open to what the file system can give:
- * the queue's own segment bytes plus `freeSpaceShare` (default a half) of the
- * space statfs reports available, so a queue never fills the volume it
- * shares (the JVB's logs, a small emptyDir or tmpfs); the lowering is logged
- * once (`bound_adapted`) with the numbers. The bytes of all segment files
- * stay within the bound (plus the 64-byte checkpoint and the lock): pending
- * records (header + body) are kept within bound - segmentBytes, the rest
- * being room for the delivered part of the oldest segment.
- *
- * Disk full anyway (ENOSPC or EDQUOT at an append: something else took the
- * space): the bound is lowered to what the queue holds on disk, the oldest
- * entries go (`queue_full`) until a segment file is freed, and the append
- * is tried once more; if it fails again the error goes to the caller and
- * nothing is left half-written. While lowered, each append looks at statfs
- * again and raises the bound back (never above the bound from open) as space
- * comes back, so a full disk is never a permanent state. Past it the oldest entries are dropped (`queue_full`);
- * an entry whose record alone exceeds maxBytes is refused (`too_big`).
- * Entries whose maxTimestampMs is older than now - maxAgeMs are dropped
- * (`too_old`), metadata-only ones included (as MemoryRequestQueue does):
- * the heads at append and at peek, and the entry being appended. Only heads
- * are dropped; an old entry behind a newer one goes when it becomes the
- * head. Entries dropped from the queue are reported with an empty body:
- * bodies are not read back from disk to report them.
- *
- * ## I/O errors
- *
- * An operation that fails with an I/O error (a segment file deleted or
- * unreadable under the running queue, EIO, ...) rejects, and the queue is
- * marked broken: the next operation first rebuilds it from the directory
- * as open does (segments listed again, checkpoint read again, a fresh
- * segment where none is left, the lock file put back if it is gone). Records
- * the rebuild no longer finds are reported by takeDrops() as one
- * `storage_error` drop (with their samples, from the counters). Before each
- * append the segment being written and the checkpoint file are checked to
- * still exist (fstat link count); one deleted is such an error, so writes
- * never go on into a file nobody can read back.
- *
- * Damage found (corrupt or torn records, at open or later) is reported by
- * takeDrops() as `corrupt` drops: with the record's samples when its header
- * could be read, else with `samplesUnknown` (counted as 1 sample, a lower
- * bound). A torn tail that is only zeros held no record and is not a drop.
- *
- * Memory: the segment list, the head's header, the position of the oldest
- * entry with samples and, once peeked, the head's body; nothing per pending
- * entry.
+ * The on-disk format, the order of writes and what survives a crash are in
+ * docs/queue-format.md; keep it in step with this code.
  */
 
 import type { FileHandle } from 'node:fs/promises';
@@ -409,7 +301,7 @@ export class DiskRequestQueue implements RequestQueue {
    * returned: too old at peek() (reason `too_old`), over the bound at open
    * (`queue_full`, when maxBytes was lowered), dropped by an append that
    * then failed to write, damaged on disk (`corrupt`), or lost to an I/O
-   * error (`storage_error`, see the file's comment). Their bodies are empty.
+   * error (`storage_error`, see docs/queue-format.md). Their bodies are empty.
    * Returns them oldest first and forgets them; call it after peek().
    */
   takeDrops(): QueueDrop[] {
