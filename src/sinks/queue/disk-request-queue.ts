@@ -8,11 +8,13 @@ import type { FileHandle } from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
 import { lockHeldByAnother, lockQueueDir, QueueDirLockedError, type QueueDirLock } from './queue-dir-lock';
-import { crc32c, decodeRecordHeader, encodeRecordHeader, payloadMatches, RECORD_HEADER_BYTES, RECORD_MAGIC, type RecordHeader } from './queue-record-codec';
+import { Checkpoint, CHECKPOINT_FILE } from './queue-checkpoint';
+import { errorText, isCode, isDiskFull, isIoError, readFully, syncDir, writeFully, type QueueLog } from './queue-file-io';
+import { decodeRecordHeader, encodeRecordHeader, payloadMatches, RECORD_HEADER_BYTES, RECORD_MAGIC, type RecordHeader } from './queue-record-codec';
 import type { QueueDrop, QueueDropReason, QueueEntry, RequestQueue } from './request-queue';
 import { RetentionPolicy, type RetainedEntries } from './retention-policy';
 
-export type QueueLog = (event: string, fields: Record<string, string | number>) => void;
+export type { QueueLog } from './queue-file-io';
 
 export interface DiskRequestQueueOptions {
   /** The queue's own directory (e.g. <storage.path>/<destination name>); created if missing. */
@@ -50,9 +52,6 @@ const MIN_ADAPTED_BOUND = 64 * 1024;
 const DEFAULT_FREE_SPACE_SHARE = 0.5;
 const READ_WINDOW_BYTES = 64 * 1024;
 const SEGMENT_NAME = /^([0-9a-f]{16})\.seg$/;
-const CHECKPOINT_FILE = 'checkpoint';
-const CHECKPOINT_MAGIC = Buffer.from('JQC1', 'latin1');
-const CHECKPOINT_SLOT_BYTES = 32;
 const EMPTY = Buffer.alloc(0);
 
 interface Segment {
@@ -901,127 +900,10 @@ async function findRecord(reader: SegmentReader, from: number, limit: number): P
   return undefined;
 }
 
-// ---- the checkpoint ----
-
-class Checkpoint {
-  private constructor(
-    private readonly handle: FileHandle,
-    private seq: bigint,
-    readonly offset: number | undefined,
-  ) {}
-
-  static async open(dir: string, log: QueueLog): Promise<Checkpoint> {
-    const file = path.join(dir, CHECKPOINT_FILE);
-    let handle: FileHandle;
-    let created = false;
-    try {
-      handle = await fs.open(file, 'r+');
-    } catch (err) {
-      if (!isCode(err, 'ENOENT')) throw err;
-      handle = await fs.open(file, 'w+');
-      created = true;
-    }
-    try {
-      if (created) {
-        await handle.truncate(2 * CHECKPOINT_SLOT_BYTES);
-        await handle.sync();
-        await syncDir(dir);
-        return new Checkpoint(handle, 0n, undefined);
-      }
-      const buf = Buffer.alloc(2 * CHECKPOINT_SLOT_BYTES);
-      const n = await readFully(handle, buf, 0);
-      const best = bestSlot(buf, n);
-      if (best === undefined && buf.subarray(0, n).some((b) => b !== 0)) {
-        log('checkpoint_invalid', { file, action: 'reading from the oldest segment' });
-      }
-      return new Checkpoint(handle, best?.seq ?? 0n, best?.offset);
-    } catch (err) {
-      await handle.close();
-      throw err;
-    }
-  }
-
-  /** The read position in `dir`'s checkpoint, read only; undefined when there is none or it is invalid. */
-  static async readOffset(dir: string): Promise<number | undefined> {
-    let buf: Buffer;
-    try {
-      buf = await fs.readFile(path.join(dir, CHECKPOINT_FILE));
-    } catch (err) {
-      if (isCode(err, 'ENOENT')) return undefined;
-      throw err;
-    }
-    return bestSlot(buf, buf.length)?.offset;
-  }
-
-  async write(offset: number): Promise<void> {
-    this.seq++;
-    const slot = Buffer.alloc(CHECKPOINT_SLOT_BYTES);
-    CHECKPOINT_MAGIC.copy(slot, 0);
-    slot.writeBigUInt64LE(this.seq, 4);
-    slot.writeBigUInt64LE(BigInt(offset), 12);
-    slot.writeUInt32LE(crc32c(slot, 0, 20), 20);
-    await writeFully(this.handle, slot, Number(this.seq % 2n) * CHECKPOINT_SLOT_BYTES);
-    await this.handle.datasync();
-  }
-
-  /** Links to the file (0 once it was deleted while open). */
-  async linkCount(): Promise<number> {
-    return (await this.handle.stat()).nlink;
-  }
-
-  async close(): Promise<void> {
-    await this.handle.close();
-  }
-}
-
-/** The valid checkpoint slot with the higher sequence number in the first `n` bytes of `buf`. */
-function bestSlot(buf: Buffer, n: number): { seq: bigint; offset: number } | undefined {
-  let best: { seq: bigint; offset: number } | undefined;
-  for (let slot = 0; slot < 2; slot++) {
-    const at = slot * CHECKPOINT_SLOT_BYTES;
-    if (n < at + 24 || !buf.subarray(at, at + 4).equals(CHECKPOINT_MAGIC) || crc32c(buf, at, at + 20) !== buf.readUInt32LE(at + 20)) continue;
-    const seq = buf.readBigUInt64LE(at + 4);
-    const offset = Number(buf.readBigUInt64LE(at + 12));
-    if (best === undefined || seq > best.seq) best = { seq, offset };
-  }
-  return best;
-}
-
 // ---- small helpers ----
 
 function segmentName(seg: Segment): string {
   return `${seg.start.toString(16).padStart(16, '0')}.seg`;
-}
-
-async function readFully(handle: FileHandle, buf: Buffer, position: number): Promise<number> {
-  let done = 0;
-  while (done < buf.length) {
-    const { bytesRead } = await handle.read(buf, done, buf.length - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return done;
-}
-
-async function writeFully(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
-  }
-}
-
-/** Makes a created or renamed entry in `dir` durable; a no-op where directories can't be fsync'd. */
-async function syncDir(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
-  } catch (err) {
-    if (!isCode(err, 'EISDIR') && !isCode(err, 'EPERM') && !isCode(err, 'EINVAL') && !isCode(err, 'EBADF')) throw err;
-  } finally {
-    await handle?.close();
-  }
 }
 
 function segmentBytesFor(bound: number, explicit: number | undefined): number {
@@ -1057,19 +939,3 @@ async function statfsAvailable(dir: string): Promise<number | undefined> {
   }
 }
 
-function isDiskFull(err: unknown): boolean {
-  return isCode(err, 'ENOSPC') || isCode(err, 'EDQUOT');
-}
-
-/** An error from the file system (it has a code), not a refused argument. */
-function isIoError(err: unknown): boolean {
-  return !(err instanceof RangeError) && typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string';
-}
-
-function isCode(err: unknown, code: string): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
