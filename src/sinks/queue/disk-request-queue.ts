@@ -9,10 +9,11 @@ import * as fs from 'node:fs/promises';
 import path from 'node:path';
 import { lockHeldByAnother, lockQueueDir, QueueDirLockedError, type QueueDirLock } from './queue-dir-lock';
 import { Checkpoint, CHECKPOINT_FILE } from './queue-checkpoint';
-import { errorText, isCode, isDiskFull, isIoError, readFully, syncDir, writeFully, type QueueLog } from './queue-file-io';
-import { decodeRecordHeader, encodeRecordHeader, payloadMatches, RECORD_HEADER_BYTES, RECORD_MAGIC, type RecordHeader } from './queue-record-codec';
+import { errorText, isCode, isDiskFull, isIoError, readFully, syncDir, type QueueLog } from './queue-file-io';
+import { decodeRecordHeader, encodeRecordHeader, payloadMatches, RECORD_HEADER_BYTES, type RecordHeader } from './queue-record-codec';
 import type { QueueDrop, QueueDropReason, QueueEntry, RequestQueue } from './request-queue';
 import { RetentionPolicy, type RetainedEntries } from './retention-policy';
+import { appendRecord, createSegment, findRecord, listSegments, onlyZeros, readPayload, SegmentReader, segmentName, segmentPath, truncateSegment, type Segment } from './segment-file';
 
 export type { QueueLog } from './queue-file-io';
 
@@ -50,16 +51,7 @@ const MAX_SEGMENT_BYTES = 8 * 1024 * 1024;
 /** The least bound adapting to the free space lowers to (unless maxBytes is lower). */
 const MIN_ADAPTED_BOUND = 64 * 1024;
 const DEFAULT_FREE_SPACE_SHARE = 0.5;
-const READ_WINDOW_BYTES = 64 * 1024;
-const SEGMENT_NAME = /^([0-9a-f]{16})\.seg$/;
 const EMPTY = Buffer.alloc(0);
-
-interface Segment {
-  /** Global offset of its first byte, and its name. */
-  readonly start: number;
-  /** Bytes in the file (up to the end of its last record after open). */
-  size: number;
-}
 
 interface OldestSample {
   readonly offset: number;
@@ -573,10 +565,7 @@ export class DiskRequestQueue implements RequestQueue {
   }
 
   private async readPayload(seg: Segment, pos: number, header: RecordHeader): Promise<Buffer> {
-    const reader = await this.readerFor(seg);
-    const body = Buffer.allocUnsafe(header.payloadLength);
-    const n = await readFully(reader.handle, body, pos + RECORD_HEADER_BYTES);
-    return n === body.length ? body : body.subarray(0, n);
+    return readPayload((await this.readerFor(seg)).handle, pos, header);
   }
 
   /**
@@ -618,22 +607,12 @@ export class DiskRequestQueue implements RequestQueue {
       seg = await this.roll();
     }
     const pos = seg.size;
-    const handle = this.writeHandle!;
     try {
-      await writeFully(handle, header, pos);
-      await writeFully(handle, entry.body, pos + RECORD_HEADER_BYTES);
-      await handle.datasync();
+      await appendRecord(this.writeHandle!, seg, header, entry.body);
     } catch (err) {
-      // Leave no partial record behind; if even that fails, later reads resynchronise past it.
-      try {
-        await handle.truncate(pos);
-      } catch {
-        seg.size = Math.max(pos, (await handle.stat().catch(() => ({ size: pos }))).size);
-      }
       this.log('append_failed', { segment: segmentName(seg), offset: pos, error: errorText(err) });
       throw err;
     }
-    seg.size = pos + size;
     this.entries++;
     this.samples += entry.samples;
     this.bodyBytes += entry.body.length;
@@ -648,15 +627,7 @@ export class DiskRequestQueue implements RequestQueue {
   private async roll(): Promise<Segment> {
     const last = this.lastSegment();
     const seg: Segment = { start: last.start + last.size, size: 0 };
-    const handle = await fs.open(this.segmentPath(seg), 'w');
-    try {
-      await handle.sync();
-      await syncDir(this.dir);
-    } catch (err) {
-      await handle.close();
-      await fs.unlink(this.segmentPath(seg)).catch(() => undefined);
-      throw err;
-    }
+    const handle = await createSegment(this.dir, seg);
     await this.writeHandle?.close();
     this.writeHandle = handle;
     this.segments.push(seg);
@@ -669,7 +640,7 @@ export class DiskRequestQueue implements RequestQueue {
   }
 
   private segmentPath(seg: Segment): string {
-    return path.join(this.dir, segmentName(seg));
+    return segmentPath(this.dir, seg);
   }
 
   private async closeFiles(): Promise<void> {
@@ -701,14 +672,7 @@ function unknownLoss(): QueueDrop {
 }
 
 async function recover(dir: string, checkpointOffset: number | undefined, log: QueueLog): Promise<OpenState> {
-  const segments: Segment[] = [];
-  for (const name of await fs.readdir(dir)) {
-    const match = SEGMENT_NAME.exec(name);
-    if (match === null) continue;
-    const { size } = await fs.stat(path.join(dir, name));
-    segments.push({ start: parseInt(match[1]!, 16), size });
-  }
-  segments.sort((a, b) => a.start - b.start);
+  const segments = await listSegments(dir);
   let readOffset = checkpointOffset ?? segments[0]?.start ?? 0;
   if (segments.length === 0) {
     const seg = { start: readOffset, size: 0 };
@@ -806,18 +770,6 @@ async function recover(dir: string, checkpointOffset: number | undefined, log: Q
   return state;
 }
 
-/** Whether the bytes [from, to) of the file are all zero. */
-async function onlyZeros(handle: FileHandle, from: number, to: number): Promise<boolean> {
-  const buf = Buffer.allocUnsafe(Math.min(READ_WINDOW_BYTES, Math.max(0, to - from)));
-  for (let at = from; at < to; ) {
-    const n = await handle.read(buf, 0, Math.min(buf.length, to - at), at);
-    if (n.bytesRead === 0) break;
-    for (let i = 0; i < n.bytesRead; i++) if (buf[i] !== 0) return false;
-    at += n.bytesRead;
-  }
-  return true;
-}
-
 /**
  * Before the lock could be written (the disk is full): deletes the segments
  * the checkpoint says are wholly delivered, the last one included (open
@@ -829,82 +781,16 @@ async function reclaimDelivered(dir: string, log: QueueLog): Promise<boolean> {
   const readOffset = await Checkpoint.readOffset(dir);
   if (readOffset === undefined) return false;
   let freed = 0;
-  for (const name of await fs.readdir(dir)) {
-    const match = SEGMENT_NAME.exec(name);
-    if (match === null) continue;
-    const file = path.join(dir, name);
-    const { size } = await fs.stat(file);
-    if (parseInt(match[1]!, 16) + size > readOffset) continue;
-    await fs.unlink(file);
-    freed += size;
+  for (const seg of await listSegments(dir)) {
+    if (seg.start + seg.size > readOffset) continue;
+    await fs.unlink(segmentPath(dir, seg));
+    freed += seg.size;
   }
   if (freed > 0) log('delivered_space_reclaimed', { bytes: freed, reason: 'disk full at open' });
   return freed > 0;
 }
 
-async function truncateSegment(handle: FileHandle, seg: Segment, at: number): Promise<void> {
-  await handle.truncate(at);
-  await handle.sync();
-  seg.size = at;
-}
-
-/** Reads from one segment through a small window, so that a run of small records costs few reads. */
-class SegmentReader {
-  private window: Buffer = EMPTY;
-  private windowStart = 0;
-
-  constructor(
-    readonly seg: Segment,
-    readonly handle: FileHandle,
-  ) {}
-
-  /** Up to `len` bytes at `pos`, never past `limit` (bytes before the segment's size never change). */
-  async bytes(pos: number, len: number, limit: number): Promise<Buffer> {
-    const end = Math.min(pos + len, limit);
-    if (end <= pos) return EMPTY;
-    const windowEnd = this.windowStart + this.window.length;
-    if (pos >= this.windowStart && end <= windowEnd) return this.window.subarray(pos - this.windowStart, end - this.windowStart);
-    const buf = Buffer.allocUnsafe(Math.max(end - pos, Math.min(READ_WINDOW_BYTES, limit - pos)));
-    const n = await readFully(this.handle, buf, pos);
-    this.window = buf.subarray(0, n);
-    this.windowStart = pos;
-    return this.window.subarray(0, Math.min(n, end - pos));
-  }
-}
-
-/**
- * The first position at or after `from` where a valid record starts (magic,
- * header checksum, payload within `limit`), with its header; undefined when
- * there is none before `limit`.
- */
-async function findRecord(reader: SegmentReader, from: number, limit: number): Promise<{ pos: number; header: RecordHeader } | undefined> {
-  const headerAt = async (pos: number): Promise<RecordHeader | undefined> => {
-    const header = decodeRecordHeader(await reader.bytes(pos, RECORD_HEADER_BYTES, limit));
-    return header !== undefined && pos + RECORD_HEADER_BYTES + header.payloadLength <= limit ? header : undefined;
-  };
-  const first = await headerAt(from);
-  if (first !== undefined) return { pos: from, header: first };
-  let at = from + 1;
-  while (at + RECORD_HEADER_BYTES <= limit) {
-    const chunk = await reader.bytes(at, READ_WINDOW_BYTES, limit);
-    const k = chunk.indexOf(RECORD_MAGIC);
-    if (k < 0) {
-      // The magic may straddle the chunk's end: keep its last 3 bytes.
-      at += Math.max(1, chunk.length - (RECORD_MAGIC.length - 1));
-      continue;
-    }
-    const header = await headerAt(at + k);
-    if (header !== undefined) return { pos: at + k, header };
-    at += k + 1;
-  }
-  return undefined;
-}
-
 // ---- small helpers ----
-
-function segmentName(seg: Segment): string {
-  return `${seg.start.toString(16).padStart(16, '0')}.seg`;
-}
 
 function segmentBytesFor(bound: number, explicit: number | undefined): number {
   if (explicit !== undefined && explicit < bound) return explicit;
