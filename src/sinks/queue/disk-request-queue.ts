@@ -12,9 +12,11 @@ import { Checkpoint, CHECKPOINT_FILE } from './queue-checkpoint';
 import { errorText, isCode, isDiskFull, isIoError, readFully, syncDir, type QueueLog } from './queue-file-io';
 import { decodeRecordHeader, encodeRecordHeader, payloadMatches, RECORD_HEADER_BYTES, type RecordHeader } from './queue-record-codec';
 import type { QueueDrop, QueueDropReason, QueueEntry, RequestQueue } from './request-queue';
+import { checkBoundOptions, QueueBounds, type QueueBound } from './queue-bounds';
 import { RetentionPolicy, type RetainedEntries } from './retention-policy';
 import { appendRecord, createSegment, findRecord, listSegments, onlyZeros, readPayload, SegmentReader, segmentName, segmentPath, truncateSegment, type Segment } from './segment-file';
 
+export type { QueueBound } from './queue-bounds';
 export type { QueueLog } from './queue-file-io';
 
 export interface DiskRequestQueueOptions {
@@ -38,19 +40,6 @@ export interface DiskRequestQueueOptions {
   readonly availableBytes?: (dir: string) => Promise<number | undefined>;
 }
 
-/** Where the bound came from: the configured maxBytes, or the space found on the file system. */
-export interface QueueBound {
-  readonly bytes: number;
-  readonly maxBytes: number;
-  /** Available bytes statfs reported at open; undefined when unknown. */
-  readonly availableBytes: number | undefined;
-  readonly adapted: boolean;
-}
-
-const MAX_SEGMENT_BYTES = 8 * 1024 * 1024;
-/** The least bound adapting to the free space lowers to (unless maxBytes is lower). */
-const MIN_ADAPTED_BOUND = 64 * 1024;
-const DEFAULT_FREE_SPACE_SHARE = 0.5;
 const EMPTY = Buffer.alloc(0);
 
 interface OldestSample {
@@ -99,10 +88,6 @@ export class DiskRequestQueue implements RequestQueue {
   /** The head whose ack failed (it was delivered): not counted lost if the rebuild no longer finds it. */
   private failedAck: { readonly offset: number; readonly samples: number } | undefined;
 
-  /** The bound in force: the bound from open, or lower while the disk is full. */
-  private bound: number;
-  private segmentBytes: number;
-
   private replayed = { entries: 0, samples: 0 };
   private readonly policy: RetentionPolicy;
   private readonly retained: RetainedEntries = {
@@ -113,21 +98,15 @@ export class DiskRequestQueue implements RequestQueue {
 
   private constructor(
     private readonly dir: string,
-    /** The bound found at open (maxBytes, or lower for the free space); a full disk lowers `bound` below it for a while. */
-    private readonly openBound: QueueBound,
-    private readonly explicitSegmentBytes: number | undefined,
+    private readonly limits: QueueBounds,
     maxAgeMs: number,
     private readonly now: () => number,
     private readonly log: QueueLog,
     private readonly lock: QueueDirLock,
     private checkpoint: Checkpoint,
-    private readonly availableBytes: (dir: string) => Promise<number | undefined>,
-    private readonly freeSpaceShare: number,
     state: OpenState,
   ) {
     this.policy = new RetentionPolicy(maxAgeMs, now);
-    this.bound = openBound.bytes;
-    this.segmentBytes = segmentBytesFor(openBound.bytes, explicitSegmentBytes);
     this.adopt(state);
     for (const { key } of state.damage) this.knownDamage.add(key);
     this.pendingDrops.push(...state.damage.flatMap((d) => (d.drop === undefined ? [] : [d.drop])));
@@ -135,17 +114,8 @@ export class DiskRequestQueue implements RequestQueue {
   }
 
   static async open(opts: DiskRequestQueueOptions): Promise<DiskRequestQueue> {
-    const { maxBytes, maxAgeMs } = opts;
-    if (!(Number.isFinite(maxBytes) && maxBytes > RECORD_HEADER_BYTES)) throw new RangeError(`maxBytes must be a finite number above ${RECORD_HEADER_BYTES}, got ${maxBytes}`);
-    if (!(maxAgeMs > 0)) throw new RangeError(`maxAgeMs must be positive (Infinity to disable), got ${maxAgeMs}`);
-    const segmentBytes = opts.segmentBytes ?? segmentBytesFor(maxBytes, undefined);
-    if (!(Number.isInteger(segmentBytes) && segmentBytes > 0 && segmentBytes < maxBytes)) {
-      throw new RangeError(`segmentBytes must be a positive integer below maxBytes, got ${segmentBytes}`);
-    }
-    const share = opts.freeSpaceShare ?? DEFAULT_FREE_SPACE_SHARE;
-    if (!(share > 0 && share <= 1)) throw new RangeError(`freeSpaceShare must be in (0, 1], got ${share}`);
+    checkBoundOptions(opts);
     const log = opts.log ?? (() => undefined);
-    const availableBytes = opts.availableBytes ?? statfsAvailable;
     const dir = path.resolve(opts.dir);
 
     try {
@@ -172,15 +142,8 @@ export class DiskRequestQueue implements RequestQueue {
     try {
       checkpoint = await Checkpoint.open(dir, log);
       const state = await recover(dir, checkpoint.offset, log);
-      const held = sumSizes(state.segments);
-      const available = await availableBytes(dir);
-      const bound = adaptedBound(maxBytes, held, available, share);
-      const openBound: QueueBound = { bytes: bound, maxBytes, availableBytes: available, adapted: bound < maxBytes };
-      if (openBound.adapted) {
-        log('bound_adapted', { max_bytes: maxBytes, available_bytes: available ?? 'unknown', queue_bytes: held, free_space_share: share, bound_bytes: bound });
-      }
-      const explicit = opts.segmentBytes;
-      queue = new DiskRequestQueue(dir, openBound, explicit, maxAgeMs, opts.now ?? Date.now, log, lock, checkpoint, availableBytes, share, state);
+      const limits = await QueueBounds.atOpen({ ...opts, dir }, sumSizes(state.segments), log);
+      queue = new DiskRequestQueue(dir, limits, opts.maxAgeMs, opts.now ?? Date.now, log, lock, checkpoint, state);
       await queue.finishOpen();
       return queue;
     } catch (err) {
@@ -195,7 +158,7 @@ export class DiskRequestQueue implements RequestQueue {
     const last = this.lastSegment();
     this.writeHandle = await fs.open(this.segmentPath(last), 'r+');
     // A lower bound than the run that wrote the backlog: the oldest go, reported through takeDrops().
-    for (const reason of this.policy.overBound(this.retained, 0, this.capacity())) await this.dropHead(this.pendingDrops, reason);
+    for (const reason of this.policy.overBound(this.retained, 0, this.limits.capacity)) await this.dropHead(this.pendingDrops, reason);
     await this.commit();
     this.replayed = { entries: this.entries, samples: this.samples };
     if (this.entries > 0) this.log('replay', { entries: this.entries, samples: this.samples, bytes: this.bodyBytes });
@@ -206,11 +169,11 @@ export class DiskRequestQueue implements RequestQueue {
       // Before anything changes: a malformed entry is refused with a RangeError.
       const header = encodeRecordHeader(entry.body, entry.samples, entry.maxTimestampMs);
       await this.checkFilesStillThere();
-      if (this.bound < this.openBound.bytes) await this.raiseBound();
+      if (this.limits.lowered) await this.limits.raise(() => this.diskBytes);
       const drops: QueueDrop[] = [];
       await this.dropTooOld(drops);
       const size = RECORD_HEADER_BYTES + entry.body.length;
-      const refused = this.policy.refusal(size, entry.maxTimestampMs, this.openBound.bytes);
+      const refused = this.policy.refusal(size, entry.maxTimestampMs, this.limits.atOpen.bytes);
       if (refused !== undefined) {
         drops.push({ entry, reason: refused });
       } else {
@@ -303,7 +266,7 @@ export class DiskRequestQueue implements RequestQueue {
 
   /** The bound in force and where it came from. */
   get bounds(): QueueBound {
-    return { ...this.openBound, bytes: this.bound };
+    return this.limits.current;
   }
   get pendingEntries(): number {
     return this.entries;
@@ -372,19 +335,10 @@ export class DiskRequestQueue implements RequestQueue {
     return result;
   }
 
-  private capacity(): number {
-    return this.bound - this.segmentBytes;
-  }
-
   /** Drops the oldest entries (queue_full) until `size` more bytes of records fit. */
   private async makeRoom(size: number, drops: QueueDrop[]): Promise<void> {
-    for (const reason of this.policy.overBound(this.retained, size, this.capacity())) await this.dropHead(drops, reason);
+    for (const reason of this.policy.overBound(this.retained, size, this.limits.capacity)) await this.dropHead(drops, reason);
     await this.commit();
-  }
-
-  private setBound(bytes: number): void {
-    this.bound = bytes;
-    this.segmentBytes = segmentBytesFor(bytes, this.explicitSegmentBytes);
   }
 
   /**
@@ -393,25 +347,12 @@ export class DiskRequestQueue implements RequestQueue {
    * queue is empty and its file given back), so that the retry has room.
    */
   private async lowerBound(err: unknown, size: number, drops: QueueDrop[]): Promise<void> {
-    const held = this.diskBytes;
-    const lowered = Math.min(this.bound, Math.max(held, Math.min(MIN_ADAPTED_BOUND, this.openBound.bytes), size + 1));
-    this.log('disk_full', { error: errorText(err), queue_bytes: held, bound_bytes: lowered, previous_bound_bytes: this.bound });
-    this.setBound(lowered);
+    this.limits.lowerForFullDisk(err, this.diskBytes, size);
     const firstSegment = this.segments[0];
-    for (const reason of this.policy.overBound(this.retained, size, this.capacity(), () => this.cursorSeg === firstSegment)) {
+    for (const reason of this.policy.overBound(this.retained, size, this.limits.capacity, () => this.cursorSeg === firstSegment)) {
       await this.dropHead(drops, reason);
     }
     await this.commit();
-  }
-
-  /** While the bound is lowered for a full disk: back up (never above the bound from open) as space comes back. */
-  private async raiseBound(): Promise<void> {
-    const available = await this.availableBytes(this.dir).catch(() => undefined);
-    if (available === undefined) return;
-    const raised = Math.min(this.openBound.bytes, adaptedBound(this.openBound.maxBytes, this.diskBytes, available, this.freeSpaceShare));
-    if (raised <= this.bound) return;
-    this.setBound(raised);
-    if (raised === this.openBound.bytes) this.log('disk_space_back', { available_bytes: available, bound_bytes: raised });
   }
 
   /**
@@ -603,7 +544,7 @@ export class DiskRequestQueue implements RequestQueue {
   private async write(header: Buffer, entry: QueueEntry, size: number): Promise<void> {
     let seg = this.lastSegment();
     const emptyQueue = this.headHeader === undefined;
-    if (seg.size > 0 && (seg.size + size > this.segmentBytes || (emptyQueue && seg.size + size > this.bound))) {
+    if (seg.size > 0 && (seg.size + size > this.limits.segmentBytes || (emptyQueue && seg.size + size > this.limits.bytes))) {
       seg = await this.roll();
     }
     const pos = seg.size;
@@ -792,36 +733,8 @@ async function reclaimDelivered(dir: string, log: QueueLog): Promise<boolean> {
 
 // ---- small helpers ----
 
-function segmentBytesFor(bound: number, explicit: number | undefined): number {
-  if (explicit !== undefined && explicit < bound) return explicit;
-  return Math.max(1, Math.min(MAX_SEGMENT_BYTES, Math.floor(bound / 16)));
-}
-
-/**
- * maxBytes, or less when the file system is smaller: what the queue holds
- * plus `share` of the available space, at least MIN_ADAPTED_BOUND (unless
- * maxBytes is lower). Unknown available space leaves maxBytes.
- */
-function adaptedBound(maxBytes: number, held: number, available: number | undefined, share: number): number {
-  if (available === undefined) return maxBytes;
-  const fits = Math.floor(held + Math.max(0, available) * share);
-  return Math.min(maxBytes, Math.max(fits, MIN_ADAPTED_BOUND));
-}
-
 function sumSizes(segments: readonly Segment[]): number {
   let total = 0;
   for (const seg of segments) total += seg.size;
   return total;
 }
-
-/** Bytes available to an unprivileged writer on the file system of `dir`, from statfs; undefined when unknown. */
-async function statfsAvailable(dir: string): Promise<number | undefined> {
-  try {
-    const stats = await fs.statfs(dir);
-    const bytes = Number(stats.bavail) * Number(stats.bsize);
-    return Number.isFinite(bytes) && bytes >= 0 ? bytes : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
