@@ -7,14 +7,15 @@
 import type { FileHandle } from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
-import { lockHeldByAnother, lockQueueDir, QueueDirLockedError, type QueueDirLock } from './queue-dir-lock';
-import { Checkpoint, CHECKPOINT_FILE } from './queue-checkpoint';
-import { errorText, isCode, isDiskFull, isIoError, readFully, syncDir, type QueueLog } from './queue-file-io';
-import { decodeRecordHeader, encodeRecordHeader, payloadMatches, RECORD_HEADER_BYTES, type RecordHeader } from './queue-record-codec';
-import type { QueueDrop, QueueDropReason, QueueEntry, RequestQueue } from './request-queue';
 import { checkBoundOptions, QueueBounds, type QueueBound } from './queue-bounds';
+import { Checkpoint, CHECKPOINT_FILE } from './queue-checkpoint';
+import type { QueueDirLock } from './queue-dir-lock';
+import { errorText, isCode, isDiskFull, isIoError, type QueueLog } from './queue-file-io';
+import { decodeRecordHeader, encodeRecordHeader, payloadMatches, RECORD_HEADER_BYTES, type RecordHeader } from './queue-record-codec';
+import { lockFolder, lostInRebuild, recover, type OldestSample, type OpenState } from './queue-recovery';
+import type { QueueDrop, QueueDropReason, QueueEntry, RequestQueue } from './request-queue';
 import { RetentionPolicy, type RetainedEntries } from './retention-policy';
-import { appendRecord, createSegment, findRecord, listSegments, onlyZeros, readPayload, SegmentReader, segmentName, segmentPath, truncateSegment, type Segment } from './segment-file';
+import { appendRecord, createSegment, findRecord, readPayload, SegmentReader, segmentName, segmentPath, type Segment } from './segment-file';
 
 export type { QueueBound } from './queue-bounds';
 export type { QueueLog } from './queue-file-io';
@@ -41,11 +42,6 @@ export interface DiskRequestQueueOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
-
-interface OldestSample {
-  readonly offset: number;
-  readonly ts: number;
-}
 
 interface Located {
   readonly seg: Segment;
@@ -117,26 +113,7 @@ export class DiskRequestQueue implements RequestQueue {
     checkBoundOptions(opts);
     const log = opts.log ?? (() => undefined);
     const dir = path.resolve(opts.dir);
-
-    try {
-      await fs.mkdir(dir, { recursive: true });
-    } catch (err) {
-      throw new Error(`cannot create queue directory ${dir}: ${errorText(err)}`, { cause: err });
-    }
-    let lock: QueueDirLock;
-    try {
-      try {
-        lock = await lockQueueDir(dir, (fields) => log('stale_lock_taken_over', fields));
-      } catch (err) {
-        // A disk full of records already delivered (as earlier versions left them): give them back, then lock.
-        if (!isDiskFull(err) || !(await reclaimDelivered(dir, log))) throw err;
-        lock = await lockQueueDir(dir, (fields) => log('stale_lock_taken_over', fields));
-      }
-    } catch (err) {
-      if (err instanceof QueueDirLockedError) throw err;
-      throw new Error(`cannot write to queue directory ${dir}: ${errorText(err)}`, { cause: err });
-    }
-
+    const lock = await lockFolder(dir, log);
     let checkpoint: Checkpoint | undefined;
     let queue: DiskRequestQueue | undefined;
     try {
@@ -410,23 +387,16 @@ export class DiskRequestQueue implements RequestQueue {
     this.knownDamage.clear();
     for (const { key } of state.damage) this.knownDamage.add(key);
     this.broken = undefined;
-    let lostEntries = Math.max(0, before.entries - state.entries);
-    let lostSamples = Math.max(0, before.samples - state.samples);
-    const acked = this.failedAck;
+    const lost = lostInRebuild(before, state, this.failedAck);
     this.failedAck = undefined;
-    const newHead = state.headHeader === undefined ? undefined : state.cursorSeg.start + state.cursorPos;
-    if (acked !== undefined && lostEntries > 0 && newHead !== acked.offset) {
-      lostEntries--;
-      lostSamples = Math.max(0, lostSamples - acked.samples);
-    }
-    if (lostEntries > 0) {
+    if (lost.entries > 0) {
       this.pendingDrops.push({
-        entry: { body: EMPTY, samples: lostSamples, maxTimestampMs: before.oldest ?? this.now() },
+        entry: { body: EMPTY, samples: lost.samples, maxTimestampMs: before.oldest ?? this.now() },
         reason: 'storage_error',
-        requests: lostEntries,
+        requests: lost.entries,
       });
     }
-    this.log('rebuilt', { error: errorText(cause), lost_entries: lostEntries, lost_samples: lostSamples, entries: state.entries, samples: state.samples });
+    this.log('rebuilt', { error: errorText(cause), lost_entries: lost.entries, lost_samples: lost.samples, entries: state.entries, samples: state.samples });
     await this.commit();
   }
 
@@ -590,145 +560,6 @@ export class DiskRequestQueue implements RequestQueue {
     this.reader = undefined;
     for (const handle of handles) await handle?.close().catch(() => undefined);
   }
-}
-
-// ---- open: find the segments and the backlog ----
-
-interface OpenState {
-  readonly segments: Segment[];
-  readonly cursorSeg: Segment;
-  readonly cursorPos: number;
-  readonly headHeader: RecordHeader | undefined;
-  readonly oldestSample: OldestSample | undefined;
-  readonly entries: number;
-  readonly samples: number;
-  readonly bodyBytes: number;
-  readonly recordBytes: number;
-  /** Damaged regions ("start:pos") and what each cost: undefined for a tail of zeros (no record there). */
-  readonly damage: Array<{ readonly key: string; readonly drop: QueueDrop | undefined }>;
-}
-
-function unknownLoss(): QueueDrop {
-  return { entry: { body: EMPTY, samples: 0, maxTimestampMs: 0 }, reason: 'corrupt', samplesUnknown: true };
-}
-
-async function recover(dir: string, checkpointOffset: number | undefined, log: QueueLog): Promise<OpenState> {
-  const segments = await listSegments(dir);
-  let readOffset = checkpointOffset ?? segments[0]?.start ?? 0;
-  if (segments.length === 0) {
-    const seg = { start: readOffset, size: 0 };
-    await (await fs.open(path.join(dir, segmentName(seg)), 'w')).close();
-    await syncDir(dir);
-    segments.push(seg);
-  }
-  // Segments wholly before the read position were delivered; the last one stays (appends go there).
-  while (segments.length > 1 && segments[0]!.start + segments[0]!.size <= readOffset) {
-    const gone = segments.shift()!;
-    await fs.unlink(path.join(dir, segmentName(gone))).catch(() => undefined);
-  }
-  const first = segments[0]!;
-  if (readOffset < first.start) readOffset = first.start;
-
-  const state = {
-    segments,
-    cursorSeg: first,
-    cursorPos: Math.min(readOffset - first.start, first.size),
-    headHeader: undefined as RecordHeader | undefined,
-    oldestSample: undefined as OldestSample | undefined,
-    entries: 0,
-    samples: 0,
-    bodyBytes: 0,
-    recordBytes: 0,
-    damage: [] as Array<{ key: string; drop: QueueDrop | undefined }>,
-  };
-  let lastRecord: { seg: Segment; pos: number; header: RecordHeader } | undefined;
-  for (const seg of segments) {
-    let pos = seg === first ? state.cursorPos : 0;
-    const handle = await fs.open(path.join(dir, segmentName(seg)), 'r+');
-    try {
-      const reader = new SegmentReader(seg, handle);
-      while (pos < seg.size) {
-        const found = await findRecord(reader, pos, seg.size);
-        if (found === undefined) {
-          log('torn_record', { segment: segmentName(seg), offset: pos, bytes: seg.size - pos, reason: 'header' });
-          // A whole header whose payload was cut off says what was lost; zeros only (space allocated, nothing written): nothing was.
-          const cut = decodeRecordHeader(await reader.bytes(pos, RECORD_HEADER_BYTES, seg.size));
-          const zeros = cut === undefined && (await onlyZeros(handle, pos, seg.size));
-          const drop: QueueDrop | undefined =
-            cut !== undefined ? { entry: { body: EMPTY, samples: cut.samples, maxTimestampMs: cut.maxTimestampMs }, reason: 'corrupt' } : zeros ? undefined : unknownLoss();
-          state.damage.push({ key: `${seg.start}:${pos}`, drop });
-          await truncateSegment(handle, seg, pos);
-          break;
-        }
-        if (found.pos !== pos) {
-          log('corrupt_record', { segment: segmentName(seg), offset: pos, skipped_bytes: found.pos - pos, reason: 'header' });
-          state.damage.push({ key: `${seg.start}:${pos}`, drop: unknownLoss() });
-        }
-        if (state.headHeader === undefined) {
-          state.cursorSeg = seg;
-          state.cursorPos = found.pos;
-          state.headHeader = found.header;
-        }
-        if (state.oldestSample === undefined && found.header.samples > 0) {
-          state.oldestSample = { offset: seg.start + found.pos, ts: found.header.maxTimestampMs };
-        }
-        state.entries++;
-        state.samples += found.header.samples;
-        state.bodyBytes += found.header.payloadLength;
-        state.recordBytes += RECORD_HEADER_BYTES + found.header.payloadLength;
-        lastRecord = { seg, pos: found.pos, header: found.header };
-        pos = found.pos + RECORD_HEADER_BYTES + found.header.payloadLength;
-      }
-      // The record written last may have a valid header before a payload that never reached the disk.
-      if (seg === segments[segments.length - 1] && lastRecord?.seg === seg) {
-        const body = Buffer.allocUnsafe(lastRecord.header.payloadLength);
-        await readFully(handle, body, lastRecord.pos + RECORD_HEADER_BYTES);
-        if (!payloadMatches(lastRecord.header, body)) {
-          const { header } = lastRecord;
-          log('torn_record', { segment: segmentName(seg), offset: lastRecord.pos, bytes: seg.size - lastRecord.pos, reason: 'payload_checksum' });
-          state.damage.push({
-            key: `${seg.start}:${lastRecord.pos}`,
-            drop: { entry: { body: EMPTY, samples: header.samples, maxTimestampMs: header.maxTimestampMs }, reason: 'corrupt' },
-          });
-          await truncateSegment(handle, seg, lastRecord.pos);
-          state.entries--;
-          state.samples -= header.samples;
-          state.bodyBytes -= header.payloadLength;
-          state.recordBytes -= RECORD_HEADER_BYTES + header.payloadLength;
-          if (state.entries === 0) state.headHeader = undefined;
-          if (state.oldestSample?.offset === seg.start + lastRecord.pos) state.oldestSample = undefined;
-        }
-      }
-    } finally {
-      await handle.close();
-    }
-  }
-  if (state.headHeader === undefined) {
-    // Empty: the cursor sits at the end of the last segment.
-    state.cursorSeg = segments[segments.length - 1]!;
-    state.cursorPos = state.cursorSeg.size;
-  }
-  return state;
-}
-
-/**
- * Before the lock could be written (the disk is full): deletes the segments
- * the checkpoint says are wholly delivered, the last one included (open
- * starts a fresh one at the read position), unless a live agent holds the
- * folder. Returns whether any space was given back.
- */
-async function reclaimDelivered(dir: string, log: QueueLog): Promise<boolean> {
-  if (await lockHeldByAnother(dir)) return false;
-  const readOffset = await Checkpoint.readOffset(dir);
-  if (readOffset === undefined) return false;
-  let freed = 0;
-  for (const seg of await listSegments(dir)) {
-    if (seg.start + seg.size > readOffset) continue;
-    await fs.unlink(segmentPath(dir, seg));
-    freed += seg.size;
-  }
-  if (freed > 0) log('delivered_space_reclaimed', { bytes: freed, reason: 'disk full at open' });
-  return freed > 0;
 }
 
 // ---- small helpers ----
