@@ -4,18 +4,18 @@
  * docs/queue-format.md; keep it in step with this code.
  */
 
-import type { FileHandle } from 'node:fs/promises';
-import * as fs from 'node:fs/promises';
 import path from 'node:path';
 import { checkBoundOptions, QueueBounds, type QueueBound } from './queue-bounds';
-import { Checkpoint, CHECKPOINT_FILE } from './queue-checkpoint';
+import type { Checkpoint } from './queue-checkpoint';
+import { CHECKPOINT_FILE } from './queue-checkpoint';
 import type { QueueDirLock } from './queue-dir-lock';
-import { errorText, isCode, isDiskFull, isIoError, type QueueLog } from './queue-file-io';
-import { decodeRecordHeader, encodeRecordHeader, payloadMatches, RECORD_HEADER_BYTES, type RecordHeader } from './queue-record-codec';
-import { lockFolder, lostInRebuild, recover, type OldestSample, type OpenState } from './queue-recovery';
+import { errorText, isDiskFull, isIoError, type QueueLog } from './queue-file-io';
+import { encodeRecordHeader, payloadMatches, RECORD_HEADER_BYTES } from './queue-record-codec';
+import { lockFolder, lostInRebuild, readFolder, rereadFolder, type Folder } from './queue-recovery';
 import type { QueueDrop, QueueDropReason, QueueEntry, RequestQueue } from './request-queue';
 import { RetentionPolicy, type RetainedEntries } from './retention-policy';
-import { appendRecord, createSegment, findRecord, readPayload, SegmentReader, segmentName, segmentPath, type Segment } from './segment-file';
+import { segmentName, type Segment } from './segment-file';
+import type { SegmentFifo } from './segment-fifo';
 
 export type { QueueBound } from './queue-bounds';
 export type { QueueLog } from './queue-file-io';
@@ -43,41 +43,24 @@ export interface DiskRequestQueueOptions {
 
 const EMPTY = Buffer.alloc(0);
 
-interface Located {
-  readonly seg: Segment;
-  readonly pos: number;
-  readonly header: RecordHeader | undefined;
-}
-
 export class DiskRequestQueue implements RequestQueue {
-  private segments!: Segment[];
-  /** Where the head record starts; when the queue is empty, the end of the last segment. */
-  private cursorSeg!: Segment;
-  private cursorPos!: number;
-  /** The head record's header; undefined when the queue is empty. */
-  private headHeader: RecordHeader | undefined;
-  /** The first pending record with samples (global offset, maxTimestampMs); undefined when there is none. */
-  private oldestSample: OldestSample | undefined;
+  private fifo!: SegmentFifo;
   /** The head as returned by peek() (body read and checked), until it leaves. */
   private headEntry: QueueEntry | undefined;
   /** Bumped whenever the head leaves, so that ack() knows whether the entry it acknowledges is still there. */
   private headSeq = 0;
   private peekedSeq: number | undefined;
 
-  private entries = 0;
-  private samples = 0;
-  private bodyBytes = 0;
-  private recordBytes = 0;
   private corruptEntryCount = 0;
   private corruptSampleCount = 0;
   private pendingDrops: QueueDrop[] = [];
 
-  private writeHandle: FileHandle | undefined;
-  private reader: SegmentReader | undefined;
-  private checkpointedOffset: number;
+  private checkpoint!: Checkpoint;
+  private checkpointedOffset = -1;
   /** Damaged regions found at open, "start:pos", so that reaching them later is not logged twice. */
   private readonly knownDamage = new Set<string>();
-  private chain: Promise<unknown> = Promise.resolve();
+  /** The operation under way; the next waits for it. */
+  private tail: Promise<unknown> = Promise.resolve();
   private closing = false;
   /** The I/O error that left the state in doubt; the next operation rebuilds from the directory first. */
   private broken: unknown;
@@ -87,9 +70,9 @@ export class DiskRequestQueue implements RequestQueue {
   private replayed = { entries: 0, samples: 0 };
   private readonly policy: RetentionPolicy;
   private readonly retained: RetainedEntries = {
-    count: () => this.entries,
-    head: () => this.headHeader,
-    heldBytes: () => this.recordBytes,
+    count: () => this.fifo.entries,
+    head: () => this.fifo.head,
+    heldBytes: () => this.fifo.recordBytes,
   };
 
   private constructor(
@@ -99,14 +82,12 @@ export class DiskRequestQueue implements RequestQueue {
     private readonly now: () => number,
     private readonly log: QueueLog,
     private readonly lock: QueueDirLock,
-    private checkpoint: Checkpoint,
-    state: OpenState,
+    folder: Folder,
   ) {
     this.policy = new RetentionPolicy(maxAgeMs, now);
-    this.adopt(state);
-    for (const { key } of state.damage) this.knownDamage.add(key);
-    this.pendingDrops.push(...state.damage.flatMap((d) => (d.drop === undefined ? [] : [d.drop])));
-    this.checkpointedOffset = checkpoint.offset ?? -1;
+    this.adopt(folder);
+    for (const { key } of folder.state.damage) this.knownDamage.add(key);
+    this.pendingDrops.push(...folder.state.damage.flatMap((d) => (d.drop === undefined ? [] : [d.drop])));
   }
 
   static async open(opts: DiskRequestQueueOptions): Promise<DiskRequestQueue> {
@@ -114,31 +95,29 @@ export class DiskRequestQueue implements RequestQueue {
     const log = opts.log ?? (() => undefined);
     const dir = path.resolve(opts.dir);
     const lock = await lockFolder(dir, log);
-    let checkpoint: Checkpoint | undefined;
-    let queue: DiskRequestQueue | undefined;
+    let folder: Folder | undefined;
     try {
-      checkpoint = await Checkpoint.open(dir, log);
-      const state = await recover(dir, checkpoint.offset, log);
-      const limits = await QueueBounds.atOpen({ ...opts, dir }, sumSizes(state.segments), log);
-      queue = new DiskRequestQueue(dir, limits, opts.maxAgeMs, opts.now ?? Date.now, log, lock, checkpoint, state);
+      let queue: DiskRequestQueue | undefined;
+      folder = await readFolder(dir, log, () => queue?.headMoved());
+      const limits = await QueueBounds.atOpen({ ...opts, dir }, folder.fifo.diskBytes, log);
+      queue = new DiskRequestQueue(dir, limits, opts.maxAgeMs, opts.now ?? Date.now, log, lock, folder);
       await queue.finishOpen();
       return queue;
     } catch (err) {
-      await queue?.closeFiles().catch(() => undefined);
-      await checkpoint?.close().catch(() => undefined);
+      await folder?.fifo.close();
+      await folder?.checkpoint.close().catch(() => undefined);
       await lock.release().catch(() => undefined);
       throw new Error(`cannot open queue directory ${dir}: ${errorText(err)}`, { cause: err });
     }
   }
 
   private async finishOpen(): Promise<void> {
-    const last = this.lastSegment();
-    this.writeHandle = await fs.open(this.segmentPath(last), 'r+');
     // A lower bound than the run that wrote the backlog: the oldest go, reported through takeDrops().
     for (const reason of this.policy.overBound(this.retained, 0, this.limits.capacity)) await this.dropHead(this.pendingDrops, reason);
     await this.commit();
-    this.replayed = { entries: this.entries, samples: this.samples };
-    if (this.entries > 0) this.log('replay', { entries: this.entries, samples: this.samples, bytes: this.bodyBytes });
+    const { entries, samples, bodyBytes } = this.fifo;
+    this.replayed = { entries, samples };
+    if (entries > 0) this.log('replay', { entries, samples, bytes: bodyBytes });
   }
 
   append(entry: QueueEntry): Promise<QueueDrop[]> {
@@ -157,12 +136,12 @@ export class DiskRequestQueue implements RequestQueue {
         try {
           await this.makeRoom(size, drops);
           try {
-            await this.write(header, entry, size);
+            await this.fifo.append(header, entry, this.limits.segmentBytes, this.limits.bytes);
           } catch (err) {
             if (!isDiskFull(err)) throw err;
             // The disk is full before the bound: what the queue holds is the bound from now on; the oldest make room.
             await this.lowerBound(err, size, drops);
-            await this.write(header, entry, size);
+            await this.fifo.append(header, entry, this.limits.segmentBytes, this.limits.bytes);
           }
         } catch (err) {
           // The entry was not stored (the caller gets the error); what was dropped for it is still reported, by takeDrops().
@@ -179,22 +158,22 @@ export class DiskRequestQueue implements RequestQueue {
     return this.serial(async () => {
       await this.dropTooOld(this.pendingDrops);
       let result: QueueEntry | undefined;
-      while (this.headHeader !== undefined) {
+      while (this.fifo.head !== undefined) {
         if (this.headEntry !== undefined) {
           result = this.headEntry;
           break;
         }
-        const header = this.headHeader;
-        const body = await this.readPayload(this.cursorSeg, this.cursorPos, header);
+        const header = this.fifo.head;
+        const body = await this.fifo.readHead();
         if (payloadMatches(header, body)) {
           this.headEntry = { body, samples: header.samples, maxTimestampMs: header.maxTimestampMs };
           continue;
         }
-        this.log('corrupt_record', { segment: segmentName(this.cursorSeg), offset: this.cursorPos, reason: 'payload_checksum', samples: header.samples });
+        this.log('corrupt_record', { segment: segmentName(this.fifo.headSegment), offset: this.fifo.headPosition, reason: 'payload_checksum', samples: header.samples });
         this.corruptEntryCount++;
         this.corruptSampleCount += header.samples;
         this.pendingDrops.push({ entry: { body: EMPTY, samples: header.samples, maxTimestampMs: header.maxTimestampMs }, reason: 'corrupt' });
-        await this.advance();
+        await this.fifo.advance(this.onDamage);
       }
       await this.commit();
       this.peekedSeq = result === undefined ? undefined : this.headSeq;
@@ -213,11 +192,11 @@ export class DiskRequestQueue implements RequestQueue {
       const peeked = this.peekedSeq;
       this.peekedSeq = undefined;
       if (peeked !== undefined && peeked !== this.headSeq) return;
-      const header = this.headHeader;
+      const header = this.fifo.head;
       if (header === undefined) return;
-      const at = this.cursorSeg.start + this.cursorPos;
+      const at = this.fifo.readOffset;
       try {
-        await this.advance();
+        await this.fifo.advance(this.onDamage);
       } catch (err) {
         // Delivered, but the way past it is broken: if the rebuild no longer finds it, it is not a loss.
         this.failedAck = { offset: at, samples: header.samples };
@@ -246,20 +225,18 @@ export class DiskRequestQueue implements RequestQueue {
     return this.limits.current;
   }
   get pendingEntries(): number {
-    return this.entries;
+    return this.fifo.entries;
   }
   get pendingSamples(): number {
-    return this.samples;
+    return this.fifo.samples;
   }
   /** Bytes of the pending request bodies (as MemoryRequestQueue counts them). */
   get pendingBytes(): number {
-    return this.bodyBytes;
+    return this.fifo.bodyBytes;
   }
   /** Bytes of all segment files: the pending records and the delivered part of the oldest segment. */
   get diskBytes(): number {
-    let total = 0;
-    for (const seg of this.segments) total += seg.size;
-    return total;
+    return this.fifo.diskBytes;
   }
   /**
    * maxTimestampMs of the oldest pending entry with samples (with one poll
@@ -267,7 +244,7 @@ export class DiskRequestQueue implements RequestQueue {
    * no entry with samples is pending.
    */
   get oldestTimestampMs(): number | undefined {
-    return this.oldestSample?.ts;
+    return this.fifo.oldestTimestampMs;
   }
   /** Entries pending when the queue was opened: the backlog of an earlier run, sent before anything new. */
   get replayedEntries(): number {
@@ -288,8 +265,8 @@ export class DiskRequestQueue implements RequestQueue {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    await this.chain;
-    await this.closeFiles();
+    await this.tail;
+    await this.fifo.close();
     await this.checkpoint.close();
     await this.lock.release();
   }
@@ -298,7 +275,7 @@ export class DiskRequestQueue implements RequestQueue {
 
   private serial<T>(op: () => Promise<T>): Promise<T> {
     if (this.closing) return Promise.reject(new Error(`disk request queue ${this.dir} is closed`));
-    const result = this.chain.then(async () => {
+    const result = this.tail.then(async () => {
       if (this.broken !== undefined) await this.rebuild();
       try {
         return await op();
@@ -308,7 +285,7 @@ export class DiskRequestQueue implements RequestQueue {
         throw err;
       }
     });
-    this.chain = result.catch(() => undefined);
+    this.tail = result.catch(() => undefined);
     return result;
   }
 
@@ -325,8 +302,8 @@ export class DiskRequestQueue implements RequestQueue {
    */
   private async lowerBound(err: unknown, size: number, drops: QueueDrop[]): Promise<void> {
     this.limits.lowerForFullDisk(err, this.diskBytes, size);
-    const firstSegment = this.segments[0];
-    for (const reason of this.policy.overBound(this.retained, size, this.limits.capacity, () => this.cursorSeg === firstSegment)) {
+    const firstSegment = this.fifo.first;
+    for (const reason of this.policy.overBound(this.retained, size, this.limits.capacity, () => this.fifo.headSegment === firstSegment)) {
       await this.dropHead(drops, reason);
     }
     await this.commit();
@@ -339,7 +316,7 @@ export class DiskRequestQueue implements RequestQueue {
    */
   private async checkFilesStillThere(): Promise<void> {
     const gone: string[] = [];
-    if (this.writeHandle !== undefined && (await this.writeHandle.stat()).nlink === 0) gone.push(segmentName(this.lastSegment()));
+    if (await this.fifo.writeFileGone()) gone.push(segmentName(this.fifo.last));
     if ((await this.checkpoint.linkCount()) === 0) gone.push(CHECKPOINT_FILE);
     if (gone.length === 0) return;
     const err = new Error(`${gone.join(' and ')} deleted from ${this.dir} while in use`) as NodeJS.ErrnoException;
@@ -347,17 +324,17 @@ export class DiskRequestQueue implements RequestQueue {
     throw err;
   }
 
-  /** Takes over what recovery read from the folder: segments, read position, head and counts. */
-  private adopt(state: OpenState): void {
-    this.segments = state.segments;
-    this.cursorSeg = state.cursorSeg;
-    this.cursorPos = state.cursorPos;
-    this.headHeader = state.headHeader;
-    this.oldestSample = state.oldestSample;
-    this.entries = state.entries;
-    this.samples = state.samples;
-    this.bodyBytes = state.bodyBytes;
-    this.recordBytes = state.recordBytes;
+  /** Takes over what recovery read from the folder: the checkpoint and the FIFO. */
+  private adopt({ checkpoint, fifo }: Folder): void {
+    this.checkpoint = checkpoint;
+    this.checkpointedOffset = checkpoint.offset ?? -1;
+    this.fifo = fifo;
+  }
+
+  /** The head left (or a new one came): the entry peeked is not the head any more. */
+  private headMoved(): void {
+    this.headEntry = undefined;
+    this.headSeq++;
   }
 
   /**
@@ -368,19 +345,15 @@ export class DiskRequestQueue implements RequestQueue {
    */
   private async rebuild(): Promise<void> {
     const cause = this.broken;
-    const before = { entries: this.entries, samples: this.samples, oldest: this.oldestSample?.ts };
-    await this.closeFiles();
+    const before = { entries: this.fifo.entries, samples: this.fifo.samples, oldest: this.fifo.oldestTimestampMs };
+    await this.fifo.close();
     await this.checkpoint.close().catch(() => undefined);
-    await fs.mkdir(this.dir, { recursive: true });
-    await this.lock.restore();
-    this.checkpoint = await Checkpoint.open(this.dir, this.log);
-    const state = await recover(this.dir, this.checkpoint.offset, this.log);
-    this.writeHandle = await fs.open(path.join(this.dir, segmentName(state.segments[state.segments.length - 1]!)), 'r+');
-    this.adopt(state);
+    const folder = await rereadFolder(this.dir, this.lock, this.log, () => this.headMoved());
+    const { state } = folder;
+    this.adopt(folder);
     this.headEntry = undefined;
     // An entry peeked before is not the head any more: its ack() removes nothing (it may be sent again: at least once).
     this.headSeq++;
-    this.checkpointedOffset = this.checkpoint.offset ?? -1;
     for (const { key, drop } of state.damage) {
       if (drop !== undefined && !this.knownDamage.has(key)) this.pendingDrops.push(drop);
     }
@@ -405,79 +378,17 @@ export class DiskRequestQueue implements RequestQueue {
   }
 
   private async dropHead(into: QueueDrop[], reason: QueueDropReason): Promise<void> {
-    const header = this.headHeader!;
-    await this.advance();
+    const header = this.fifo.head!;
+    await this.fifo.advance(this.onDamage);
     into.push({ entry: { body: EMPTY, samples: header.samples, maxTimestampMs: header.maxTimestampMs }, reason });
   }
 
-  /** Moves the cursor past the head record, to the next valid one. Memory only: commit() makes it durable. */
-  private async advance(): Promise<void> {
-    const header = this.headHeader!;
-    const leaving = this.cursorSeg.start + this.cursorPos;
-    const next = await this.locate(this.cursorSeg, this.cursorPos + RECORD_HEADER_BYTES + header.payloadLength);
-    // Each record is looked at here at most once: the search resumes only when the head passes the one found.
-    const oldest = this.oldestSample?.offset === leaving ? await this.findSamples(next) : this.oldestSample;
-    this.oldestSample = oldest;
-    this.entries--;
-    this.samples -= header.samples;
-    this.bodyBytes -= header.payloadLength;
-    this.recordBytes -= RECORD_HEADER_BYTES + header.payloadLength;
-    this.setHead(next);
-    if (next.header === undefined && this.entries !== 0) {
-      this.log('counter_drift', { entries: this.entries, samples: this.samples });
-      this.entries = this.samples = this.bodyBytes = this.recordBytes = 0;
-      this.oldestSample = undefined;
-    }
-  }
-
-  /** The first record with samples at or after `from`. */
-  private async findSamples(from: Located): Promise<OldestSample | undefined> {
-    let at = from;
-    while (at.header !== undefined) {
-      if (at.header.samples > 0) return { offset: at.seg.start + at.pos, ts: at.header.maxTimestampMs };
-      at = await this.locate(at.seg, at.pos + RECORD_HEADER_BYTES + at.header.payloadLength, false);
-    }
-    return undefined;
-  }
-
-  private setHead(at: Located): void {
-    this.cursorSeg = at.seg;
-    this.cursorPos = at.pos;
-    this.headHeader = at.header;
-    this.headEntry = undefined;
-    this.headSeq++;
-  }
-
-  /** The first valid record at or after (seg, pos), or the end of the last segment. `report`: log damage skipped on the way. */
-  private async locate(seg: Segment, pos: number, report = true): Promise<Located> {
-    let index = this.segments.indexOf(seg);
-    for (;;) {
-      const current = this.segments[index]!;
-      if (pos < current.size) {
-        const found = await findRecord(await this.readerFor(current), pos, current.size);
-        if (report && found !== undefined && found.pos !== pos && !this.knownDamage.delete(`${current.start}:${pos}`)) {
-          this.log('corrupt_record', { segment: segmentName(current), offset: pos, skipped_bytes: found.pos - pos, reason: 'header' });
-          this.pendingDrops.push({ entry: { body: EMPTY, samples: 0, maxTimestampMs: this.now() }, reason: 'corrupt', samplesUnknown: true });
-        }
-        if (found !== undefined) return { seg: current, pos: found.pos, header: found.header };
-      }
-      if (index === this.segments.length - 1) return { seg: current, pos: current.size, header: undefined };
-      index++;
-      pos = 0;
-    }
-  }
-
-  private async readerFor(seg: Segment): Promise<SegmentReader> {
-    if (this.reader?.seg === seg) return this.reader;
-    await this.reader?.handle.close();
-    this.reader = undefined;
-    this.reader = new SegmentReader(seg, await fs.open(this.segmentPath(seg), 'r'));
-    return this.reader;
-  }
-
-  private async readPayload(seg: Segment, pos: number, header: RecordHeader): Promise<Buffer> {
-    return readPayload((await this.readerFor(seg)).handle, pos, header);
-  }
+  /** Damage met on the way to the next head: logged and counted, unless recovery did already. */
+  private readonly onDamage = (seg: Segment, pos: number, skipped: number): void => {
+    if (this.knownDamage.delete(`${seg.start}:${pos}`)) return;
+    this.log('corrupt_record', { segment: segmentName(seg), offset: pos, skipped_bytes: skipped, reason: 'header' });
+    this.pendingDrops.push({ entry: { body: EMPTY, samples: 0, maxTimestampMs: this.now() }, reason: 'corrupt', samplesUnknown: true });
+  };
 
   /**
    * Writes the checkpoint if the read position moved, then deletes the
@@ -485,87 +396,20 @@ export class DiskRequestQueue implements RequestQueue {
    * records starts a new segment first, so that one is deleted too.
    */
   private async commit(): Promise<void> {
-    const offset = this.cursorSeg.start + this.cursorPos;
+    const offset = this.fifo.readOffset;
     if (offset !== this.checkpointedOffset) {
       await this.checkpoint.write(offset);
       this.checkpointedOffset = offset;
     }
-    if (this.headHeader === undefined && this.lastSegment().size > 0) {
+    if (this.fifo.head === undefined && this.fifo.last.size > 0) {
       // The new segment starts at the read position, so the checkpoint stands as written.
       try {
-        await this.roll();
+        await this.fifo.roll();
       } catch (err) {
         // Only space not given back yet: the next commit tries again; a full disk is handled at append.
-        this.log('reclaim_failed', { segment: segmentName(this.lastSegment()), error: errorText(err) });
+        this.log('reclaim_failed', { segment: segmentName(this.fifo.last), error: errorText(err) });
       }
     }
-    while (this.segments[0] !== this.cursorSeg) {
-      const gone = this.segments.shift()!;
-      if (this.reader?.seg === gone) {
-        await this.reader.handle.close().catch(() => undefined);
-        this.reader = undefined;
-      }
-      await fs.unlink(this.segmentPath(gone)).catch((err: unknown) => {
-        if (!isCode(err, 'ENOENT')) this.log('segment_delete_failed', { segment: segmentName(gone), error: errorText(err) });
-      });
-    }
+    await this.fifo.deleteDelivered();
   }
-
-  private async write(header: Buffer, entry: QueueEntry, size: number): Promise<void> {
-    let seg = this.lastSegment();
-    const emptyQueue = this.headHeader === undefined;
-    if (seg.size > 0 && (seg.size + size > this.limits.segmentBytes || (emptyQueue && seg.size + size > this.limits.bytes))) {
-      seg = await this.roll();
-    }
-    const pos = seg.size;
-    try {
-      await appendRecord(this.writeHandle!, seg, header, entry.body);
-    } catch (err) {
-      this.log('append_failed', { segment: segmentName(seg), offset: pos, error: errorText(err) });
-      throw err;
-    }
-    this.entries++;
-    this.samples += entry.samples;
-    this.bodyBytes += entry.body.length;
-    this.recordBytes += size;
-    if (emptyQueue) {
-      this.setHead({ seg, pos, header: decodeRecordHeader(header)! });
-    }
-    if (this.oldestSample === undefined && entry.samples > 0) this.oldestSample = { offset: seg.start + pos, ts: entry.maxTimestampMs };
-  }
-
-  /** Starts a new segment after the last one; when the queue is empty the cursor moves onto it. */
-  private async roll(): Promise<Segment> {
-    const last = this.lastSegment();
-    const seg: Segment = { start: last.start + last.size, size: 0 };
-    const handle = await createSegment(this.dir, seg);
-    await this.writeHandle?.close();
-    this.writeHandle = handle;
-    this.segments.push(seg);
-    if (this.headHeader === undefined) this.setHead({ seg, pos: 0, header: undefined });
-    return seg;
-  }
-
-  private lastSegment(): Segment {
-    return this.segments[this.segments.length - 1]!;
-  }
-
-  private segmentPath(seg: Segment): string {
-    return segmentPath(this.dir, seg);
-  }
-
-  private async closeFiles(): Promise<void> {
-    const handles = [this.writeHandle, this.reader?.handle];
-    this.writeHandle = undefined;
-    this.reader = undefined;
-    for (const handle of handles) await handle?.close().catch(() => undefined);
-  }
-}
-
-// ---- small helpers ----
-
-function sumSizes(segments: readonly Segment[]): number {
-  let total = 0;
-  for (const seg of segments) total += seg.size;
-  return total;
 }

@@ -5,6 +5,7 @@ import { errorText, isDiskFull, readFully, syncDir, type QueueLog } from './queu
 import { decodeRecordHeader, payloadMatches, RECORD_HEADER_BYTES, type RecordHeader } from './queue-record-codec';
 import type { QueueDrop } from './request-queue';
 import { findRecord, listSegments, onlyZeros, SegmentReader, segmentName, segmentPath, truncateSegment, type Segment } from './segment-file';
+import { SegmentFifo, type FifoState, type OldestSample } from './segment-fifo';
 
 /**
  * Reading a queue folder back: at open, and again after an I/O error
@@ -13,11 +14,6 @@ import { findRecord, listSegments, onlyZeros, SegmentReader, segmentName, segmen
  */
 
 const EMPTY = Buffer.alloc(0);
-
-export interface OldestSample {
-  readonly offset: number;
-  readonly ts: number;
-}
 
 /** Creates and locks the folder; a disk too full for the lock first gets back the space of delivered records. */
 export async function lockFolder(dir: string, log: QueueLog): Promise<QueueDirLock> {
@@ -40,6 +36,31 @@ export async function lockFolder(dir: string, log: QueueLog): Promise<QueueDirLo
   }
 }
 
+export interface Folder {
+  readonly checkpoint: Checkpoint;
+  readonly state: OpenState;
+  readonly fifo: SegmentFifo;
+}
+
+/** The checkpoint, the backlog and the FIFO of a locked folder; nothing is left open when it throws. */
+export async function readFolder(dir: string, log: QueueLog, onHeadMoved: () => void): Promise<Folder> {
+  const checkpoint = await Checkpoint.open(dir, log);
+  try {
+    const state = await recover(dir, checkpoint.offset, log);
+    return { checkpoint, state, fifo: await SegmentFifo.open(dir, state, log, onHeadMoved) };
+  } catch (err) {
+    await checkpoint.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** After an I/O error: the folder read again as at open, the folder and the lock file put back if they went. */
+export async function rereadFolder(dir: string, lock: QueueDirLock, log: QueueLog, onHeadMoved: () => void): Promise<Folder> {
+  await fs.mkdir(dir, { recursive: true });
+  await lock.restore();
+  return readFolder(dir, log, onHeadMoved);
+}
+
 /**
  * What a rebuild lost: the entries and samples before it that the folder no
  * longer holds. The head whose ack failed was delivered: not a loss when it
@@ -60,16 +81,7 @@ export function lostInRebuild(
   return { entries, samples };
 }
 
-export interface OpenState {
-  readonly segments: Segment[];
-  readonly cursorSeg: Segment;
-  readonly cursorPos: number;
-  readonly headHeader: RecordHeader | undefined;
-  readonly oldestSample: OldestSample | undefined;
-  readonly entries: number;
-  readonly samples: number;
-  readonly bodyBytes: number;
-  readonly recordBytes: number;
+export interface OpenState extends FifoState {
   /** Damaged regions ("start:pos") and what each cost: undefined for a tail of zeros (no record there). */
   readonly damage: Array<{ readonly key: string; readonly drop: QueueDrop | undefined }>;
 }
