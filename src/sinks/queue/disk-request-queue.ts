@@ -5,40 +5,26 @@
  */
 
 import path from 'node:path';
-import { checkBoundOptions, QueueBounds, type QueueBound } from './queue-bounds';
-import type { Checkpoint } from './queue-checkpoint';
-import { CHECKPOINT_FILE } from './queue-checkpoint';
+import { DamageReport } from './damage-report';
+import { checkBoundOptions, QueueBounds, type BoundOptions, type QueueBound } from './queue-bounds';
+import { CHECKPOINT_FILE, type Checkpoint } from './queue-checkpoint';
 import type { QueueDirLock } from './queue-dir-lock';
 import { errorText, isDiskFull, isIoError, type QueueLog } from './queue-file-io';
 import { encodeRecordHeader, payloadMatches, RECORD_HEADER_BYTES } from './queue-record-codec';
 import { lockFolder, lostInRebuild, readFolder, rereadFolder, type Folder } from './queue-recovery';
 import type { QueueDrop, QueueDropReason, QueueEntry, RequestQueue } from './request-queue';
 import { RetentionPolicy, type RetainedEntries } from './retention-policy';
-import { segmentName, type Segment } from './segment-file';
+import { segmentName } from './segment-file';
 import type { SegmentFifo } from './segment-fifo';
 
 export type { QueueBound } from './queue-bounds';
 export type { QueueLog } from './queue-file-io';
 
-export interface DiskRequestQueueOptions {
+export interface DiskRequestQueueOptions extends BoundOptions {
   /** The queue's own directory (e.g. <storage.path>/<destination name>); created if missing. */
   readonly dir: string;
-  /** Bound on the bytes of the segment files. */
-  readonly maxBytes: number;
-  /** Entries whose newest sample is older than this are dropped; Infinity disables it. */
-  readonly maxAgeMs: number;
   readonly now?: () => number;
   readonly log?: QueueLog;
-  /** Size at which a new segment file is started; default min(8 MiB, bound / 16). Must be below maxBytes. */
-  readonly segmentBytes?: number;
-  /**
-   * Share (0..1] of the space available on the file system (statfs, at open)
-   * the queue may take on top of what it already holds; default 0.5. Several
-   * queues on one volume should split it (open-request-queue.ts does).
-   */
-  readonly freeSpaceShare?: number;
-  /** Available bytes of the file system holding `dir` (default: fs.statfs); undefined when unknown. For tests. */
-  readonly availableBytes?: (dir: string) => Promise<number | undefined>;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -51,14 +37,10 @@ export class DiskRequestQueue implements RequestQueue {
   private headSeq = 0;
   private peekedSeq: number | undefined;
 
-  private corruptEntryCount = 0;
-  private corruptSampleCount = 0;
   private pendingDrops: QueueDrop[] = [];
 
   private checkpoint!: Checkpoint;
   private checkpointedOffset = -1;
-  /** Damaged regions found at open, "start:pos", so that reaching them later is not logged twice. */
-  private readonly knownDamage = new Set<string>();
   /** The operation under way; the next waits for it. */
   private tail: Promise<unknown> = Promise.resolve();
   private closing = false;
@@ -69,6 +51,7 @@ export class DiskRequestQueue implements RequestQueue {
 
   private replayed = { entries: 0, samples: 0 };
   private readonly policy: RetentionPolicy;
+  private readonly damage: DamageReport;
   private readonly retained: RetainedEntries = {
     count: () => this.fifo.entries,
     head: () => this.fifo.head,
@@ -85,9 +68,9 @@ export class DiskRequestQueue implements RequestQueue {
     folder: Folder,
   ) {
     this.policy = new RetentionPolicy(maxAgeMs, now);
+    this.damage = new DamageReport(log, now, (drop) => this.pendingDrops.push(drop));
     this.adopt(folder);
-    for (const { key } of folder.state.damage) this.knownDamage.add(key);
-    this.pendingDrops.push(...folder.state.damage.flatMap((d) => (d.drop === undefined ? [] : [d.drop])));
+    this.damage.foundAtOpen(folder.state.damage);
   }
 
   static async open(opts: DiskRequestQueueOptions): Promise<DiskRequestQueue> {
@@ -99,7 +82,7 @@ export class DiskRequestQueue implements RequestQueue {
     try {
       let queue: DiskRequestQueue | undefined;
       folder = await readFolder(dir, log, () => queue?.headMoved());
-      const limits = await QueueBounds.atOpen({ ...opts, dir }, folder.fifo.diskBytes, log);
+      const limits = await QueueBounds.atOpen(dir, opts, folder.fifo.diskBytes, log);
       queue = new DiskRequestQueue(dir, limits, opts.maxAgeMs, opts.now ?? Date.now, log, lock, folder);
       await queue.finishOpen();
       return queue;
@@ -169,11 +152,8 @@ export class DiskRequestQueue implements RequestQueue {
           this.headEntry = { body, samples: header.samples, maxTimestampMs: header.maxTimestampMs };
           continue;
         }
-        this.log('corrupt_record', { segment: segmentName(this.fifo.headSegment), offset: this.fifo.headPosition, reason: 'payload_checksum', samples: header.samples });
-        this.corruptEntryCount++;
-        this.corruptSampleCount += header.samples;
-        this.pendingDrops.push({ entry: { body: EMPTY, samples: header.samples, maxTimestampMs: header.maxTimestampMs }, reason: 'corrupt' });
-        await this.fifo.advance(this.onDamage);
+        this.damage.badPayload(this.fifo.headSegment, this.fifo.headPosition, header);
+        await this.fifo.advance(this.damage.skipped);
       }
       await this.commit();
       this.peekedSeq = result === undefined ? undefined : this.headSeq;
@@ -196,7 +176,7 @@ export class DiskRequestQueue implements RequestQueue {
       if (header === undefined) return;
       const at = this.fifo.readOffset;
       try {
-        await this.fifo.advance(this.onDamage);
+        await this.fifo.advance(this.damage.skipped);
       } catch (err) {
         // Delivered, but the way past it is broken: if the rebuild no longer finds it, it is not a loss.
         this.failedAck = { offset: at, samples: header.samples };
@@ -255,10 +235,10 @@ export class DiskRequestQueue implements RequestQueue {
   }
   /** Records skipped since open because their payload failed its checksum. */
   get corruptEntries(): number {
-    return this.corruptEntryCount;
+    return this.damage.corruptEntries;
   }
   get corruptSamples(): number {
-    return this.corruptSampleCount;
+    return this.damage.corruptSamples;
   }
 
   /** Waits for the operations under way, then closes the files and releases the lock. Further calls do nothing. */
@@ -345,30 +325,19 @@ export class DiskRequestQueue implements RequestQueue {
    */
   private async rebuild(): Promise<void> {
     const cause = this.broken;
-    const before = { entries: this.fifo.entries, samples: this.fifo.samples, oldest: this.fifo.oldestTimestampMs };
+    const { entries, samples, oldestTimestampMs } = this.fifo;
     await this.fifo.close();
     await this.checkpoint.close().catch(() => undefined);
     const folder = await rereadFolder(this.dir, this.lock, this.log, () => this.headMoved());
     const { state } = folder;
     this.adopt(folder);
-    this.headEntry = undefined;
     // An entry peeked before is not the head any more: its ack() removes nothing (it may be sent again: at least once).
-    this.headSeq++;
-    for (const { key, drop } of state.damage) {
-      if (drop !== undefined && !this.knownDamage.has(key)) this.pendingDrops.push(drop);
-    }
-    this.knownDamage.clear();
-    for (const { key } of state.damage) this.knownDamage.add(key);
+    this.headMoved();
+    this.damage.foundAgain(state.damage);
     this.broken = undefined;
-    const lost = lostInRebuild(before, state, this.failedAck);
+    const lost = lostInRebuild({ entries, samples, oldestTimestampMs }, state, this.failedAck, this.now);
     this.failedAck = undefined;
-    if (lost.entries > 0) {
-      this.pendingDrops.push({
-        entry: { body: EMPTY, samples: lost.samples, maxTimestampMs: before.oldest ?? this.now() },
-        reason: 'storage_error',
-        requests: lost.entries,
-      });
-    }
+    if (lost.drop !== undefined) this.pendingDrops.push(lost.drop);
     this.log('rebuilt', { error: errorText(cause), lost_entries: lost.entries, lost_samples: lost.samples, entries: state.entries, samples: state.samples });
     await this.commit();
   }
@@ -379,16 +348,9 @@ export class DiskRequestQueue implements RequestQueue {
 
   private async dropHead(into: QueueDrop[], reason: QueueDropReason): Promise<void> {
     const header = this.fifo.head!;
-    await this.fifo.advance(this.onDamage);
+    await this.fifo.advance(this.damage.skipped);
     into.push({ entry: { body: EMPTY, samples: header.samples, maxTimestampMs: header.maxTimestampMs }, reason });
   }
-
-  /** Damage met on the way to the next head: logged and counted, unless recovery did already. */
-  private readonly onDamage = (seg: Segment, pos: number, skipped: number): void => {
-    if (this.knownDamage.delete(`${seg.start}:${pos}`)) return;
-    this.log('corrupt_record', { segment: segmentName(seg), offset: pos, skipped_bytes: skipped, reason: 'header' });
-    this.pendingDrops.push({ entry: { body: EMPTY, samples: 0, maxTimestampMs: this.now() }, reason: 'corrupt', samplesUnknown: true });
-  };
 
   /**
    * Writes the checkpoint if the read position moved, then deletes the

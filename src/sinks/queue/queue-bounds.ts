@@ -19,11 +19,19 @@ export interface QueueBound {
 }
 
 export interface BoundOptions {
-  readonly dir: string;
+  /** Bound on the bytes of the segment files. */
   readonly maxBytes: number;
+  /** Entries whose newest sample is older than this are dropped; Infinity disables it. */
   readonly maxAgeMs: number;
+  /** Size at which a new segment file is started; default min(8 MiB, bound / 16). Must be below maxBytes. */
   readonly segmentBytes?: number;
+  /**
+   * Share (0..1] of the space available on the file system (statfs, at open)
+   * the queue may take on top of what it already holds; default 0.5. Several
+   * queues on one volume should split it (open-request-queue.ts does).
+   */
   readonly freeSpaceShare?: number;
+  /** Available bytes of the file system holding the queue (default: fs.statfs); undefined when unknown. For tests. */
   readonly availableBytes?: (dir: string) => Promise<number | undefined>;
 }
 
@@ -63,9 +71,9 @@ export class QueueBounds {
     this.segBytes = segmentBytesFor(atOpen.bytes, explicitSegmentBytes);
   }
 
-  /** The bound for a queue that holds `held` bytes on disk now (logged when the free space lowers it). */
-  static async atOpen(opts: BoundOptions, held: number, log: QueueLog): Promise<QueueBounds> {
-    const { dir, maxBytes } = opts;
+  /** The bound for the queue in `dir`, which holds `held` bytes on disk now (logged when the free space lowers it). */
+  static async atOpen(dir: string, opts: BoundOptions, held: number, log: QueueLog): Promise<QueueBounds> {
+    const { maxBytes } = opts;
     const share = opts.freeSpaceShare ?? DEFAULT_FREE_SPACE_SHARE;
     const availableBytes = opts.availableBytes ?? statfsAvailable;
     const available = await availableBytes(dir);

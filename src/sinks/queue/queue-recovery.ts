@@ -1,4 +1,5 @@
 import * as fs from 'node:fs/promises';
+import type { FoundDamage } from './damage-report';
 import { Checkpoint } from './queue-checkpoint';
 import { lockHeldByAnother, lockQueueDir, QueueDirLockedError, type QueueDirLock } from './queue-dir-lock';
 import { errorText, isDiskFull, readFully, syncDir, type QueueLog } from './queue-file-io';
@@ -63,14 +64,16 @@ export async function rereadFolder(dir: string, lock: QueueDirLock, log: QueueLo
 
 /**
  * What a rebuild lost: the entries and samples before it that the folder no
- * longer holds. The head whose ack failed was delivered: not a loss when it
- * is gone (it is when it is still the head: then something else went).
+ * longer holds, as one storage_error drop. The head whose ack failed was
+ * delivered: not a loss when it is gone (it is when it is still the head:
+ * then something else went).
  */
 export function lostInRebuild(
-  before: { readonly entries: number; readonly samples: number },
+  before: { readonly entries: number; readonly samples: number; readonly oldestTimestampMs: number | undefined },
   after: OpenState,
   failedAck: { readonly offset: number; readonly samples: number } | undefined,
-): { entries: number; samples: number } {
+  now: () => number,
+): { entries: number; samples: number; drop: QueueDrop | undefined } {
   let entries = Math.max(0, before.entries - after.entries);
   let samples = Math.max(0, before.samples - after.samples);
   const newHead = after.headHeader === undefined ? undefined : after.cursorSeg.start + after.cursorPos;
@@ -78,12 +81,13 @@ export function lostInRebuild(
     entries--;
     samples = Math.max(0, samples - failedAck.samples);
   }
-  return { entries, samples };
+  const drop: QueueDrop | undefined =
+    entries > 0 ? { entry: { body: EMPTY, samples, maxTimestampMs: before.oldestTimestampMs ?? now() }, reason: 'storage_error', requests: entries } : undefined;
+  return { entries, samples, drop };
 }
 
 export interface OpenState extends FifoState {
-  /** Damaged regions ("start:pos") and what each cost: undefined for a tail of zeros (no record there). */
-  readonly damage: Array<{ readonly key: string; readonly drop: QueueDrop | undefined }>;
+  readonly damage: FoundDamage;
 }
 
 function unknownLoss(): QueueDrop {
