@@ -1,313 +1,106 @@
 /**
  * A durable FIFO of remote-write requests, one directory per destination.
- *
- * ## On-disk format
- *
- *   <dir>/lock                    who holds the directory (see queue-dir-lock.ts)
- *   <dir>/checkpoint              the read position (64 bytes, two slots)
- *   <dir>/<16 hex digits>.seg     segment files, append-only
- *
- * Offsets are global byte offsets over all segments ever written: a segment
- * is named by the offset of its first byte (lower-case hex, 16 digits), so
- * the next segment's name is the previous one's name plus its size. Segments
- * hold whole records, back to back; a new segment is started when the next
- * record would take the current one past `segmentBytes` (default: a
- * sixteenth of the bound, at most 8 MiB), so a record bigger than that is
- * alone in its segment.
- *
- * A record is a 28-byte header and the request body (see
- * queue-record-codec.ts): magic "JQR1", payload length, samples,
- * maxTimestampMs (f64), CRC-32C of the payload, CRC-32C of the header.
- *
- * The checkpoint file has two 32-byte slots, each "JQC1", a sequence number
- * (u64), the read offset (u64) and a CRC-32C of those 20 bytes. Writes
- * alternate between the slots and are fdatasync'd; at open the valid slot
- * with the higher sequence number wins, so a torn checkpoint write falls back
- * to the previous read position (the same guarantee as write-temp + rename,
- * at one fsync instead of two).
- *
- * ## Operations
- *
- * append: header + body are written at the end of the last segment and
- * fdatasync'd (a new segment's directory entry is fsync'd too) before the
- * promise resolves; only then is the entry counted as pending.
- * ack (and every drop): the read position moves past the head record and
- * the checkpoint is written and fdatasync'd before the promise resolves;
- * then segments wholly before the read position are deleted. When that
- * leaves the queue empty, a new empty segment is started and the one
- * written so far is deleted too, so delivered records never keep their
- * space once everything is acked (on a small volume the space comes back
- * at every delivery). While records are pending, at most one segment of
- * already-delivered records stays on disk (the reserve in Bounds).
- *
- * open: the checkpoint gives the read position; segments before it are
- * deleted; the headers from there to the end are scanned (payloads are not
- * read, except the last record's) to count the backlog. A header that fails
- * its checks (magic, checksum, length past the end of the file) is damage:
- * the reader looks for the next position where a valid header starts
- * (magic + header checksum + fits in the file). If there is one, the bytes
- * in between are skipped and logged as `corrupt_record`; if there is none,
- * the segment is truncated there and `torn_record` is logged. The payload
- * of the last record of the last segment is checked too (a power loss can
- * leave a valid header before zeros), and truncated the same way when it
- * fails. Other payload checksums are checked when the record becomes the
- * head (peek): a record that fails is skipped and logged as `corrupt_record`.
- *
- * ## What a crash can cost
- *
- * - An append whose promise had not resolved: that one record may be lost
- *   (or, if it reached the disk whole, kept). Every resolved append survives
- *   a crash, SIGKILL or power loss (as far as fdatasync is honoured).
- * - An ack whose promise had not resolved: that one entry may come back once
- *   after the restart (at least once). Resolved acks never come back.
- * - A damaged record elsewhere costs that record: a damaged header costs
- *   the bytes up to the next valid header, a damaged payload costs its record.
- *
- * ## Bounds
- *
- * The bound is maxBytes, lowered at open to what the file system can give:
- * the queue's own segment bytes plus `freeSpaceShare` (default a half) of the
- * space statfs reports available, so a queue never fills the volume it
- * shares (the JVB's logs, a small emptyDir or tmpfs); the lowering is logged
- * once (`bound_adapted`) with the numbers. The bytes of all segment files
- * stay within the bound (plus the 64-byte checkpoint and the lock): pending
- * records (header + body) are kept within bound - segmentBytes, the rest
- * being room for the delivered part of the oldest segment.
- *
- * Disk full anyway (ENOSPC or EDQUOT at an append: something else took the
- * space): the bound is lowered to what the queue holds on disk, the oldest
- * entries go (`queue_full`) until a segment file is freed, and the append
- * is tried once more; if it fails again the error goes to the caller and
- * nothing is left half-written. While lowered, each append looks at statfs
- * again and raises the bound back (never above the bound from open) as space
- * comes back, so a full disk is never a permanent state. Past it the oldest entries are dropped (`queue_full`);
- * an entry whose record alone exceeds maxBytes is refused (`too_big`).
- * Entries whose maxTimestampMs is older than now - maxAgeMs are dropped
- * (`too_old`), metadata-only ones included (as MemoryRequestQueue does):
- * the heads at append and at peek, and the entry being appended. Only heads
- * are dropped; an old entry behind a newer one goes when it becomes the
- * head. Entries dropped from the queue are reported with an empty body:
- * bodies are not read back from disk to report them.
- *
- * ## I/O errors
- *
- * An operation that fails with an I/O error (a segment file deleted or
- * unreadable under the running queue, EIO, ...) rejects, and the queue is
- * marked broken: the next operation first rebuilds it from the directory
- * as open does (segments listed again, checkpoint read again, a fresh
- * segment where none is left, the lock file put back if it is gone). Records
- * the rebuild no longer finds are reported by takeDrops() as one
- * `storage_error` drop (with their samples, from the counters). Before each
- * append the segment being written and the checkpoint file are checked to
- * still exist (fstat link count); one deleted is such an error, so writes
- * never go on into a file nobody can read back.
- *
- * Damage found (corrupt or torn records, at open or later) is reported by
- * takeDrops() as `corrupt` drops: with the record's samples when its header
- * could be read, else with `samplesUnknown` (counted as 1 sample, a lower
- * bound). A torn tail that is only zeros held no record and is not a drop.
- *
- * Memory: the segment list, the head's header, the position of the oldest
- * entry with samples and, once peeked, the head's body; nothing per pending
- * entry.
+ * The on-disk format, the order of writes and what survives a crash are in
+ * docs/queue-format.md; keep it in step with this code.
  */
 
-import type { FileHandle } from 'node:fs/promises';
-import * as fs from 'node:fs/promises';
 import path from 'node:path';
-import { lockHeldByAnother, lockQueueDir, QueueDirLockedError, type QueueDirLock } from './queue-dir-lock';
-import { crc32c, decodeRecordHeader, encodeRecordHeader, payloadMatches, RECORD_HEADER_BYTES, RECORD_MAGIC, type RecordHeader } from './queue-record-codec';
+import { DamageReport } from './damage-report';
+import { checkBoundOptions, QueueBounds, type BoundOptions, type QueueBound } from './queue-bounds';
+import { CHECKPOINT_FILE, type Checkpoint } from './queue-checkpoint';
+import type { QueueDirLock } from './queue-dir-lock';
+import { errorText, isDiskFull, isIoError, type QueueLog } from './queue-file-io';
+import { encodeRecordHeader, payloadMatches, RECORD_HEADER_BYTES } from './queue-record-codec';
+import { lockFolder, lostInRebuild, readFolder, rereadFolder, type Folder } from './queue-recovery';
 import type { QueueDrop, QueueDropReason, QueueEntry, RequestQueue } from './request-queue';
+import { RetentionPolicy, type RetainedEntries } from './retention-policy';
+import { segmentName } from './segment-file';
+import type { SegmentFifo } from './segment-fifo';
 
-export type QueueLog = (event: string, fields: Record<string, string | number>) => void;
+export type { QueueBound } from './queue-bounds';
+export type { QueueLog } from './queue-file-io';
 
-export interface DiskRequestQueueOptions {
+export interface DiskRequestQueueOptions extends BoundOptions {
   /** The queue's own directory (e.g. <storage.path>/<destination name>); created if missing. */
   readonly dir: string;
-  /** Bound on the bytes of the segment files. */
-  readonly maxBytes: number;
-  /** Entries whose newest sample is older than this are dropped; Infinity disables it. */
-  readonly maxAgeMs: number;
   readonly now?: () => number;
   readonly log?: QueueLog;
-  /** Size at which a new segment file is started; default min(8 MiB, bound / 16). Must be below maxBytes. */
-  readonly segmentBytes?: number;
-  /**
-   * Share (0..1] of the space available on the file system (statfs, at open)
-   * the queue may take on top of what it already holds; default 0.5. Several
-   * queues on one volume should split it (open-request-queue.ts does).
-   */
-  readonly freeSpaceShare?: number;
-  /** Available bytes of the file system holding `dir` (default: fs.statfs); undefined when unknown. For tests. */
-  readonly availableBytes?: (dir: string) => Promise<number | undefined>;
 }
 
-/** Where the bound came from: the configured maxBytes, or the space found on the file system. */
-export interface QueueBound {
-  readonly bytes: number;
-  readonly maxBytes: number;
-  /** Available bytes statfs reported at open; undefined when unknown. */
-  readonly availableBytes: number | undefined;
-  readonly adapted: boolean;
-}
-
-const MAX_SEGMENT_BYTES = 8 * 1024 * 1024;
-/** The least bound adapting to the free space lowers to (unless maxBytes is lower). */
-const MIN_ADAPTED_BOUND = 64 * 1024;
-const DEFAULT_FREE_SPACE_SHARE = 0.5;
-const READ_WINDOW_BYTES = 64 * 1024;
-const SEGMENT_NAME = /^([0-9a-f]{16})\.seg$/;
-const CHECKPOINT_FILE = 'checkpoint';
-const CHECKPOINT_MAGIC = Buffer.from('JQC1', 'latin1');
-const CHECKPOINT_SLOT_BYTES = 32;
 const EMPTY = Buffer.alloc(0);
 
-interface Segment {
-  /** Global offset of its first byte, and its name. */
-  readonly start: number;
-  /** Bytes in the file (up to the end of its last record after open). */
-  size: number;
-}
-
-interface OldestSample {
-  readonly offset: number;
-  readonly ts: number;
-}
-
-interface Located {
-  readonly seg: Segment;
-  readonly pos: number;
-  readonly header: RecordHeader | undefined;
-}
-
 export class DiskRequestQueue implements RequestQueue {
-  private segments!: Segment[];
-  /** Where the head record starts; when the queue is empty, the end of the last segment. */
-  private cursorSeg!: Segment;
-  private cursorPos!: number;
-  /** The head record's header; undefined when the queue is empty. */
-  private headHeader: RecordHeader | undefined;
-  /** The first pending record with samples (global offset, maxTimestampMs); undefined when there is none. */
-  private oldestSample: OldestSample | undefined;
+  private fifo!: SegmentFifo;
   /** The head as returned by peek() (body read and checked), until it leaves. */
   private headEntry: QueueEntry | undefined;
   /** Bumped whenever the head leaves, so that ack() knows whether the entry it acknowledges is still there. */
   private headSeq = 0;
   private peekedSeq: number | undefined;
 
-  private entries = 0;
-  private samples = 0;
-  private bodyBytes = 0;
-  private recordBytes = 0;
-  private corruptEntryCount = 0;
-  private corruptSampleCount = 0;
   private pendingDrops: QueueDrop[] = [];
 
-  private writeHandle: FileHandle | undefined;
-  private reader: SegmentReader | undefined;
-  private checkpointedOffset: number;
-  /** Damaged regions found at open, "start:pos", so that reaching them later is not logged twice. */
-  private readonly knownDamage = new Set<string>();
-  private chain: Promise<unknown> = Promise.resolve();
+  private checkpoint!: Checkpoint;
+  private checkpointedOffset = -1;
+  /** The operation under way; the next waits for it. */
+  private tail: Promise<unknown> = Promise.resolve();
   private closing = false;
   /** The I/O error that left the state in doubt; the next operation rebuilds from the directory first. */
   private broken: unknown;
   /** The head whose ack failed (it was delivered): not counted lost if the rebuild no longer finds it. */
   private failedAck: { readonly offset: number; readonly samples: number } | undefined;
 
-  /** The bound in force: the bound from open, or lower while the disk is full. */
-  private bound: number;
-  private segmentBytes: number;
-
   private replayed = { entries: 0, samples: 0 };
+  private readonly policy: RetentionPolicy;
+  private readonly damage: DamageReport;
+  private readonly retained: RetainedEntries = {
+    count: () => this.fifo.entries,
+    head: () => this.fifo.head,
+    heldBytes: () => this.fifo.recordBytes,
+  };
 
   private constructor(
     private readonly dir: string,
-    /** The bound found at open (maxBytes, or lower for the free space); a full disk lowers `bound` below it for a while. */
-    private readonly openBound: QueueBound,
-    private readonly explicitSegmentBytes: number | undefined,
-    private readonly maxAgeMs: number,
+    private readonly limits: QueueBounds,
+    maxAgeMs: number,
     private readonly now: () => number,
     private readonly log: QueueLog,
     private readonly lock: QueueDirLock,
-    private checkpoint: Checkpoint,
-    private readonly availableBytes: (dir: string) => Promise<number | undefined>,
-    private readonly freeSpaceShare: number,
-    state: OpenState,
+    folder: Folder,
   ) {
-    this.bound = openBound.bytes;
-    this.segmentBytes = segmentBytesFor(openBound.bytes, explicitSegmentBytes);
-    this.adopt(state);
-    for (const { key } of state.damage) this.knownDamage.add(key);
-    this.pendingDrops.push(...state.damage.flatMap((d) => (d.drop === undefined ? [] : [d.drop])));
-    this.checkpointedOffset = checkpoint.offset ?? -1;
+    this.policy = new RetentionPolicy(maxAgeMs, now);
+    this.damage = new DamageReport(log, now, (drop) => this.pendingDrops.push(drop));
+    this.adopt(folder);
+    this.damage.foundAtOpen(folder.state.damage);
   }
 
   static async open(opts: DiskRequestQueueOptions): Promise<DiskRequestQueue> {
-    const { maxBytes, maxAgeMs } = opts;
-    if (!(Number.isFinite(maxBytes) && maxBytes > RECORD_HEADER_BYTES)) throw new RangeError(`maxBytes must be a finite number above ${RECORD_HEADER_BYTES}, got ${maxBytes}`);
-    if (!(maxAgeMs > 0)) throw new RangeError(`maxAgeMs must be positive (Infinity to disable), got ${maxAgeMs}`);
-    const segmentBytes = opts.segmentBytes ?? segmentBytesFor(maxBytes, undefined);
-    if (!(Number.isInteger(segmentBytes) && segmentBytes > 0 && segmentBytes < maxBytes)) {
-      throw new RangeError(`segmentBytes must be a positive integer below maxBytes, got ${segmentBytes}`);
-    }
-    const share = opts.freeSpaceShare ?? DEFAULT_FREE_SPACE_SHARE;
-    if (!(share > 0 && share <= 1)) throw new RangeError(`freeSpaceShare must be in (0, 1], got ${share}`);
+    checkBoundOptions(opts);
     const log = opts.log ?? (() => undefined);
-    const availableBytes = opts.availableBytes ?? statfsAvailable;
     const dir = path.resolve(opts.dir);
-
+    const lock = await lockFolder(dir, log);
+    let folder: Folder | undefined;
     try {
-      await fs.mkdir(dir, { recursive: true });
-    } catch (err) {
-      throw new Error(`cannot create queue directory ${dir}: ${errorText(err)}`, { cause: err });
-    }
-    let lock: QueueDirLock;
-    try {
-      try {
-        lock = await lockQueueDir(dir, (fields) => log('stale_lock_taken_over', fields));
-      } catch (err) {
-        // A disk full of records already delivered (as earlier versions left them): give them back, then lock.
-        if (!isDiskFull(err) || !(await reclaimDelivered(dir, log))) throw err;
-        lock = await lockQueueDir(dir, (fields) => log('stale_lock_taken_over', fields));
-      }
-    } catch (err) {
-      if (err instanceof QueueDirLockedError) throw err;
-      throw new Error(`cannot write to queue directory ${dir}: ${errorText(err)}`, { cause: err });
-    }
-
-    let checkpoint: Checkpoint | undefined;
-    let queue: DiskRequestQueue | undefined;
-    try {
-      checkpoint = await Checkpoint.open(dir, log);
-      const state = await recover(dir, checkpoint.offset, log);
-      const held = sumSizes(state.segments);
-      const available = await availableBytes(dir);
-      const bound = adaptedBound(maxBytes, held, available, share);
-      const openBound: QueueBound = { bytes: bound, maxBytes, availableBytes: available, adapted: bound < maxBytes };
-      if (openBound.adapted) {
-        log('bound_adapted', { max_bytes: maxBytes, available_bytes: available ?? 'unknown', queue_bytes: held, free_space_share: share, bound_bytes: bound });
-      }
-      const explicit = opts.segmentBytes;
-      queue = new DiskRequestQueue(dir, openBound, explicit, maxAgeMs, opts.now ?? Date.now, log, lock, checkpoint, availableBytes, share, state);
+      let queue: DiskRequestQueue | undefined;
+      folder = await readFolder(dir, log, () => queue?.headMoved());
+      const limits = await QueueBounds.atOpen(dir, opts, folder.fifo.diskBytes, log);
+      queue = new DiskRequestQueue(dir, limits, opts.maxAgeMs, opts.now ?? Date.now, log, lock, folder);
       await queue.finishOpen();
       return queue;
     } catch (err) {
-      await queue?.closeFiles().catch(() => undefined);
-      await checkpoint?.close().catch(() => undefined);
+      await folder?.fifo.close();
+      await folder?.checkpoint.close().catch(() => undefined);
       await lock.release().catch(() => undefined);
       throw new Error(`cannot open queue directory ${dir}: ${errorText(err)}`, { cause: err });
     }
   }
 
   private async finishOpen(): Promise<void> {
-    const last = this.lastSegment();
-    this.writeHandle = await fs.open(this.segmentPath(last), 'r+');
     // A lower bound than the run that wrote the backlog: the oldest go, reported through takeDrops().
-    while (this.entries > 0 && this.recordBytes > this.capacity()) await this.dropHead(this.pendingDrops, 'queue_full');
+    for (const reason of this.policy.overBound(this.retained, 0, this.limits.capacity)) await this.dropHead(this.pendingDrops, reason);
     await this.commit();
-    this.replayed = { entries: this.entries, samples: this.samples };
-    if (this.entries > 0) this.log('replay', { entries: this.entries, samples: this.samples, bytes: this.bodyBytes });
+    const { entries, samples, bodyBytes } = this.fifo;
+    this.replayed = { entries, samples };
+    if (entries > 0) this.log('replay', { entries, samples, bytes: bodyBytes });
   }
 
   append(entry: QueueEntry): Promise<QueueDrop[]> {
@@ -315,24 +108,23 @@ export class DiskRequestQueue implements RequestQueue {
       // Before anything changes: a malformed entry is refused with a RangeError.
       const header = encodeRecordHeader(entry.body, entry.samples, entry.maxTimestampMs);
       await this.checkFilesStillThere();
-      if (this.bound < this.openBound.bytes) await this.raiseBound();
+      if (this.limits.lowered) await this.limits.raise(() => this.diskBytes);
       const drops: QueueDrop[] = [];
       await this.dropTooOld(drops);
       const size = RECORD_HEADER_BYTES + entry.body.length;
-      if (this.isTooOld(entry.maxTimestampMs)) {
-        drops.push({ entry, reason: 'too_old' });
-      } else if (size > this.openBound.bytes) {
-        drops.push({ entry, reason: 'too_big' });
+      const refused = this.policy.refusal(size, entry.maxTimestampMs, this.limits.atOpen.bytes);
+      if (refused !== undefined) {
+        drops.push({ entry, reason: refused });
       } else {
         try {
           await this.makeRoom(size, drops);
           try {
-            await this.write(header, entry, size);
+            await this.fifo.append(header, entry, this.limits.segmentBytes, this.limits.bytes);
           } catch (err) {
             if (!isDiskFull(err)) throw err;
             // The disk is full before the bound: what the queue holds is the bound from now on; the oldest make room.
             await this.lowerBound(err, size, drops);
-            await this.write(header, entry, size);
+            await this.fifo.append(header, entry, this.limits.segmentBytes, this.limits.bytes);
           }
         } catch (err) {
           // The entry was not stored (the caller gets the error); what was dropped for it is still reported, by takeDrops().
@@ -349,22 +141,19 @@ export class DiskRequestQueue implements RequestQueue {
     return this.serial(async () => {
       await this.dropTooOld(this.pendingDrops);
       let result: QueueEntry | undefined;
-      while (this.headHeader !== undefined) {
+      while (this.fifo.head !== undefined) {
         if (this.headEntry !== undefined) {
           result = this.headEntry;
           break;
         }
-        const header = this.headHeader;
-        const body = await this.readPayload(this.cursorSeg, this.cursorPos, header);
+        const header = this.fifo.head;
+        const body = await this.fifo.readHead();
         if (payloadMatches(header, body)) {
           this.headEntry = { body, samples: header.samples, maxTimestampMs: header.maxTimestampMs };
           continue;
         }
-        this.log('corrupt_record', { segment: segmentName(this.cursorSeg), offset: this.cursorPos, reason: 'payload_checksum', samples: header.samples });
-        this.corruptEntryCount++;
-        this.corruptSampleCount += header.samples;
-        this.pendingDrops.push({ entry: { body: EMPTY, samples: header.samples, maxTimestampMs: header.maxTimestampMs }, reason: 'corrupt' });
-        await this.advance();
+        this.damage.badPayload(this.fifo.headSegment, this.fifo.headPosition, header);
+        await this.fifo.advance(this.damage.skipped);
       }
       await this.commit();
       this.peekedSeq = result === undefined ? undefined : this.headSeq;
@@ -383,11 +172,11 @@ export class DiskRequestQueue implements RequestQueue {
       const peeked = this.peekedSeq;
       this.peekedSeq = undefined;
       if (peeked !== undefined && peeked !== this.headSeq) return;
-      const header = this.headHeader;
+      const header = this.fifo.head;
       if (header === undefined) return;
-      const at = this.cursorSeg.start + this.cursorPos;
+      const at = this.fifo.readOffset;
       try {
-        await this.advance();
+        await this.fifo.advance(this.damage.skipped);
       } catch (err) {
         // Delivered, but the way past it is broken: if the rebuild no longer finds it, it is not a loss.
         this.failedAck = { offset: at, samples: header.samples };
@@ -402,7 +191,7 @@ export class DiskRequestQueue implements RequestQueue {
    * returned: too old at peek() (reason `too_old`), over the bound at open
    * (`queue_full`, when maxBytes was lowered), dropped by an append that
    * then failed to write, damaged on disk (`corrupt`), or lost to an I/O
-   * error (`storage_error`, see the file's comment). Their bodies are empty.
+   * error (`storage_error`, see docs/queue-format.md). Their bodies are empty.
    * Returns them oldest first and forgets them; call it after peek().
    */
   takeDrops(): QueueDrop[] {
@@ -413,23 +202,21 @@ export class DiskRequestQueue implements RequestQueue {
 
   /** The bound in force and where it came from. */
   get bounds(): QueueBound {
-    return { ...this.openBound, bytes: this.bound };
+    return this.limits.current;
   }
   get pendingEntries(): number {
-    return this.entries;
+    return this.fifo.entries;
   }
   get pendingSamples(): number {
-    return this.samples;
+    return this.fifo.samples;
   }
   /** Bytes of the pending request bodies (as MemoryRequestQueue counts them). */
   get pendingBytes(): number {
-    return this.bodyBytes;
+    return this.fifo.bodyBytes;
   }
   /** Bytes of all segment files: the pending records and the delivered part of the oldest segment. */
   get diskBytes(): number {
-    let total = 0;
-    for (const seg of this.segments) total += seg.size;
-    return total;
+    return this.fifo.diskBytes;
   }
   /**
    * maxTimestampMs of the oldest pending entry with samples (with one poll
@@ -437,7 +224,7 @@ export class DiskRequestQueue implements RequestQueue {
    * no entry with samples is pending.
    */
   get oldestTimestampMs(): number | undefined {
-    return this.oldestSample?.ts;
+    return this.fifo.oldestTimestampMs;
   }
   /** Entries pending when the queue was opened: the backlog of an earlier run, sent before anything new. */
   get replayedEntries(): number {
@@ -448,18 +235,18 @@ export class DiskRequestQueue implements RequestQueue {
   }
   /** Records skipped since open because their payload failed its checksum. */
   get corruptEntries(): number {
-    return this.corruptEntryCount;
+    return this.damage.corruptEntries;
   }
   get corruptSamples(): number {
-    return this.corruptSampleCount;
+    return this.damage.corruptSamples;
   }
 
   /** Waits for the operations under way, then closes the files and releases the lock. Further calls do nothing. */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    await this.chain;
-    await this.closeFiles();
+    await this.tail;
+    await this.fifo.close();
     await this.checkpoint.close();
     await this.lock.release();
   }
@@ -468,7 +255,7 @@ export class DiskRequestQueue implements RequestQueue {
 
   private serial<T>(op: () => Promise<T>): Promise<T> {
     if (this.closing) return Promise.reject(new Error(`disk request queue ${this.dir} is closed`));
-    const result = this.chain.then(async () => {
+    const result = this.tail.then(async () => {
       if (this.broken !== undefined) await this.rebuild();
       try {
         return await op();
@@ -478,23 +265,14 @@ export class DiskRequestQueue implements RequestQueue {
         throw err;
       }
     });
-    this.chain = result.catch(() => undefined);
+    this.tail = result.catch(() => undefined);
     return result;
-  }
-
-  private capacity(): number {
-    return this.bound - this.segmentBytes;
   }
 
   /** Drops the oldest entries (queue_full) until `size` more bytes of records fit. */
   private async makeRoom(size: number, drops: QueueDrop[]): Promise<void> {
-    while (this.entries > 0 && this.recordBytes + size > this.capacity()) await this.dropHead(drops, 'queue_full');
+    for (const reason of this.policy.overBound(this.retained, size, this.limits.capacity)) await this.dropHead(drops, reason);
     await this.commit();
-  }
-
-  private setBound(bytes: number): void {
-    this.bound = bytes;
-    this.segmentBytes = segmentBytesFor(bytes, this.explicitSegmentBytes);
   }
 
   /**
@@ -503,25 +281,12 @@ export class DiskRequestQueue implements RequestQueue {
    * queue is empty and its file given back), so that the retry has room.
    */
   private async lowerBound(err: unknown, size: number, drops: QueueDrop[]): Promise<void> {
-    const held = this.diskBytes;
-    const lowered = Math.min(this.bound, Math.max(held, Math.min(MIN_ADAPTED_BOUND, this.openBound.bytes), size + 1));
-    this.log('disk_full', { error: errorText(err), queue_bytes: held, bound_bytes: lowered, previous_bound_bytes: this.bound });
-    this.setBound(lowered);
-    const firstSegment = this.segments[0];
-    while (this.entries > 0 && (this.cursorSeg === firstSegment || this.recordBytes + size > this.capacity())) {
-      await this.dropHead(drops, 'queue_full');
+    this.limits.lowerForFullDisk(err, this.diskBytes, size);
+    const firstSegment = this.fifo.first;
+    for (const reason of this.policy.overBound(this.retained, size, this.limits.capacity, () => this.fifo.headSegment === firstSegment)) {
+      await this.dropHead(drops, reason);
     }
     await this.commit();
-  }
-
-  /** While the bound is lowered for a full disk: back up (never above the bound from open) as space comes back. */
-  private async raiseBound(): Promise<void> {
-    const available = await this.availableBytes(this.dir).catch(() => undefined);
-    if (available === undefined) return;
-    const raised = Math.min(this.openBound.bytes, adaptedBound(this.openBound.maxBytes, this.diskBytes, available, this.freeSpaceShare));
-    if (raised <= this.bound) return;
-    this.setBound(raised);
-    if (raised === this.openBound.bytes) this.log('disk_space_back', { available_bytes: available, bound_bytes: raised });
   }
 
   /**
@@ -531,7 +296,7 @@ export class DiskRequestQueue implements RequestQueue {
    */
   private async checkFilesStillThere(): Promise<void> {
     const gone: string[] = [];
-    if (this.writeHandle !== undefined && (await this.writeHandle.stat()).nlink === 0) gone.push(segmentName(this.lastSegment()));
+    if (await this.fifo.writeFileGone()) gone.push(segmentName(this.fifo.last));
     if ((await this.checkpoint.linkCount()) === 0) gone.push(CHECKPOINT_FILE);
     if (gone.length === 0) return;
     const err = new Error(`${gone.join(' and ')} deleted from ${this.dir} while in use`) as NodeJS.ErrnoException;
@@ -539,17 +304,17 @@ export class DiskRequestQueue implements RequestQueue {
     throw err;
   }
 
-  /** Takes over what recovery read from the folder: segments, read position, head and counts. */
-  private adopt(state: OpenState): void {
-    this.segments = state.segments;
-    this.cursorSeg = state.cursorSeg;
-    this.cursorPos = state.cursorPos;
-    this.headHeader = state.headHeader;
-    this.oldestSample = state.oldestSample;
-    this.entries = state.entries;
-    this.samples = state.samples;
-    this.bodyBytes = state.bodyBytes;
-    this.recordBytes = state.recordBytes;
+  /** Takes over what recovery read from the folder: the checkpoint and the FIFO. */
+  private adopt({ checkpoint, fifo }: Folder): void {
+    this.checkpoint = checkpoint;
+    this.checkpointedOffset = checkpoint.offset ?? -1;
+    this.fifo = fifo;
+  }
+
+  /** The head left (or a new one came): the entry peeked is not the head any more. */
+  private headMoved(): void {
+    this.headEntry = undefined;
+    this.headSeq++;
   }
 
   /**
@@ -560,131 +325,31 @@ export class DiskRequestQueue implements RequestQueue {
    */
   private async rebuild(): Promise<void> {
     const cause = this.broken;
-    const before = { entries: this.entries, samples: this.samples, oldest: this.oldestSample?.ts };
-    await this.closeFiles();
+    const { entries, samples, oldestTimestampMs } = this.fifo;
+    await this.fifo.close();
     await this.checkpoint.close().catch(() => undefined);
-    await fs.mkdir(this.dir, { recursive: true });
-    await this.lock.restore();
-    this.checkpoint = await Checkpoint.open(this.dir, this.log);
-    const state = await recover(this.dir, this.checkpoint.offset, this.log);
-    this.writeHandle = await fs.open(path.join(this.dir, segmentName(state.segments[state.segments.length - 1]!)), 'r+');
-    this.adopt(state);
-    this.headEntry = undefined;
+    const folder = await rereadFolder(this.dir, this.lock, this.log, () => this.headMoved());
+    const { state } = folder;
+    this.adopt(folder);
     // An entry peeked before is not the head any more: its ack() removes nothing (it may be sent again: at least once).
-    this.headSeq++;
-    this.checkpointedOffset = this.checkpoint.offset ?? -1;
-    for (const { key, drop } of state.damage) {
-      if (drop !== undefined && !this.knownDamage.has(key)) this.pendingDrops.push(drop);
-    }
-    this.knownDamage.clear();
-    for (const { key } of state.damage) this.knownDamage.add(key);
+    this.headMoved();
+    this.damage.foundAgain(state.damage);
     this.broken = undefined;
-    let lostEntries = Math.max(0, before.entries - state.entries);
-    let lostSamples = Math.max(0, before.samples - state.samples);
-    const acked = this.failedAck;
+    const lost = lostInRebuild({ entries, samples, oldestTimestampMs }, state, this.failedAck, this.now);
     this.failedAck = undefined;
-    const newHead = state.headHeader === undefined ? undefined : state.cursorSeg.start + state.cursorPos;
-    if (acked !== undefined && lostEntries > 0 && newHead !== acked.offset) {
-      lostEntries--;
-      lostSamples = Math.max(0, lostSamples - acked.samples);
-    }
-    if (lostEntries > 0) {
-      this.pendingDrops.push({
-        entry: { body: EMPTY, samples: lostSamples, maxTimestampMs: before.oldest ?? this.now() },
-        reason: 'storage_error',
-        requests: lostEntries,
-      });
-    }
-    this.log('rebuilt', { error: errorText(cause), lost_entries: lostEntries, lost_samples: lostSamples, entries: state.entries, samples: state.samples });
+    if (lost.drop !== undefined) this.pendingDrops.push(lost.drop);
+    this.log('rebuilt', { error: errorText(cause), lost_entries: lost.entries, lost_samples: lost.samples, entries: state.entries, samples: state.samples });
     await this.commit();
   }
 
-  private isTooOld(maxTimestampMs: number): boolean {
-    return Number.isFinite(this.maxAgeMs) && maxTimestampMs < this.now() - this.maxAgeMs;
-  }
-
   private async dropTooOld(into: QueueDrop[]): Promise<void> {
-    while (this.headHeader !== undefined && this.isTooOld(this.headHeader.maxTimestampMs)) {
-      await this.dropHead(into, 'too_old');
-    }
+    for (const reason of this.policy.tooOldHeads(this.retained)) await this.dropHead(into, reason);
   }
 
   private async dropHead(into: QueueDrop[], reason: QueueDropReason): Promise<void> {
-    const header = this.headHeader!;
-    await this.advance();
+    const header = this.fifo.head!;
+    await this.fifo.advance(this.damage.skipped);
     into.push({ entry: { body: EMPTY, samples: header.samples, maxTimestampMs: header.maxTimestampMs }, reason });
-  }
-
-  /** Moves the cursor past the head record, to the next valid one. Memory only: commit() makes it durable. */
-  private async advance(): Promise<void> {
-    const header = this.headHeader!;
-    const leaving = this.cursorSeg.start + this.cursorPos;
-    const next = await this.locate(this.cursorSeg, this.cursorPos + RECORD_HEADER_BYTES + header.payloadLength);
-    // Each record is looked at here at most once: the search resumes only when the head passes the one found.
-    const oldest = this.oldestSample?.offset === leaving ? await this.findSamples(next) : this.oldestSample;
-    this.oldestSample = oldest;
-    this.entries--;
-    this.samples -= header.samples;
-    this.bodyBytes -= header.payloadLength;
-    this.recordBytes -= RECORD_HEADER_BYTES + header.payloadLength;
-    this.setHead(next);
-    if (next.header === undefined && this.entries !== 0) {
-      this.log('counter_drift', { entries: this.entries, samples: this.samples });
-      this.entries = this.samples = this.bodyBytes = this.recordBytes = 0;
-      this.oldestSample = undefined;
-    }
-  }
-
-  /** The first record with samples at or after `from`. */
-  private async findSamples(from: Located): Promise<OldestSample | undefined> {
-    let at = from;
-    while (at.header !== undefined) {
-      if (at.header.samples > 0) return { offset: at.seg.start + at.pos, ts: at.header.maxTimestampMs };
-      at = await this.locate(at.seg, at.pos + RECORD_HEADER_BYTES + at.header.payloadLength, false);
-    }
-    return undefined;
-  }
-
-  private setHead(at: Located): void {
-    this.cursorSeg = at.seg;
-    this.cursorPos = at.pos;
-    this.headHeader = at.header;
-    this.headEntry = undefined;
-    this.headSeq++;
-  }
-
-  /** The first valid record at or after (seg, pos), or the end of the last segment. `report`: log damage skipped on the way. */
-  private async locate(seg: Segment, pos: number, report = true): Promise<Located> {
-    let index = this.segments.indexOf(seg);
-    for (;;) {
-      const current = this.segments[index]!;
-      if (pos < current.size) {
-        const found = await findRecord(await this.readerFor(current), pos, current.size);
-        if (report && found !== undefined && found.pos !== pos && !this.knownDamage.delete(`${current.start}:${pos}`)) {
-          this.log('corrupt_record', { segment: segmentName(current), offset: pos, skipped_bytes: found.pos - pos, reason: 'header' });
-          this.pendingDrops.push({ entry: { body: EMPTY, samples: 0, maxTimestampMs: this.now() }, reason: 'corrupt', samplesUnknown: true });
-        }
-        if (found !== undefined) return { seg: current, pos: found.pos, header: found.header };
-      }
-      if (index === this.segments.length - 1) return { seg: current, pos: current.size, header: undefined };
-      index++;
-      pos = 0;
-    }
-  }
-
-  private async readerFor(seg: Segment): Promise<SegmentReader> {
-    if (this.reader?.seg === seg) return this.reader;
-    await this.reader?.handle.close();
-    this.reader = undefined;
-    this.reader = new SegmentReader(seg, await fs.open(this.segmentPath(seg), 'r'));
-    return this.reader;
-  }
-
-  private async readPayload(seg: Segment, pos: number, header: RecordHeader): Promise<Buffer> {
-    const reader = await this.readerFor(seg);
-    const body = Buffer.allocUnsafe(header.payloadLength);
-    const n = await readFully(reader.handle, body, pos + RECORD_HEADER_BYTES);
-    return n === body.length ? body : body.subarray(0, n);
   }
 
   /**
@@ -693,490 +358,20 @@ export class DiskRequestQueue implements RequestQueue {
    * records starts a new segment first, so that one is deleted too.
    */
   private async commit(): Promise<void> {
-    const offset = this.cursorSeg.start + this.cursorPos;
+    const offset = this.fifo.readOffset;
     if (offset !== this.checkpointedOffset) {
       await this.checkpoint.write(offset);
       this.checkpointedOffset = offset;
     }
-    if (this.headHeader === undefined && this.lastSegment().size > 0) {
+    if (this.fifo.head === undefined && this.fifo.last.size > 0) {
       // The new segment starts at the read position, so the checkpoint stands as written.
       try {
-        await this.roll();
+        await this.fifo.roll();
       } catch (err) {
         // Only space not given back yet: the next commit tries again; a full disk is handled at append.
-        this.log('reclaim_failed', { segment: segmentName(this.lastSegment()), error: errorText(err) });
+        this.log('reclaim_failed', { segment: segmentName(this.fifo.last), error: errorText(err) });
       }
     }
-    while (this.segments[0] !== this.cursorSeg) {
-      const gone = this.segments.shift()!;
-      if (this.reader?.seg === gone) {
-        await this.reader.handle.close().catch(() => undefined);
-        this.reader = undefined;
-      }
-      await fs.unlink(this.segmentPath(gone)).catch((err: unknown) => {
-        if (!isCode(err, 'ENOENT')) this.log('segment_delete_failed', { segment: segmentName(gone), error: errorText(err) });
-      });
-    }
+    await this.fifo.deleteDelivered();
   }
-
-  private async write(header: Buffer, entry: QueueEntry, size: number): Promise<void> {
-    let seg = this.lastSegment();
-    const emptyQueue = this.headHeader === undefined;
-    if (seg.size > 0 && (seg.size + size > this.segmentBytes || (emptyQueue && seg.size + size > this.bound))) {
-      seg = await this.roll();
-    }
-    const pos = seg.size;
-    const handle = this.writeHandle!;
-    try {
-      await writeFully(handle, header, pos);
-      await writeFully(handle, entry.body, pos + RECORD_HEADER_BYTES);
-      await handle.datasync();
-    } catch (err) {
-      // Leave no partial record behind; if even that fails, later reads resynchronise past it.
-      try {
-        await handle.truncate(pos);
-      } catch {
-        seg.size = Math.max(pos, (await handle.stat().catch(() => ({ size: pos }))).size);
-      }
-      this.log('append_failed', { segment: segmentName(seg), offset: pos, error: errorText(err) });
-      throw err;
-    }
-    seg.size = pos + size;
-    this.entries++;
-    this.samples += entry.samples;
-    this.bodyBytes += entry.body.length;
-    this.recordBytes += size;
-    if (emptyQueue) {
-      this.setHead({ seg, pos, header: decodeRecordHeader(header)! });
-    }
-    if (this.oldestSample === undefined && entry.samples > 0) this.oldestSample = { offset: seg.start + pos, ts: entry.maxTimestampMs };
-  }
-
-  /** Starts a new segment after the last one; when the queue is empty the cursor moves onto it. */
-  private async roll(): Promise<Segment> {
-    const last = this.lastSegment();
-    const seg: Segment = { start: last.start + last.size, size: 0 };
-    const handle = await fs.open(this.segmentPath(seg), 'w');
-    try {
-      await handle.sync();
-      await syncDir(this.dir);
-    } catch (err) {
-      await handle.close();
-      await fs.unlink(this.segmentPath(seg)).catch(() => undefined);
-      throw err;
-    }
-    await this.writeHandle?.close();
-    this.writeHandle = handle;
-    this.segments.push(seg);
-    if (this.headHeader === undefined) this.setHead({ seg, pos: 0, header: undefined });
-    return seg;
-  }
-
-  private lastSegment(): Segment {
-    return this.segments[this.segments.length - 1]!;
-  }
-
-  private segmentPath(seg: Segment): string {
-    return path.join(this.dir, segmentName(seg));
-  }
-
-  private async closeFiles(): Promise<void> {
-    const handles = [this.writeHandle, this.reader?.handle];
-    this.writeHandle = undefined;
-    this.reader = undefined;
-    for (const handle of handles) await handle?.close().catch(() => undefined);
-  }
-}
-
-// ---- open: find the segments and the backlog ----
-
-interface OpenState {
-  readonly segments: Segment[];
-  readonly cursorSeg: Segment;
-  readonly cursorPos: number;
-  readonly headHeader: RecordHeader | undefined;
-  readonly oldestSample: OldestSample | undefined;
-  readonly entries: number;
-  readonly samples: number;
-  readonly bodyBytes: number;
-  readonly recordBytes: number;
-  /** Damaged regions ("start:pos") and what each cost: undefined for a tail of zeros (no record there). */
-  readonly damage: Array<{ readonly key: string; readonly drop: QueueDrop | undefined }>;
-}
-
-function unknownLoss(): QueueDrop {
-  return { entry: { body: EMPTY, samples: 0, maxTimestampMs: 0 }, reason: 'corrupt', samplesUnknown: true };
-}
-
-async function recover(dir: string, checkpointOffset: number | undefined, log: QueueLog): Promise<OpenState> {
-  const segments: Segment[] = [];
-  for (const name of await fs.readdir(dir)) {
-    const match = SEGMENT_NAME.exec(name);
-    if (match === null) continue;
-    const { size } = await fs.stat(path.join(dir, name));
-    segments.push({ start: parseInt(match[1]!, 16), size });
-  }
-  segments.sort((a, b) => a.start - b.start);
-  let readOffset = checkpointOffset ?? segments[0]?.start ?? 0;
-  if (segments.length === 0) {
-    const seg = { start: readOffset, size: 0 };
-    await (await fs.open(path.join(dir, segmentName(seg)), 'w')).close();
-    await syncDir(dir);
-    segments.push(seg);
-  }
-  // Segments wholly before the read position were delivered; the last one stays (appends go there).
-  while (segments.length > 1 && segments[0]!.start + segments[0]!.size <= readOffset) {
-    const gone = segments.shift()!;
-    await fs.unlink(path.join(dir, segmentName(gone))).catch(() => undefined);
-  }
-  const first = segments[0]!;
-  if (readOffset < first.start) readOffset = first.start;
-
-  const state = {
-    segments,
-    cursorSeg: first,
-    cursorPos: Math.min(readOffset - first.start, first.size),
-    headHeader: undefined as RecordHeader | undefined,
-    oldestSample: undefined as OldestSample | undefined,
-    entries: 0,
-    samples: 0,
-    bodyBytes: 0,
-    recordBytes: 0,
-    damage: [] as Array<{ key: string; drop: QueueDrop | undefined }>,
-  };
-  let lastRecord: { seg: Segment; pos: number; header: RecordHeader } | undefined;
-  for (const seg of segments) {
-    let pos = seg === first ? state.cursorPos : 0;
-    const handle = await fs.open(path.join(dir, segmentName(seg)), 'r+');
-    try {
-      const reader = new SegmentReader(seg, handle);
-      while (pos < seg.size) {
-        const found = await findRecord(reader, pos, seg.size);
-        if (found === undefined) {
-          log('torn_record', { segment: segmentName(seg), offset: pos, bytes: seg.size - pos, reason: 'header' });
-          // A whole header whose payload was cut off says what was lost; zeros only (space allocated, nothing written): nothing was.
-          const cut = decodeRecordHeader(await reader.bytes(pos, RECORD_HEADER_BYTES, seg.size));
-          const zeros = cut === undefined && (await onlyZeros(handle, pos, seg.size));
-          const drop: QueueDrop | undefined =
-            cut !== undefined ? { entry: { body: EMPTY, samples: cut.samples, maxTimestampMs: cut.maxTimestampMs }, reason: 'corrupt' } : zeros ? undefined : unknownLoss();
-          state.damage.push({ key: `${seg.start}:${pos}`, drop });
-          await truncateSegment(handle, seg, pos);
-          break;
-        }
-        if (found.pos !== pos) {
-          log('corrupt_record', { segment: segmentName(seg), offset: pos, skipped_bytes: found.pos - pos, reason: 'header' });
-          state.damage.push({ key: `${seg.start}:${pos}`, drop: unknownLoss() });
-        }
-        if (state.headHeader === undefined) {
-          state.cursorSeg = seg;
-          state.cursorPos = found.pos;
-          state.headHeader = found.header;
-        }
-        if (state.oldestSample === undefined && found.header.samples > 0) {
-          state.oldestSample = { offset: seg.start + found.pos, ts: found.header.maxTimestampMs };
-        }
-        state.entries++;
-        state.samples += found.header.samples;
-        state.bodyBytes += found.header.payloadLength;
-        state.recordBytes += RECORD_HEADER_BYTES + found.header.payloadLength;
-        lastRecord = { seg, pos: found.pos, header: found.header };
-        pos = found.pos + RECORD_HEADER_BYTES + found.header.payloadLength;
-      }
-      // The record written last may have a valid header before a payload that never reached the disk.
-      if (seg === segments[segments.length - 1] && lastRecord?.seg === seg) {
-        const body = Buffer.allocUnsafe(lastRecord.header.payloadLength);
-        await readFully(handle, body, lastRecord.pos + RECORD_HEADER_BYTES);
-        if (!payloadMatches(lastRecord.header, body)) {
-          const { header } = lastRecord;
-          log('torn_record', { segment: segmentName(seg), offset: lastRecord.pos, bytes: seg.size - lastRecord.pos, reason: 'payload_checksum' });
-          state.damage.push({
-            key: `${seg.start}:${lastRecord.pos}`,
-            drop: { entry: { body: EMPTY, samples: header.samples, maxTimestampMs: header.maxTimestampMs }, reason: 'corrupt' },
-          });
-          await truncateSegment(handle, seg, lastRecord.pos);
-          state.entries--;
-          state.samples -= header.samples;
-          state.bodyBytes -= header.payloadLength;
-          state.recordBytes -= RECORD_HEADER_BYTES + header.payloadLength;
-          if (state.entries === 0) state.headHeader = undefined;
-          if (state.oldestSample?.offset === seg.start + lastRecord.pos) state.oldestSample = undefined;
-        }
-      }
-    } finally {
-      await handle.close();
-    }
-  }
-  if (state.headHeader === undefined) {
-    // Empty: the cursor sits at the end of the last segment.
-    state.cursorSeg = segments[segments.length - 1]!;
-    state.cursorPos = state.cursorSeg.size;
-  }
-  return state;
-}
-
-/** Whether the bytes [from, to) of the file are all zero. */
-async function onlyZeros(handle: FileHandle, from: number, to: number): Promise<boolean> {
-  const buf = Buffer.allocUnsafe(Math.min(READ_WINDOW_BYTES, Math.max(0, to - from)));
-  for (let at = from; at < to; ) {
-    const n = await handle.read(buf, 0, Math.min(buf.length, to - at), at);
-    if (n.bytesRead === 0) break;
-    for (let i = 0; i < n.bytesRead; i++) if (buf[i] !== 0) return false;
-    at += n.bytesRead;
-  }
-  return true;
-}
-
-/**
- * Before the lock could be written (the disk is full): deletes the segments
- * the checkpoint says are wholly delivered, the last one included (open
- * starts a fresh one at the read position), unless a live agent holds the
- * folder. Returns whether any space was given back.
- */
-async function reclaimDelivered(dir: string, log: QueueLog): Promise<boolean> {
-  if (await lockHeldByAnother(dir)) return false;
-  const readOffset = await Checkpoint.readOffset(dir);
-  if (readOffset === undefined) return false;
-  let freed = 0;
-  for (const name of await fs.readdir(dir)) {
-    const match = SEGMENT_NAME.exec(name);
-    if (match === null) continue;
-    const file = path.join(dir, name);
-    const { size } = await fs.stat(file);
-    if (parseInt(match[1]!, 16) + size > readOffset) continue;
-    await fs.unlink(file);
-    freed += size;
-  }
-  if (freed > 0) log('delivered_space_reclaimed', { bytes: freed, reason: 'disk full at open' });
-  return freed > 0;
-}
-
-async function truncateSegment(handle: FileHandle, seg: Segment, at: number): Promise<void> {
-  await handle.truncate(at);
-  await handle.sync();
-  seg.size = at;
-}
-
-/** Reads from one segment through a small window, so that a run of small records costs few reads. */
-class SegmentReader {
-  private window: Buffer = EMPTY;
-  private windowStart = 0;
-
-  constructor(
-    readonly seg: Segment,
-    readonly handle: FileHandle,
-  ) {}
-
-  /** Up to `len` bytes at `pos`, never past `limit` (bytes before the segment's size never change). */
-  async bytes(pos: number, len: number, limit: number): Promise<Buffer> {
-    const end = Math.min(pos + len, limit);
-    if (end <= pos) return EMPTY;
-    const windowEnd = this.windowStart + this.window.length;
-    if (pos >= this.windowStart && end <= windowEnd) return this.window.subarray(pos - this.windowStart, end - this.windowStart);
-    const buf = Buffer.allocUnsafe(Math.max(end - pos, Math.min(READ_WINDOW_BYTES, limit - pos)));
-    const n = await readFully(this.handle, buf, pos);
-    this.window = buf.subarray(0, n);
-    this.windowStart = pos;
-    return this.window.subarray(0, Math.min(n, end - pos));
-  }
-}
-
-/**
- * The first position at or after `from` where a valid record starts (magic,
- * header checksum, payload within `limit`), with its header; undefined when
- * there is none before `limit`.
- */
-async function findRecord(reader: SegmentReader, from: number, limit: number): Promise<{ pos: number; header: RecordHeader } | undefined> {
-  const headerAt = async (pos: number): Promise<RecordHeader | undefined> => {
-    const header = decodeRecordHeader(await reader.bytes(pos, RECORD_HEADER_BYTES, limit));
-    return header !== undefined && pos + RECORD_HEADER_BYTES + header.payloadLength <= limit ? header : undefined;
-  };
-  const first = await headerAt(from);
-  if (first !== undefined) return { pos: from, header: first };
-  let at = from + 1;
-  while (at + RECORD_HEADER_BYTES <= limit) {
-    const chunk = await reader.bytes(at, READ_WINDOW_BYTES, limit);
-    const k = chunk.indexOf(RECORD_MAGIC);
-    if (k < 0) {
-      // The magic may straddle the chunk's end: keep its last 3 bytes.
-      at += Math.max(1, chunk.length - (RECORD_MAGIC.length - 1));
-      continue;
-    }
-    const header = await headerAt(at + k);
-    if (header !== undefined) return { pos: at + k, header };
-    at += k + 1;
-  }
-  return undefined;
-}
-
-// ---- the checkpoint ----
-
-class Checkpoint {
-  private constructor(
-    private readonly handle: FileHandle,
-    private seq: bigint,
-    readonly offset: number | undefined,
-  ) {}
-
-  static async open(dir: string, log: QueueLog): Promise<Checkpoint> {
-    const file = path.join(dir, CHECKPOINT_FILE);
-    let handle: FileHandle;
-    let created = false;
-    try {
-      handle = await fs.open(file, 'r+');
-    } catch (err) {
-      if (!isCode(err, 'ENOENT')) throw err;
-      handle = await fs.open(file, 'w+');
-      created = true;
-    }
-    try {
-      if (created) {
-        await handle.truncate(2 * CHECKPOINT_SLOT_BYTES);
-        await handle.sync();
-        await syncDir(dir);
-        return new Checkpoint(handle, 0n, undefined);
-      }
-      const buf = Buffer.alloc(2 * CHECKPOINT_SLOT_BYTES);
-      const n = await readFully(handle, buf, 0);
-      const best = bestSlot(buf, n);
-      if (best === undefined && buf.subarray(0, n).some((b) => b !== 0)) {
-        log('checkpoint_invalid', { file, action: 'reading from the oldest segment' });
-      }
-      return new Checkpoint(handle, best?.seq ?? 0n, best?.offset);
-    } catch (err) {
-      await handle.close();
-      throw err;
-    }
-  }
-
-  /** The read position in `dir`'s checkpoint, read only; undefined when there is none or it is invalid. */
-  static async readOffset(dir: string): Promise<number | undefined> {
-    let buf: Buffer;
-    try {
-      buf = await fs.readFile(path.join(dir, CHECKPOINT_FILE));
-    } catch (err) {
-      if (isCode(err, 'ENOENT')) return undefined;
-      throw err;
-    }
-    return bestSlot(buf, buf.length)?.offset;
-  }
-
-  async write(offset: number): Promise<void> {
-    this.seq++;
-    const slot = Buffer.alloc(CHECKPOINT_SLOT_BYTES);
-    CHECKPOINT_MAGIC.copy(slot, 0);
-    slot.writeBigUInt64LE(this.seq, 4);
-    slot.writeBigUInt64LE(BigInt(offset), 12);
-    slot.writeUInt32LE(crc32c(slot, 0, 20), 20);
-    await writeFully(this.handle, slot, Number(this.seq % 2n) * CHECKPOINT_SLOT_BYTES);
-    await this.handle.datasync();
-  }
-
-  /** Links to the file (0 once it was deleted while open). */
-  async linkCount(): Promise<number> {
-    return (await this.handle.stat()).nlink;
-  }
-
-  async close(): Promise<void> {
-    await this.handle.close();
-  }
-}
-
-/** The valid checkpoint slot with the higher sequence number in the first `n` bytes of `buf`. */
-function bestSlot(buf: Buffer, n: number): { seq: bigint; offset: number } | undefined {
-  let best: { seq: bigint; offset: number } | undefined;
-  for (let slot = 0; slot < 2; slot++) {
-    const at = slot * CHECKPOINT_SLOT_BYTES;
-    if (n < at + 24 || !buf.subarray(at, at + 4).equals(CHECKPOINT_MAGIC) || crc32c(buf, at, at + 20) !== buf.readUInt32LE(at + 20)) continue;
-    const seq = buf.readBigUInt64LE(at + 4);
-    const offset = Number(buf.readBigUInt64LE(at + 12));
-    if (best === undefined || seq > best.seq) best = { seq, offset };
-  }
-  return best;
-}
-
-// ---- small helpers ----
-
-function segmentName(seg: Segment): string {
-  return `${seg.start.toString(16).padStart(16, '0')}.seg`;
-}
-
-async function readFully(handle: FileHandle, buf: Buffer, position: number): Promise<number> {
-  let done = 0;
-  while (done < buf.length) {
-    const { bytesRead } = await handle.read(buf, done, buf.length - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return done;
-}
-
-async function writeFully(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
-  }
-}
-
-/** Makes a created or renamed entry in `dir` durable; a no-op where directories can't be fsync'd. */
-async function syncDir(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
-  } catch (err) {
-    if (!isCode(err, 'EISDIR') && !isCode(err, 'EPERM') && !isCode(err, 'EINVAL') && !isCode(err, 'EBADF')) throw err;
-  } finally {
-    await handle?.close();
-  }
-}
-
-function segmentBytesFor(bound: number, explicit: number | undefined): number {
-  if (explicit !== undefined && explicit < bound) return explicit;
-  return Math.max(1, Math.min(MAX_SEGMENT_BYTES, Math.floor(bound / 16)));
-}
-
-/**
- * maxBytes, or less when the file system is smaller: what the queue holds
- * plus `share` of the available space, at least MIN_ADAPTED_BOUND (unless
- * maxBytes is lower). Unknown available space leaves maxBytes.
- */
-function adaptedBound(maxBytes: number, held: number, available: number | undefined, share: number): number {
-  if (available === undefined) return maxBytes;
-  const fits = Math.floor(held + Math.max(0, available) * share);
-  return Math.min(maxBytes, Math.max(fits, MIN_ADAPTED_BOUND));
-}
-
-function sumSizes(segments: readonly Segment[]): number {
-  let total = 0;
-  for (const seg of segments) total += seg.size;
-  return total;
-}
-
-/** Bytes available to an unprivileged writer on the file system of `dir`, from statfs; undefined when unknown. */
-async function statfsAvailable(dir: string): Promise<number | undefined> {
-  try {
-    const stats = await fs.statfs(dir);
-    const bytes = Number(stats.bavail) * Number(stats.bsize);
-    return Number.isFinite(bytes) && bytes >= 0 ? bytes : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isDiskFull(err: unknown): boolean {
-  return isCode(err, 'ENOSPC') || isCode(err, 'EDQUOT');
-}
-
-/** An error from the file system (it has a code), not a refused argument. */
-function isIoError(err: unknown): boolean {
-  return !(err instanceof RangeError) && typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string';
-}
-
-function isCode(err: unknown, code: string): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

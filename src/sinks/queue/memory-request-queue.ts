@@ -1,11 +1,10 @@
 import type { QueueDrop, QueueEntry, RequestQueue } from './request-queue';
+import { RetentionPolicy, type RetainedEntries } from './retention-policy';
 
 /**
- * A bounded FIFO in memory, with the disk queue's ordering and drop rules:
- * bounded by the bytes of the bodies it holds (what actually costs memory);
- * when full, the oldest entries go first so the receiver gets the newest
- * data once it is back; entries older than `maxAgeMs` are dropped; an entry
- * larger than the whole bound is refused.
+ * A bounded FIFO in memory, with the disk queue's ordering and drop rules
+ * (retention-policy.ts), bounded by the bytes of the bodies it holds (what
+ * actually costs memory).
  */
 export class MemoryRequestQueue implements RequestQueue {
   private readonly entries: QueueEntry[] = [];
@@ -16,21 +15,27 @@ export class MemoryRequestQueue implements RequestQueue {
   private drops: QueueDrop[] = [];
   /** The entry the last peek() returned: ack() removes it only if it is still the head. */
   private peeked: QueueEntry | undefined;
+  private readonly policy: RetentionPolicy;
+  private readonly retained: RetainedEntries = {
+    count: () => this.pendingEntries,
+    head: () => (this.pendingEntries > 0 ? this.entries[this.head] : undefined),
+    heldBytes: () => this.bytes,
+  };
 
   constructor(
     private readonly maxBytes: number,
-    private readonly maxAgeMs: number = Infinity,
-    private readonly now: () => number = Date.now,
+    maxAgeMs: number = Infinity,
+    now: () => number = Date.now,
   ) {
     if (!(maxBytes > 0)) throw new RangeError('maxBytes must be positive');
+    this.policy = new RetentionPolicy(maxAgeMs, now);
   }
 
   async append(entry: QueueEntry): Promise<QueueDrop[]> {
-    if (entry.body.length > this.maxBytes) return [{ entry, reason: 'too_big' }];
+    // Unlike the disk queue, an entry already too old is taken (it goes once it is the head), and too_big is checked first.
+    if (this.policy.isTooBig(entry.body.length, this.maxBytes)) return [{ entry, reason: 'too_big' }];
     const dropped = this.dropTooOld();
-    while (this.pendingEntries > 0 && this.bytes + entry.body.length > this.maxBytes) {
-      dropped.push({ entry: this.removeHead(), reason: 'queue_full' });
-    }
+    for (const reason of this.policy.overBound(this.retained, entry.body.length, this.maxBytes)) dropped.push({ entry: this.removeHead(), reason });
     this.entries.push(entry);
     this.samples += entry.samples;
     this.bytes += entry.body.length;
@@ -80,13 +85,9 @@ export class MemoryRequestQueue implements RequestQueue {
 
   async close(): Promise<void> {}
 
-  /** Heads whose newest sample is older than the age bound (metadata-only entries age too). */
   private dropTooOld(): QueueDrop[] {
     const dropped: QueueDrop[] = [];
-    const oldest = this.now() - this.maxAgeMs;
-    while (this.pendingEntries > 0 && this.entries[this.head]!.maxTimestampMs < oldest) {
-      dropped.push({ entry: this.removeHead(), reason: 'too_old' });
-    }
+    for (const reason of this.policy.tooOldHeads(this.retained)) dropped.push({ entry: this.removeHead(), reason });
     return dropped;
   }
 

@@ -1,5 +1,5 @@
 /**
- * The record format of the on-disk request queue (see disk-request-queue.ts
+ * The record format of the on-disk request queue (see docs/queue-format.md
  * for the whole layout) and the CRC-32C that guards it.
  *
  * A record is a 28-byte header followed by the payload (the request body):

@@ -1,0 +1,100 @@
+import type { FileHandle } from 'node:fs/promises';
+import * as fs from 'node:fs/promises';
+import path from 'node:path';
+import { isCode, readFully, syncDir, writeFully, type QueueLog } from './queue-file-io';
+import { crc32c } from './queue-record-codec';
+
+/**
+ * The queue's read position, in two alternating slots (format in
+ * docs/queue-format.md): a torn write falls back to the slot written before,
+ * at one fdatasync per write.
+ */
+
+export const CHECKPOINT_FILE = 'checkpoint';
+const CHECKPOINT_MAGIC = Buffer.from('JQC1', 'latin1');
+const CHECKPOINT_SLOT_BYTES = 32;
+
+export class Checkpoint {
+  private constructor(
+    private readonly handle: FileHandle,
+    private seq: bigint,
+    /** The read position found at open; undefined when there was none (or none valid). */
+    readonly offset: number | undefined,
+  ) {}
+
+  static async open(dir: string, log: QueueLog): Promise<Checkpoint> {
+    const file = path.join(dir, CHECKPOINT_FILE);
+    let handle: FileHandle;
+    let created = false;
+    try {
+      handle = await fs.open(file, 'r+');
+    } catch (err) {
+      if (!isCode(err, 'ENOENT')) throw err;
+      handle = await fs.open(file, 'w+');
+      created = true;
+    }
+    try {
+      if (created) {
+        await handle.truncate(2 * CHECKPOINT_SLOT_BYTES);
+        await handle.sync();
+        await syncDir(dir);
+        return new Checkpoint(handle, 0n, undefined);
+      }
+      const buf = Buffer.alloc(2 * CHECKPOINT_SLOT_BYTES);
+      const n = await readFully(handle, buf, 0);
+      const best = bestSlot(buf, n);
+      if (best === undefined && buf.subarray(0, n).some((b) => b !== 0)) {
+        log('checkpoint_invalid', { file, action: 'reading from the oldest segment' });
+      }
+      return new Checkpoint(handle, best?.seq ?? 0n, best?.offset);
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  /** The read position in `dir`'s checkpoint, read only; undefined when there is none or it is invalid. */
+  static async readOffset(dir: string): Promise<number | undefined> {
+    let buf: Buffer;
+    try {
+      buf = await fs.readFile(path.join(dir, CHECKPOINT_FILE));
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) return undefined;
+      throw err;
+    }
+    return bestSlot(buf, buf.length)?.offset;
+  }
+
+  async write(offset: number): Promise<void> {
+    this.seq++;
+    const slot = Buffer.alloc(CHECKPOINT_SLOT_BYTES);
+    CHECKPOINT_MAGIC.copy(slot, 0);
+    slot.writeBigUInt64LE(this.seq, 4);
+    slot.writeBigUInt64LE(BigInt(offset), 12);
+    slot.writeUInt32LE(crc32c(slot, 0, 20), 20);
+    await writeFully(this.handle, slot, Number(this.seq % 2n) * CHECKPOINT_SLOT_BYTES);
+    await this.handle.datasync();
+  }
+
+  /** Links to the file (0 once it was deleted while open). */
+  async linkCount(): Promise<number> {
+    return (await this.handle.stat()).nlink;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+/** The valid checkpoint slot with the higher sequence number in the first `n` bytes of `buf`. */
+function bestSlot(buf: Buffer, n: number): { seq: bigint; offset: number } | undefined {
+  let best: { seq: bigint; offset: number } | undefined;
+  for (let slot = 0; slot < 2; slot++) {
+    const at = slot * CHECKPOINT_SLOT_BYTES;
+    if (n < at + 24 || !buf.subarray(at, at + 4).equals(CHECKPOINT_MAGIC) || crc32c(buf, at, at + 20) !== buf.readUInt32LE(at + 20)) continue;
+    const seq = buf.readBigUInt64LE(at + 4);
+    const offset = Number(buf.readBigUInt64LE(at + 12));
+    if (best === undefined || seq > best.seq) best = { seq, offset };
+  }
+  return best;
+}

@@ -1,0 +1,56 @@
+import type { FileHandle } from 'node:fs/promises';
+import * as fs from 'node:fs/promises';
+
+/** What the queue's files share: the event log, whole reads and writes, directory fsync, error classes. */
+
+/** The queue's events (names in docs/queue-format.md), with their fields. */
+export type QueueLog = (event: string, fields: Record<string, string | number>) => void;
+
+/** Reads until `buf` is full or the file ends; returns the bytes read. */
+export async function readFully(handle: FileHandle, buf: Buffer, position: number): Promise<number> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesRead } = await handle.read(buf, done, buf.length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+export async function writeFully(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+/** Makes a created or renamed entry in `dir` durable; a no-op where directories can't be fsync'd. */
+export async function syncDir(dir: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await fs.open(dir, 'r');
+    await handle.sync();
+  } catch (err) {
+    if (!isCode(err, 'EISDIR') && !isCode(err, 'EPERM') && !isCode(err, 'EINVAL') && !isCode(err, 'EBADF')) throw err;
+  } finally {
+    await handle?.close();
+  }
+}
+
+export function isDiskFull(err: unknown): boolean {
+  return isCode(err, 'ENOSPC') || isCode(err, 'EDQUOT');
+}
+
+/** An error from the file system (it has a code), not a refused argument. */
+export function isIoError(err: unknown): boolean {
+  return !(err instanceof RangeError) && typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string';
+}
+
+export function isCode(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

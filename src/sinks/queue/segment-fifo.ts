@@ -1,0 +1,257 @@
+import type { FileHandle } from 'node:fs/promises';
+import * as fs from 'node:fs/promises';
+import { errorText, isCode, type QueueLog } from './queue-file-io';
+import { decodeRecordHeader, RECORD_HEADER_BYTES, type RecordHeader } from './queue-record-codec';
+import type { QueueEntry } from './request-queue';
+import { appendRecord, createSegment, findRecord, readPayload, SegmentReader, segmentName, segmentPath, type Segment } from './segment-file';
+
+/**
+ * The FIFO of segment files: records appended to the last segment, read
+ * from the head, delivered segments deleted; what is pending in between,
+ * counted. Moving the head is memory only: the queue's checkpoint makes it
+ * durable. Memory: the segment list, the head's header and the position of
+ * the oldest entry with samples; nothing per pending entry.
+ */
+
+export interface OldestSample {
+  /** Global offset of the record. */
+  readonly offset: number;
+  readonly ts: number;
+}
+
+/** What recovery found: the segments, the head and the counts of what is pending. */
+export interface FifoState {
+  readonly segments: Segment[];
+  readonly cursorSeg: Segment;
+  readonly cursorPos: number;
+  readonly headHeader: RecordHeader | undefined;
+  readonly oldestSample: OldestSample | undefined;
+  readonly entries: number;
+  readonly samples: number;
+  readonly bodyBytes: number;
+  readonly recordBytes: number;
+}
+
+interface Located {
+  readonly seg: Segment;
+  readonly pos: number;
+  /** undefined at the end of the last segment. */
+  readonly header: RecordHeader | undefined;
+}
+
+/** Damage skipped on the way to a record: `skipped` bytes from `pos` in `seg`. */
+export type OnDamage = (seg: Segment, pos: number, skipped: number) => void;
+
+export class SegmentFifo {
+  private reader: SegmentReader | undefined;
+  /** Where the head record starts; when the queue is empty, the end of the last segment. */
+  private headSeg: Segment;
+  private headPos: number;
+  private headHeader: RecordHeader | undefined;
+  private oldest: OldestSample | undefined;
+  private entryCount: number;
+  private sampleCount: number;
+  private bodyByteCount: number;
+  private recordByteCount: number;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly list: Segment[],
+    private writeHandle: FileHandle | undefined,
+    state: FifoState,
+    private readonly log: QueueLog,
+    /** Called whenever the head moves (the queue forgets the entry it peeked). */
+    private readonly onHeadMoved: () => void,
+  ) {
+    this.headSeg = state.cursorSeg;
+    this.headPos = state.cursorPos;
+    this.headHeader = state.headHeader;
+    this.oldest = state.oldestSample;
+    this.entryCount = state.entries;
+    this.sampleCount = state.samples;
+    this.bodyByteCount = state.bodyBytes;
+    this.recordByteCount = state.recordBytes;
+  }
+
+  /** Appends go to the last of `state.segments` (recovery leaves at least one). */
+  static async open(dir: string, state: FifoState, log: QueueLog, onHeadMoved: () => void): Promise<SegmentFifo> {
+    const handle = await fs.open(segmentPath(dir, state.segments[state.segments.length - 1]!), 'r+');
+    return new SegmentFifo(dir, state.segments, handle, state, log, onHeadMoved);
+  }
+
+  /** The head record's header; undefined when the queue is empty. */
+  get head(): RecordHeader | undefined {
+    return this.headHeader;
+  }
+  get headSegment(): Segment {
+    return this.headSeg;
+  }
+  get headPosition(): number {
+    return this.headPos;
+  }
+  /** Global offset of the head record (of the end, when empty): what the checkpoint holds. */
+  get readOffset(): number {
+    return this.headSeg.start + this.headPos;
+  }
+  get entries(): number {
+    return this.entryCount;
+  }
+  get samples(): number {
+    return this.sampleCount;
+  }
+  get bodyBytes(): number {
+    return this.bodyByteCount;
+  }
+  /** Bytes of the pending records, headers included. */
+  get recordBytes(): number {
+    return this.recordByteCount;
+  }
+  /** maxTimestampMs of the first pending record with samples. */
+  get oldestTimestampMs(): number | undefined {
+    return this.oldest?.ts;
+  }
+  get first(): Segment {
+    return this.list[0]!;
+  }
+  get last(): Segment {
+    return this.list[this.list.length - 1]!;
+  }
+  /** Bytes of all segment files. */
+  get diskBytes(): number {
+    let total = 0;
+    for (const seg of this.list) total += seg.size;
+    return total;
+  }
+
+  /** The head's payload as it is on disk (the caller checks it). */
+  async readHead(): Promise<Buffer> {
+    return readPayload((await this.readerFor(this.headSeg)).handle, this.headPos, this.headHeader!);
+  }
+
+  /** Moves past the head record, to the next valid one; `onDamage` hears of damage skipped on the way. */
+  async advance(onDamage: OnDamage): Promise<void> {
+    const header = this.headHeader!;
+    const leaving = this.readOffset;
+    const next = await this.locate(this.headSeg, this.headPos + RECORD_HEADER_BYTES + header.payloadLength, onDamage);
+    // Each record is looked at here at most once: the search resumes only when the head passes the one found.
+    const oldest = this.oldest?.offset === leaving ? await this.findSamples(next) : this.oldest;
+    this.oldest = oldest;
+    this.entryCount--;
+    this.sampleCount -= header.samples;
+    this.bodyByteCount -= header.payloadLength;
+    this.recordByteCount -= RECORD_HEADER_BYTES + header.payloadLength;
+    this.setHead(next);
+    if (next.header === undefined && this.entryCount !== 0) {
+      this.log('counter_drift', { entries: this.entryCount, samples: this.sampleCount });
+      this.entryCount = this.sampleCount = this.bodyByteCount = this.recordByteCount = 0;
+      this.oldest = undefined;
+    }
+  }
+
+  /**
+   * Appends a record, durably, in a new segment when it would take the last
+   * one past `segmentBytes` (or, into an empty queue, past the whole `bound`).
+   */
+  async append(header: Buffer, entry: QueueEntry, segmentBytes: number, bound: number): Promise<void> {
+    const size = RECORD_HEADER_BYTES + entry.body.length;
+    let seg = this.last;
+    const emptyQueue = this.headHeader === undefined;
+    if (seg.size > 0 && (seg.size + size > segmentBytes || (emptyQueue && seg.size + size > bound))) {
+      seg = await this.roll();
+    }
+    const pos = seg.size;
+    try {
+      await appendRecord(this.writeHandle!, seg, header, entry.body);
+    } catch (err) {
+      this.log('append_failed', { segment: segmentName(seg), offset: pos, error: errorText(err) });
+      throw err;
+    }
+    this.entryCount++;
+    this.sampleCount += entry.samples;
+    this.bodyByteCount += entry.body.length;
+    this.recordByteCount += size;
+    if (emptyQueue) {
+      this.setHead({ seg, pos, header: decodeRecordHeader(header)! });
+    }
+    if (this.oldest === undefined && entry.samples > 0) this.oldest = { offset: seg.start + pos, ts: entry.maxTimestampMs };
+  }
+
+  /** Starts a new segment after the last one; when the queue is empty the head moves onto it. */
+  async roll(): Promise<Segment> {
+    const last = this.last;
+    const seg: Segment = { start: last.start + last.size, size: 0 };
+    const handle = await createSegment(this.dir, seg);
+    await this.writeHandle?.close();
+    this.writeHandle = handle;
+    this.list.push(seg);
+    if (this.headHeader === undefined) this.setHead({ seg, pos: 0, header: undefined });
+    return seg;
+  }
+
+  /** Deletes the segments wholly before the head. One that cannot be deleted is logged and forgotten. */
+  async deleteDelivered(): Promise<void> {
+    while (this.list[0] !== this.headSeg) {
+      const gone = this.list.shift()!;
+      if (this.reader?.seg === gone) {
+        await this.reader.handle.close().catch(() => undefined);
+        this.reader = undefined;
+      }
+      await fs.unlink(segmentPath(this.dir, gone)).catch((err: unknown) => {
+        if (!isCode(err, 'ENOENT')) this.log('segment_delete_failed', { segment: segmentName(gone), error: errorText(err) });
+      });
+    }
+  }
+
+  /** Whether the file appends go to was deleted under the queue: what is written there could never be read back. */
+  async writeFileGone(): Promise<boolean> {
+    return this.writeHandle !== undefined && (await this.writeHandle.stat()).nlink === 0;
+  }
+
+  async close(): Promise<void> {
+    const handles = [this.writeHandle, this.reader?.handle];
+    this.writeHandle = undefined;
+    this.reader = undefined;
+    for (const handle of handles) await handle?.close().catch(() => undefined);
+  }
+
+  private setHead(at: Located): void {
+    this.headSeg = at.seg;
+    this.headPos = at.pos;
+    this.headHeader = at.header;
+    this.onHeadMoved();
+  }
+
+  /** The first record with samples at or after `from`. */
+  private async findSamples(from: Located): Promise<OldestSample | undefined> {
+    let at = from;
+    while (at.header !== undefined) {
+      if (at.header.samples > 0) return { offset: at.seg.start + at.pos, ts: at.header.maxTimestampMs };
+      at = await this.locate(at.seg, at.pos + RECORD_HEADER_BYTES + at.header.payloadLength);
+    }
+    return undefined;
+  }
+
+  /** The first valid record at or after (seg, pos), or the end of the last segment. */
+  private async locate(seg: Segment, pos: number, onDamage?: OnDamage): Promise<Located> {
+    let index = this.list.indexOf(seg);
+    for (;;) {
+      const current = this.list[index]!;
+      if (pos < current.size) {
+        const found = await findRecord(await this.readerFor(current), pos, current.size);
+        if (found !== undefined && found.pos !== pos) onDamage?.(current, pos, found.pos - pos);
+        if (found !== undefined) return { seg: current, pos: found.pos, header: found.header };
+      }
+      if (index === this.list.length - 1) return { seg: current, pos: current.size, header: undefined };
+      index++;
+      pos = 0;
+    }
+  }
+
+  private async readerFor(seg: Segment): Promise<SegmentReader> {
+    if (this.reader?.seg === seg) return this.reader;
+    await this.reader?.handle.close();
+    this.reader = undefined;
+    this.reader = new SegmentReader(seg, await fs.open(segmentPath(this.dir, seg), 'r'));
+    return this.reader;
+  }
+}
