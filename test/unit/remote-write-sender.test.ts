@@ -62,9 +62,9 @@ function makeSender(url: string, opts: { timeoutMs?: number; retryOn429?: boolea
   return { sender, registry, logs };
 }
 
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -90,6 +90,8 @@ retries('500, 503 with Retry-After, 429, 400 and 401 in turn: retried or dropped
   try {
     await sender.enqueue(['A', 'B', 'C', 'D', 'E'].map((name) => entry(name)));
     await until(() => receiver.received.some((r) => r.body === 'E'));
+    // The receiver has E; wait until the sender has its answer too (E's samples counted as sent).
+    await until(async () => sampleValue(parseExposition(await registry.metrics()), 'jvb_remote_write_samples_total', { remote_name: 'test' }) === 30);
     assert.equal(
       receiver.received.map((r) => r.body),
       ['A', 'A', 'A', 'B', 'B', 'C', 'D', 'E'],
