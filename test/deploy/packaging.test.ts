@@ -95,7 +95,8 @@ readme('docs/configuration.md is what the settings tables generate (npm run docs
 readme('every flag and environment-only setting --help prints appears in docs/configuration.md with its variable and default', () => {
   const reference = read('docs/configuration.md').split('\n');
   const help = helpText('cmd', 'v');
-  const printed = [...help.matchAll(/^  (--[a-z][a-z0-9.-]*)/gm)].map((m) => m[1]!);
+  // (--help and --version are requests, not settings)
+  const printed = [...help.matchAll(/^  (--[a-z][a-z0-9.-]*)/gm)].map((m) => m[1]!).filter((flag) => flag !== '--version');
   const secrets = [...help.matchAll(/^  \(environment only\) ([A-Z0-9_]+)/gm)].map((m) => m[1]!);
   assert.is(printed.length + secrets.length, allSettings().length, 'every setting is in --help');
   for (const flag of printed) {
