@@ -589,6 +589,65 @@ const KILL_ENTRY_JS = `(i) => {
 }`;
 const killEntry = new Function(`return ${KILL_ENTRY_JS}`)() as (i: number) => QueueEntry;
 
+test('a symlink under a segment\'s or the checkpoint\'s name at open is set aside, never followed: the file it points to is untouched', async (ctx) => {
+  const dir = path.join(ctx.dir, 'q');
+  await fs.mkdir(dir, { recursive: true });
+  const victim = path.join(ctx.dir, 'victim');
+  await fs.writeFile(victim, 'do not touch\n');
+  await fs.symlink(victim, path.join(dir, FIRST_SEGMENT));
+  await fs.symlink(victim, path.join(dir, 'checkpoint'));
+  const queue = await ctx.open({ segmentBytes: 1000 });
+  const entries = Array.from({ length: 12 }, (_, i) => entry(i));
+  for (const e of entries) assert.equal(await queue.append(e), []);
+  assert.ok((await fs.lstat(path.join(dir, FIRST_SEGMENT))).isFile(), 'the segment is a file of the queue\'s own');
+  assertSameEntries(await drain(queue), entries, 'drained');
+  assert.is(await fs.readFile(victim, 'utf8'), 'do not touch\n');
+  const setAside = ctx.logs.filter((l) => l.event === 'foreign_entry_set_aside');
+  assert.equal(setAside.map((l) => [l.fields['name'], l.fields['kind']]).sort(), [[FIRST_SEGMENT, 'symlink'], ['checkpoint', 'symlink']].sort());
+});
+
+test('a folder under the next segment\'s name does not wedge the queue: set aside at open, every entry comes back', async (ctx) => {
+  const dir = path.join(ctx.dir, 'q');
+  await fs.mkdir(path.join(dir, FIRST_SEGMENT), { recursive: true });
+  const queue = await ctx.open({ segmentBytes: 1000 });
+  const entries = Array.from({ length: 8 }, (_, i) => entry(i));
+  for (const e of entries) assert.equal(await queue.append(e), []);
+  assertSameEntries(await drain(queue), entries, 'drained');
+  assert.ok(ctx.logs.some((l) => l.event === 'foreign_entry_set_aside' && l.fields['kind'] === 'directory'));
+});
+
+test('a symlink planted at the next segment\'s name while the queue runs is never written through; nothing appended is lost', async (ctx) => {
+  const dir = path.join(ctx.dir, 'q');
+  const victim = path.join(ctx.dir, 'victim');
+  await fs.writeFile(victim, 'do not touch\n');
+  const queue = await ctx.open({ segmentBytes: 1000 });
+  const kept: QueueEntry[] = [];
+  let planted = 0;
+  for (let i = 0; i < 30; i++) {
+    // Where a new segment would start if this append rolls: the end of the last one.
+    const files = await segmentFiles(dir);
+    const last = files[files.length - 1]!;
+    const start = parseInt(last.slice(0, 16), 16) + (await fs.stat(path.join(dir, last))).size;
+    const next = path.join(dir, `${start.toString(16).padStart(16, '0')}.seg`);
+    await fs.symlink(victim, next).then(() => planted++, () => undefined);
+    const e = entry(i);
+    try {
+      assert.equal(await queue.append(e), []);
+      kept.push(e);
+    } catch {
+      // A refused append is the caller's to repeat (the sender keeps the entry); the queue itself must stay usable.
+      assert.equal(await queue.append(e), []);
+      kept.push(e);
+    }
+    if ((await fs.lstat(next).catch(() => undefined))?.isSymbolicLink()) await fs.unlink(next);
+  }
+  assert.ok(planted >= 25, `links planted: ${planted}`);
+  const segments = (await segmentFiles(dir)).length;
+  assertSameEntries(await drain(queue), kept, 'drained');
+  assert.ok(segments > 2, `the appends rolled into new segments (${segments} files), each past a planted link`);
+  assert.is(await fs.readFile(victim, 'utf8'), 'do not touch\n');
+});
+
 test('SIGKILL while appending: every append that resolved survives, in order, and the dead lock is taken over', async (ctx) => {
   const dir = path.join(ctx.dir, 'q');
   const modulePath = path.resolve(__dirname, '../../src/sinks/queue/disk-request-queue.ts');

@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
-import { isCode, readFully, syncDir, writeFully, type QueueLog } from './queue-file-io';
+import { isCode, OPEN_NEW_RW, OPEN_UPDATE, readFully, syncDir, writeFully, type QueueLog } from './queue-file-io';
 import { crc32c } from './queue-record-codec';
 
 /**
@@ -27,10 +27,10 @@ export class Checkpoint {
     let handle: FileHandle;
     let created = false;
     try {
-      handle = await fs.open(file, 'r+');
+      handle = await fs.open(file, OPEN_UPDATE);
     } catch (err) {
       if (!isCode(err, 'ENOENT')) throw err;
-      handle = await fs.open(file, 'w+');
+      handle = await fs.open(file, OPEN_NEW_RW);
       created = true;
     }
     try {

@@ -4,6 +4,18 @@ import * as fs from 'node:fs/promises';
 /** What the queue's files share: the event log, whole reads and writes, directory fsync, error classes. */
 
 /** The queue's events (names in docs/queue-format.md), with their fields. */
+import { constants } from 'node:fs';
+
+/**
+ * Open flags of the queue's own files. None follows a symlink, and a new
+ * file is created only where nothing is: a link planted at a predictable
+ * segment name must never make the agent write through it.
+ */
+export const OPEN_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+export const OPEN_NEW_RW = constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+export const OPEN_READ = constants.O_RDONLY | constants.O_NOFOLLOW;
+export const OPEN_UPDATE = constants.O_RDWR | constants.O_NOFOLLOW;
+
 export type QueueLog = (event: string, fields: Record<string, string | number>) => void;
 
 /** Reads until `buf` is full or the file ends; returns the bytes read. */

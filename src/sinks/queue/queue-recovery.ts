@@ -2,10 +2,11 @@ import * as fs from 'node:fs/promises';
 import type { FoundDamage } from './damage-report';
 import { Checkpoint } from './queue-checkpoint';
 import { lockHeldByAnother, lockQueueDir, QueueDirLockedError, type QueueDirLock } from './queue-dir-lock';
-import { errorText, isDiskFull, readFully, syncDir, type QueueLog } from './queue-file-io';
+import { errorText, isDiskFull, OPEN_NEW, OPEN_UPDATE, readFully, syncDir, type QueueLog } from './queue-file-io';
 import { decodeRecordHeader, payloadMatches, RECORD_HEADER_BYTES, type RecordHeader } from './queue-record-codec';
 import type { QueueDrop } from './request-queue';
-import { findRecord, listSegments, onlyZeros, SegmentReader, segmentName, segmentPath, truncateSegment, type Segment } from './segment-file';
+import { findRecord, listSegments, onlyZeros, SEGMENT_NAME, SegmentReader, segmentName, segmentPath, truncateSegment, type Segment } from './segment-file';
+import { CHECKPOINT_FILE } from './queue-checkpoint';
 import { SegmentFifo, type FifoState, type OldestSample } from './segment-fifo';
 
 /**
@@ -37,6 +38,23 @@ export async function lockFolder(dir: string, log: QueueLog): Promise<QueueDirLo
   }
 }
 
+/**
+ * Anything under a segment's or the checkpoint's name that is not a regular
+ * file (a symlink, a folder, a device) is renamed aside, once, and logged:
+ * the queue neither follows it nor stops on it. Renaming moves the entry
+ * itself, never what a link points to.
+ */
+async function setAsideForeign(dir: string, log: QueueLog): Promise<void> {
+  for (const name of await fs.readdir(dir)) {
+    if (name !== CHECKPOINT_FILE && !SEGMENT_NAME.test(name)) continue;
+    const stat = await fs.lstat(`${dir}/${name}`);
+    if (stat.isFile()) continue;
+    const aside = `${name}.not-a-queue-file.${Date.now()}`;
+    await fs.rename(`${dir}/${name}`, `${dir}/${aside}`);
+    log('foreign_entry_set_aside', { name, moved_to: aside, kind: stat.isSymbolicLink() ? 'symlink' : stat.isDirectory() ? 'directory' : 'other' });
+  }
+}
+
 export interface Folder {
   readonly checkpoint: Checkpoint;
   readonly state: OpenState;
@@ -45,6 +63,7 @@ export interface Folder {
 
 /** The checkpoint, the backlog and the FIFO of a locked folder; nothing is left open when it throws. */
 export async function readFolder(dir: string, log: QueueLog, onHeadMoved: () => void): Promise<Folder> {
+  await setAsideForeign(dir, log);
   const checkpoint = await Checkpoint.open(dir, log);
   try {
     const state = await recover(dir, checkpoint.offset, log);
@@ -104,7 +123,7 @@ export async function recover(dir: string, checkpointOffset: number | undefined,
   let readOffset = checkpointOffset ?? segments[0]?.start ?? 0;
   if (segments.length === 0) {
     const seg = { start: readOffset, size: 0 };
-    await (await fs.open(segmentPath(dir, seg), 'w')).close();
+    await (await fs.open(segmentPath(dir, seg), OPEN_NEW)).close();
     await syncDir(dir);
     segments.push(seg);
   }
@@ -131,7 +150,7 @@ export async function recover(dir: string, checkpointOffset: number | undefined,
   let lastRecord: { seg: Segment; pos: number; header: RecordHeader } | undefined;
   for (const seg of segments) {
     let pos = seg === first ? state.cursorPos : 0;
-    const handle = await fs.open(segmentPath(dir, seg), 'r+');
+    const handle = await fs.open(segmentPath(dir, seg), OPEN_UPDATE);
     try {
       const reader = new SegmentReader(seg, handle);
       while (pos < seg.size) {

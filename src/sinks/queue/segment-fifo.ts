@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
-import { errorText, isCode, type QueueLog } from './queue-file-io';
+import { errorText, isCode, OPEN_READ, OPEN_UPDATE, type QueueLog } from './queue-file-io';
 import { decodeRecordHeader, RECORD_HEADER_BYTES, type RecordHeader } from './queue-record-codec';
 import type { QueueEntry } from './request-queue';
 import { appendRecord, createSegment, findRecord, readPayload, SegmentReader, segmentName, segmentPath, type Segment } from './segment-file';
@@ -75,7 +75,7 @@ export class SegmentFifo {
 
   /** Appends go to the last of `state.segments` (recovery leaves at least one). */
   static async open(dir: string, state: FifoState, log: QueueLog, onHeadMoved: () => void): Promise<SegmentFifo> {
-    const handle = await fs.open(segmentPath(dir, state.segments[state.segments.length - 1]!), 'r+');
+    const handle = await fs.open(segmentPath(dir, state.segments[state.segments.length - 1]!), OPEN_UPDATE);
     return new SegmentFifo(dir, state.segments, handle, state, log, onHeadMoved);
   }
 
@@ -251,7 +251,7 @@ export class SegmentFifo {
     if (this.reader?.seg === seg) return this.reader;
     await this.reader?.handle.close();
     this.reader = undefined;
-    this.reader = new SegmentReader(seg, await fs.open(segmentPath(this.dir, seg), 'r'));
+    this.reader = new SegmentReader(seg, await fs.open(segmentPath(this.dir, seg), OPEN_READ));
     return this.reader;
   }
 }

@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
-import { readFully, syncDir, writeFully } from './queue-file-io';
+import { OPEN_NEW, readFully, syncDir, writeFully } from './queue-file-io';
 import { decodeRecordHeader, RECORD_HEADER_BYTES, RECORD_MAGIC, type RecordHeader } from './queue-record-codec';
 
 /**
@@ -17,7 +17,7 @@ export interface Segment {
   size: number;
 }
 
-const SEGMENT_NAME = /^([0-9a-f]{16})\.seg$/;
+export const SEGMENT_NAME = /^([0-9a-f]{16})\.seg$/;
 const READ_WINDOW_BYTES = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 
@@ -35,8 +35,10 @@ export async function listSegments(dir: string): Promise<Segment[]> {
   for (const name of await fs.readdir(dir)) {
     const match = SEGMENT_NAME.exec(name);
     if (match === null) continue;
-    const { size } = await fs.stat(path.join(dir, name));
-    segments.push({ start: parseInt(match[1]!, 16), size });
+    // lstat: a link or a folder under a segment's name is no segment (recovery sets those aside first).
+    const stat = await fs.lstat(path.join(dir, name));
+    if (!stat.isFile()) continue;
+    segments.push({ start: parseInt(match[1]!, 16), size: stat.size });
   }
   return segments.sort((a, b) => a.start - b.start);
 }
@@ -44,7 +46,7 @@ export async function listSegments(dir: string): Promise<Segment[]> {
 /** Creates the file of a new segment, durable (file and directory entry fsync'd) before anything goes into it. */
 export async function createSegment(dir: string, seg: Segment): Promise<FileHandle> {
   const file = segmentPath(dir, seg);
-  const handle = await fs.open(file, 'w');
+  const handle = await fs.open(file, OPEN_NEW);
   try {
     await handle.sync();
     await syncDir(dir);
