@@ -74,6 +74,8 @@ function remoteWriteOptions(reader: SettingReader<typeof REMOTE_WRITE_SETTINGS>)
     retryOn429: reader.require('retry-on-429'),
     minBackoffMs,
     maxBackoffMs,
+    protobufMessage: reader.require('protobuf-message'),
+    protobufMessageSetting: reader.origin('protobuf-message').includes(' ') ? reader.origin('protobuf-message') : reader.name('protobuf-message'),
   };
 }
 

@@ -1,6 +1,7 @@
 import { PUSH_CONNECTION_SETTINGS } from './connection-settings';
 import type { Scope, SettingSpec } from './setting-spec';
 import * as parsers from './value-parsers';
+import { PROTOBUF_MESSAGES } from '../sinks/remote-write/remote-write-options';
 
 export const REMOTE_WRITE_SETTINGS = {
   url: { kind: 'value', parse: parsers.httpUrl, help: 'Where to push; setting it enables this destination.' },
@@ -15,6 +16,15 @@ export const REMOTE_WRITE_SETTINGS = {
   'retry-on-429': { kind: 'value', parse: parsers.bool, default: 'true', help: 'Retry requests answered 429 Too Many Requests (as Grafana Alloy does).' },
   'min-backoff': { kind: 'value', parse: parsers.durationMs, default: '250ms', help: 'First wait before a retry; doubles up to --remote-write.max-backoff.' },
   'max-backoff': { kind: 'value', parse: parsers.durationMs, default: '30s', help: 'Longest wait between retries.' },
+  'protobuf-message': {
+    kind: 'value',
+    parse: parsers.oneOfNames(...PROTOBUF_MESSAGES),
+    default: 'prometheus.WriteRequest',
+    fileKey: 'protobuf_message',
+    help:
+      'The message to write: prometheus.WriteRequest (remote-write 1.0) or io.prometheus.write.v2.Request (2.0: Prometheus 3). ' +
+      'A receiver that does not read 2.0 (a 2xx without X-Prometheus-Remote-Write-Samples-Written, or 415) gets the same data again as 1.0, and the destination stays on 1.0 until a restart.',
+  },
 } satisfies Record<string, SettingSpec>;
 
 export const REMOTE_WRITE_SCOPE: Scope<typeof REMOTE_WRITE_SETTINGS> = {

@@ -31,7 +31,7 @@ export interface SettingSpec<T = unknown> {
    * no-flag: environment and file only (a secret would show in `ps`).
    */
   readonly reach?: 'no-file' | 'no-flag';
-  /** The YAML key of a list when it differs from the flag (`labels:` for `--label`). */
+  /** The YAML key when it differs from the flag (`labels:` for `--label`, `protobuf_message:` as Prometheus spells it); the flag's own name is accepted in the file too. */
   readonly fileKey?: string;
   /** A list whose NAME=VALUE entries merge by name across sources (a higher source wins per name) instead of replacing each other. */
   readonly mergeByName?: boolean;

@@ -76,6 +76,14 @@ export function oneOf<const T extends string>(...choices: T[]): ValueParser<T> {
   };
 }
 
+/** One of `choices` as spelt there (compared without case: `prometheus.writerequest` is `prometheus.WriteRequest`). */
+export function oneOfNames<const T extends string>(...choices: T[]): ValueParser<T> {
+  return {
+    allowed: `one of ${choices.join(', ')}`,
+    parse: (raw) => choices.find((choice) => choice.toLowerCase() === raw.trim().toLowerCase()),
+  };
+}
+
 export const bool: ValueParser<boolean> = {
   allowed: 'true or false',
   parse(raw) {

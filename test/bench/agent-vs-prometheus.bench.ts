@@ -11,6 +11,9 @@
 //   BENCH_WINDOW   --window=   seconds of the measured window               [40]
 //   BENCH_WHO      --who=      contestants, comma-separated                [ours-native,ours-colibri,prom-agent]
 //   BENCH_CPU_PROF --cpu-prof= a folder: run our agent under `node --cpu-prof` writing its profiles there
+//   BENCH_MESSAGE  --message=  our agent's --remote-write.protobuf-message: 1.0 (prometheus.WriteRequest)
+//                              or 2.0 (io.prometheus.write.v2.Request; the receiver is then Prometheus 3.5
+//                              from Debian sid, fetched by test/helpers/sid-components.ts)          [1.0]
 //   BENCH_NODE_FLAGS --node-flags= node flags for our agent, space-separated [those of dist/cli.js' #! line]
 //                              (profiling slows it down; use for where the time goes, not for the numbers)
 //
@@ -50,6 +53,7 @@
 // counted; on a 2-core machine they compete with the contestant for CPU, the
 // same for every contestant.
 
+import { sidComponents, versionOf } from '../helpers/sid-components';
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PrometheusServer } from '../helpers/prometheus-server';
@@ -98,6 +102,10 @@ const WINDOW_S = Math.round(numbers(setting('BENCH_WINDOW', 'window') ?? '40', '
 const WHO = (setting('BENCH_WHO', 'who') ?? ALL_WHO.join(',')).split(',').map((s) => s.trim()) as Who[];
 for (const w of WHO) if (!ALL_WHO.includes(w)) badSetting(`BENCH_WHO: unknown contestant ${JSON.stringify(w)} (known: ${ALL_WHO.join(', ')})`);
 const CPU_PROF = setting('BENCH_CPU_PROF', 'cpu-prof');
+const MESSAGE_SETTING = setting('BENCH_MESSAGE', 'message') ?? '1.0';
+const MESSAGE = ({ '1.0': 'prometheus.WriteRequest', '2.0': 'io.prometheus.write.v2.Request', 'prometheus.WriteRequest': 'prometheus.WriteRequest', 'io.prometheus.write.v2.Request': 'io.prometheus.write.v2.Request' } as Record<string, string>)[MESSAGE_SETTING] ?? badSetting(`BENCH_MESSAGE: 1.0 or 2.0, got ${JSON.stringify(MESSAGE_SETTING)}`);
+/** Prometheus 2.42 does not read 2.0 (the agent would fall back): a 2.0 run writes to Prometheus 3.5. */
+const RECEIVER_BINARY = MESSAGE === 'prometheus.WriteRequest' ? undefined : sidComponents().prometheus;
 /** Extra node flags for our agent, e.g. BENCH_NODE_FLAGS="--max-semi-space-size=2" to try V8 heap settings. */
 const NODE_FLAGS = (setting('BENCH_NODE_FLAGS', 'node-flags') ?? productionNodeFlags().join(' ')).split(' ').filter((flag) => flag !== '');
 
@@ -160,6 +168,7 @@ async function startContestant(c: Contestant, fake: FakeTarget, receiver: Promet
       `--poll.interval=${INTERVAL_MS / 1000}s`,
       `--remote-write.url=${receiver.url}/api/v1/write`,
       `--remote-write.job=${c.job}`,
+      `--remote-write.protobuf-message=${MESSAGE}`,
       `--storage.path=${storage}`,
       '--web.listen-address=127.0.0.1:0',
     ],
@@ -285,7 +294,8 @@ async function main(): Promise<number> {
       `contestants ${WHO.join(', ')}${CPU_PROF !== undefined ? `, our agent under --cpu-prof (numbers inflated) -> ${CPU_PROF}` : ''}\n`,
   );
 
-  const receiver = await PrometheusServer.start({ remoteWriteReceiver: true });
+  const receiver = await PrometheusServer.start({ remoteWriteReceiver: true, ...(RECEIVER_BINARY === undefined ? {} : { binary: RECEIVER_BINARY }) });
+  console.log(`our agent writes ${MESSAGE}; receiver: ${versionOf(RECEIVER_BINARY ?? 'prometheus')}`);
   onCleanup(() => receiver.stop());
 
   const results: Result[] = [];

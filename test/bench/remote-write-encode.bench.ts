@@ -1,6 +1,8 @@
 // Benchmark (not a test): prom-client registry -> compressed remote-write
-// request bodies, for our RemoteWrite1Encoder and for the npm package
-// `prometheus-remote-write` (huksley) on the same series.
+// request bodies, for our RemoteWrite1Encoder (1.0), our RemoteWrite2Encoder
+// (2.0: symbols, label refs, metadata in every series) and for the npm package
+// `prometheus-remote-write` (huksley, 1.0) on the same series. Bytes per
+// sample are given compressed (on the wire) and uncompressed.
 //
 //   node -r tsx/cjs test/bench/remote-write-encode.bench.ts     (or: npm run bench)
 //
@@ -30,6 +32,7 @@ import { uncompress } from 'snappyjs';
 // it first) when it exists, else the TypeScript sources through tsx (whose
 // CommonJS interop reads every import through a getter, a few % slower).
 type EncoderModule = typeof import('../../src/sinks/remote-write/remote-write-encoder');
+type Encoder2Module = typeof import('../../src/sinks/remote-write/remote-write-2-encoder');
 type SnappyModule = typeof import('../../src/sinks/remote-write/snappy-block');
 type RegistryFamiliesModule = typeof import('../../src/registry/registry-families');
 const DIST_DIR = path.resolve(__dirname, '../../dist/sinks/remote-write');
@@ -37,6 +40,9 @@ const SOURCE_DIR = existsSync(path.join(DIST_DIR, 'remote-write-encoder.js')) ? 
 const ENCODER_SOURCE = path.join(SOURCE_DIR, 'remote-write-encoder');
 /* eslint-disable @typescript-eslint/no-require-imports */
 const { RemoteWrite1Encoder } = require(ENCODER_SOURCE) as EncoderModule;
+const { RemoteWrite2Encoder } = require(path.join(SOURCE_DIR, 'remote-write-2-encoder')) as Encoder2Module;
+const makeEncoder = (version: 1 | 2) =>
+  version === 1 ? new RemoteWrite1Encoder({ maxSamplesPerRequest: MAX_SAMPLES_PER_REQUEST }) : new RemoteWrite2Encoder({ maxSamplesPerRequest: MAX_SAMPLES_PER_REQUEST });
 const { snappyBlock, snappyCompressor, forceSnappyjs } = require(path.join(SOURCE_DIR, 'snappy-block')) as SnappyModule;
 const { familiesFromRegistry } = require(path.join(SOURCE_DIR, '../../registry/registry-families')) as RegistryFamiliesModule;
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -112,10 +118,12 @@ interface Result {
   ms: number;
   samplesPerSec: number;
   bytesPerSample: number;
+  /** Uncompressed request bytes per sample (ours only; the last poll's sample requests). */
+  rawBytesPerSample?: number;
   requests: number;
 }
 
-async function runOurs(fx: Fixture, series: number, reps: number, cold: boolean, t0: number): Promise<Result> {
+async function runOurs(fx: Fixture, series: number, reps: number, cold: boolean, t0: number, version: 1 | 2 = 1): Promise<Result> {
   const times: number[] = [];
   const readTimes: number[] = [];
   const compressTimes: number[] = [];
@@ -124,12 +132,12 @@ async function runOurs(fx: Fixture, series: number, reps: number, cold: boolean,
   let requests = 0;
   let lastBodies: Buffer[] = [];
   let ts = t0;
-  let enc = new RemoteWrite1Encoder({ maxSamplesPerRequest: MAX_SAMPLES_PER_REQUEST });
+  let enc = makeEncoder(version);
   const read = async () => [{ families: familiesFromRegistry(await fx.registry.getMetricsAsJSON()), labels: {} }];
   if (!cold) enc.encodePoll(await read(), (ts += POLL_INTERVAL_MS)); // warm the label cache
   for (let r = 0; r < reps; r++) {
     fx.update();
-    if (cold) enc = new RemoteWrite1Encoder({ maxSamplesPerRequest: MAX_SAMPLES_PER_REQUEST });
+    if (cold) enc = makeEncoder(version);
     ts += POLL_INTERVAL_MS;
     const start = nowMs();
     const families = await read();
@@ -157,8 +165,9 @@ async function runOurs(fx: Fixture, series: number, reps: number, cold: boolean,
   const ms = median(times);
   return {
     series,
-    encoder: 'ours',
+    encoder: `ours ${version}.0`,
     phase: cold ? 'cold (1st poll)' : 'steady',
+    rawBytesPerSample: raw.reduce((n, u) => n + u.length, 0) / series,
     reps,
     ms,
     readMs: median(readTimes),
@@ -224,7 +233,7 @@ function fmt(n: number, digits = 0): string {
 }
 
 function printTable(rows: Result[]): void {
-  const header = ['series', 'encoder', 'phase', 'reps', 'median ms', 'samples/s', 'bytes/sample', 'requests'];
+  const header = ['series', 'encoder', 'phase', 'reps', 'median ms', 'samples/s', 'bytes/sample', 'raw bytes/sample', 'requests'];
   const cells = rows.map((r) => [
     fmt(r.series),
     r.encoder,
@@ -233,6 +242,7 @@ function printTable(rows: Result[]): void {
     fmt(r.ms, 2),
     fmt(r.samplesPerSec),
     fmt(r.bytesPerSample, 2),
+    r.rawBytesPerSample === undefined ? '' : fmt(r.rawBytesPerSample, 2),
     String(r.requests),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
@@ -255,6 +265,8 @@ async function main(): Promise<void> {
   const warm = makeFixture(2000);
   await runOurs(warm, 2000, 20, true, t0 - 4e7);
   await runOurs(warm, 2000, 40, false, t0 - 3e7);
+  await runOurs(warm, 2000, 20, true, t0 - 4e7, 2);
+  await runOurs(warm, 2000, 40, false, t0 - 3e7, 2);
   await runPeer(warm, 2000, 20, t0 - 2e7);
 
   const rows: Result[] = [];
@@ -263,8 +275,15 @@ async function main(): Promise<void> {
     const fx = makeFixture(plan.series);
     const cold = await runOurs(fx, plan.series, plan.cold, true, t0);
     const steady = await runOurs(fx, plan.series, plan.steady, false, t0 + 1e7);
+    const cold2 = await runOurs(fx, plan.series, plan.cold, true, t0 + 3e7, 2);
+    const steady2 = await runOurs(fx, plan.series, plan.steady, false, t0 + 4e7, 2);
     const peer = await runPeer(fx, plan.series, plan.peer, t0 + 2e7);
-    rows.push(cold, steady, peer);
+    rows.push(cold, steady, cold2, steady2, peer);
+    verdicts.push(
+      `${fmt(plan.series)} series, 2.0 against 1.0 (steady): ${((steady2.bytesPerSample / steady.bytesPerSample - 1) * 100).toFixed(1)}% bytes/sample on the wire, ` +
+        `${((steady2.rawBytesPerSample! / steady.rawBytesPerSample! - 1) * 100).toFixed(1)}% uncompressed, ${(steady2.ms / steady.ms).toFixed(2)}x the encode time; ` +
+        `first poll ${(cold2.ms / cold.ms).toFixed(2)}x`,
+    );
     const speedup = steady.samplesPerSec / peer.samplesPerSec;
     const sizeRatio = steady.bytesPerSample / peer.bytesPerSample;
     verdicts.push(

@@ -266,3 +266,95 @@ export function labelValue(labels: readonly DecodedLabel[], name: string): strin
   for (const l of labels) if (l.name === name) return l.value;
   return undefined;
 }
+
+// ------------------------------------------------------ remote-write 2.0 ---
+// io.prometheus.write.v2.Request, from the field numbers of Prometheus'
+// prompb/io/prometheus/write/v2/types.proto: Request symbols = 4,
+// timeseries = 5; TimeSeries labels_refs = 1, samples = 2, histograms = 3,
+// exemplars = 4, metadata = 5; Metadata type = 1, help_ref = 3, unit_ref = 4.
+
+export interface DecodedV2Metadata {
+  type: number;
+  helpRef: number;
+  unitRef: number;
+}
+export interface DecodedV2TimeSeries {
+  labelsRefs: number[];
+  /** labelsRefs resolved through the symbols, in wire order. */
+  labels: DecodedLabel[];
+  samples: DecodedSample[];
+  /** undefined when the series has no metadata field. */
+  metadata: DecodedV2Metadata | undefined;
+  /** help and unit resolved ('' for ref 0). */
+  help: string;
+  unit: string;
+}
+export interface DecodedV2Request {
+  symbols: string[];
+  timeseries: DecodedV2TimeSeries[];
+  unknownFields: string[];
+}
+
+function decodePackedRefs(f: Field, out: number[]): void {
+  if (f.wireType === 0) {
+    out.push(f.varint!);
+    return;
+  }
+  expectWireType(f, 2, 'TimeSeries');
+  for (let pos = 0; pos < f.bytes!.length; ) {
+    const [v, next] = readVarint(f.bytes!, pos);
+    out.push(v);
+    pos = next;
+  }
+}
+
+/** Decodes an uncompressed io.prometheus.write.v2.Request; refs beyond the symbols throw. */
+export function decodeV2RequestProto(buf: Uint8Array): DecodedV2Request {
+  const req: DecodedV2Request = { symbols: [], timeseries: [], unknownFields: [] };
+  const raw: Uint8Array[] = [];
+  for (const f of fields(buf)) {
+    if (f.number === 4) {
+      expectWireType(f, 2, 'Request');
+      req.symbols.push(utf8.decode(f.bytes));
+    } else if (f.number === 5) {
+      expectWireType(f, 2, 'Request');
+      raw.push(f.bytes!);
+    } else req.unknownFields.push(`Request.${f.number}`);
+  }
+  const symbol = (ref: number) => {
+    if (ref >= req.symbols.length) throw new DecodeError(`ref ${ref} beyond ${req.symbols.length} symbols`);
+    return req.symbols[ref]!;
+  };
+  for (const bytes of raw) {
+    const ts: DecodedV2TimeSeries = { labelsRefs: [], labels: [], samples: [], metadata: undefined, help: '', unit: '' };
+    for (const f of fields(bytes)) {
+      if (f.number === 1) decodePackedRefs(f, ts.labelsRefs);
+      else if (f.number === 2) {
+        expectWireType(f, 2, 'TimeSeries');
+        ts.samples.push(decodeSample(f.bytes!, req.unknownFields));
+      } else if (f.number === 5) {
+        expectWireType(f, 2, 'TimeSeries');
+        const md: DecodedV2Metadata = { type: 0, helpRef: 0, unitRef: 0 };
+        for (const m of fields(f.bytes!)) {
+          if (m.number === 1) md.type = m.varint!;
+          else if (m.number === 3) md.helpRef = m.varint!;
+          else if (m.number === 4) md.unitRef = m.varint!;
+          else req.unknownFields.push(`Metadata.${m.number}`);
+        }
+        ts.metadata = md;
+      } else req.unknownFields.push(`TimeSeries.${f.number}`);
+    }
+    if (ts.labelsRefs.length % 2 !== 0) throw new DecodeError('odd number of label refs');
+    for (let i = 0; i < ts.labelsRefs.length; i += 2) ts.labels.push({ name: symbol(ts.labelsRefs[i]!), value: symbol(ts.labelsRefs[i + 1]!) });
+    ts.help = symbol(ts.metadata?.helpRef ?? 0);
+    ts.unit = symbol(ts.metadata?.unitRef ?? 0);
+    req.timeseries.push(ts);
+  }
+  return req;
+}
+
+/** Decodes a 2.0 request body: snappy block, then Request. */
+export function decodeRemoteWrite2Body(body: Uint8Array): DecodedV2Request {
+  if (startsWithFramedMagic(body)) throw new DecodeError('body uses the snappy framing format');
+  return decodeV2RequestProto(snappyBlockDecompress(body).data);
+}

@@ -9,6 +9,8 @@ export interface ScrapeJob {
   readonly target: string;
   readonly interval?: string;
   readonly honorLabels?: boolean;
+  /** Target labels added to every series of the job. */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface PromSample {
@@ -28,7 +30,9 @@ export class PrometheusServer {
     readonly output: string[],
   ) {}
 
-  static async start(opts: { scrape?: readonly ScrapeJob[]; remoteWriteReceiver?: boolean; webConfig?: string; extraArgs?: string[] } = {}): Promise<PrometheusServer> {
+  static async start(
+    opts: { scrape?: readonly ScrapeJob[]; remoteWriteReceiver?: boolean; webConfig?: string; extraArgs?: string[]; /** Default: Debian's `prometheus` on the PATH. */ binary?: string } = {},
+  ): Promise<PrometheusServer> {
     const dir = mkdtempSync(join(tmpdir(), 'jvb-adapter-prom-'));
     const jobs = (opts.scrape ?? [])
       .map(
@@ -37,7 +41,7 @@ export class PrometheusServer {
     scrape_timeout: 1s
     honor_labels: ${job.honorLabels === true}
     static_configs:
-      - targets: [${JSON.stringify(job.target)}]`,
+      - targets: [${JSON.stringify(job.target)}]${job.labels === undefined ? '' : `\n        labels: ${JSON.stringify(job.labels)}`}`,
       )
       .join('\n');
     writeFileSync(join(dir, 'prometheus.yml'), `global:\n  evaluation_interval: 1s\nscrape_configs:\n${jobs || '  []'}\n`);
@@ -52,7 +56,7 @@ export class PrometheusServer {
     // A port can be taken between probing and binding; try a few.
     for (let attempt = 0; attempt < 5; attempt++) {
       const port = await unusedPort();
-      const child = spawn('prometheus', [...args, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(opts.binary ?? 'prometheus', [...args, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
       const output: string[] = [];
       // A missing binary is an 'error' event: report it through the start failure, never as an uncaught exception.
       child.on('error', (error) => output.push(`cannot run prometheus: ${error.message}`));

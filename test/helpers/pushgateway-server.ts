@@ -38,7 +38,10 @@ export class PushgatewayServer {
   readonly output: string[] = [];
   private child: ChildProcess | undefined;
 
-  private constructor(private port: number) {}
+  private constructor(
+    private port: number,
+    private readonly binary: string = BINARY,
+  ) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -49,9 +52,9 @@ export class PushgatewayServer {
     return `127.0.0.1:${this.port}`;
   }
 
-  /** Starts a gateway on a free port (or on `port`). */
-  static async start(port?: number): Promise<PushgatewayServer> {
-    const server = new PushgatewayServer(port ?? 0);
+  /** Starts a gateway on a free port (or on `port`); `binary` default: Debian's. */
+  static async start(port?: number, binary?: string): Promise<PushgatewayServer> {
+    const server = new PushgatewayServer(port ?? 0, binary);
     await server.start();
     return server;
   }
@@ -64,7 +67,7 @@ export class PushgatewayServer {
     for (let attempt = 0; attempt < (fixed ? 10 : 5); attempt++) {
       const port = fixed ? this.port : await unusedPort();
       const child = spawn(
-        BINARY,
+        this.binary,
         [`--web.listen-address=127.0.0.1:${port}`, '--persistence.file=', '--web.enable-admin-api', '--log.level=warn'],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );

@@ -208,6 +208,19 @@ storage('sizes, --storage.in-memory, and a remote-write destination with its def
   assert.is(rw!.retryOn429, true);
   assert.is(rw!.http.timeoutMs, 30000);
 });
+storage('protobuf-message: 1.0 by default; 2.0 from the flag, the environment, or the file (protobuf_message as Prometheus spells it, or protobuf-message); anything else refused', () => {
+  const only = (config: AgentConfig) => config.destinations.remoteWrite.map((d) => [d.protobufMessage, d.protobufMessageSetting]);
+  assert.equal(only(run(['--remote-write.url=http://a/api/v1/write'])), [['prometheus.WriteRequest', '--remote-write.protobuf-message']]);
+  assert.equal(only(run(['--remote-write.url=http://a/api/v1/write', '--remote-write.protobuf-message=io.prometheus.write.v2.Request'])), [['io.prometheus.write.v2.Request', '--remote-write.protobuf-message']]);
+  assert.equal(only(run(['--remote-write.url=http://a/api/v1/write'], { JVB_ADAPTER_REMOTE_WRITE_PROTOBUF_MESSAGE: 'io.prometheus.write.v2.request' })), [['io.prometheus.write.v2.Request', '--remote-write.protobuf-message']]);
+  const file = 'remote_write:\n  - url: http://a/api/v1/write\n    protobuf_message: io.prometheus.write.v2.Request\n  - url: http://b/api/v1/write\n    protobuf-message: io.prometheus.write.v2.Request\n  - url: http://c/api/v1/write\n';
+  assert.equal(only(run(['--config.file=a.yml'], {}, { 'a.yml': file })), [
+    ['io.prometheus.write.v2.Request', 'a.yml remote_write[0].protobuf-message'],
+    ['io.prometheus.write.v2.Request', 'a.yml remote_write[1].protobuf-message'],
+    ['prometheus.WriteRequest', '--remote-write.protobuf-message'],
+  ]);
+  assert.match(refused(['--remote-write.url=http://a/', '--remote-write.protobuf-message=v2']), /protobuf-message.*one of prometheus\.WriteRequest, io\.prometheus\.write\.v2\.Request/);
+});
 storage('the file takes lists of destinations; flags add one more', () => {
   const file = `remote_write:
   - url: http://a/api/v1/write

@@ -89,6 +89,14 @@ export function createRemoteWriteMetrics(registry: Registry, now: () => number =
       labelNames,
       registers,
     }),
+    protobufMessage: new Gauge({
+      name: 'jvb_remote_write_protobuf_message',
+      help:
+        'The protobuf message the destination is written with now: 1 for the one in use (prometheus.WriteRequest, remote-write 1.0, or io.prometheus.write.v2.Request, 2.0), 0 for the other. ' +
+        'A destination configured for 2.0 falls back to 1.0 when its receiver does not read 2.0.',
+      labelNames: [...labelNames, 'message'],
+      registers,
+    }),
     lastSuccess: new Gauge({
       name: 'jvb_remote_write_last_success_timestamp_seconds',
       help: 'Unix time of the last request the destination accepted.',

@@ -1,5 +1,11 @@
 import type { HttpDestinationOptions } from '../../http/http-destination-options';
 
+/** The protobuf messages a destination can be written with, named as Prometheus' `protobuf_message` names them (kept here, free of protobufjs, for the settings). */
+export const PROTOBUF_MESSAGES = ['prometheus.WriteRequest', 'io.prometheus.write.v2.Request'] as const;
+export type ProtobufMessage = (typeof PROTOBUF_MESSAGES)[number];
+export const WRITE_REQUEST_V1: ProtobufMessage = 'prometheus.WriteRequest';
+export const WRITE_REQUEST_V2: ProtobufMessage = 'io.prometheus.write.v2.Request';
+
 /** One remote-write destination, as the configuration hands it down. */
 export interface RemoteWriteOptions {
   readonly name: string;
@@ -17,4 +23,8 @@ export interface RemoteWriteOptions {
   readonly retryOn429: boolean;
   readonly minBackoffMs: number;
   readonly maxBackoffMs: number;
+  /** prometheus.WriteRequest (1.0) or io.prometheus.write.v2.Request (2.0, falls back to 1.0 when the receiver does not read it). */
+  readonly protobufMessage: ProtobufMessage;
+  /** How the user named that setting (`--remote-write.protobuf-message`, a file entry), for the fallback's log line. */
+  readonly protobufMessageSetting: string;
 }

@@ -2,11 +2,16 @@ import type { Logger } from '../../log/logger';
 import { ConditionLog, describeDuration } from '../../log/condition-log';
 import type { HttpOutcome, HttpTransport } from '../../http/http-transport';
 import { abortableSleep } from '../../http/abortable-sleep';
-import { describeDrop, nextBackoffMs, retryDelayMs } from '../../http/retry-policy';
-import { sendWithRetries } from '../../http/send-with-retries';
+import { describeDrop, nextBackoffMs } from '../../http/retry-policy';
 import type { QueueDrop, QueueDropReason, QueueEntry, RequestQueue } from '../queue/request-queue';
 import { looksLikeHtml } from '../html-answer';
 import type { RemoteWriteMetrics } from './remote-write-metrics';
+import { WRITE_REQUEST_V1, type ProtobufMessage } from './remote-write-options';
+import { MessageChoice, REMOTE_WRITE_2_HEADERS, REMOTE_WRITE_HEADERS, ignoredV2, writtenCounts } from './protobuf-message';
+import { isV2RequestBody, v2RequestToV1 } from './v2-to-v1';
+import { sendCounted } from './send-counted';
+
+export { REMOTE_WRITE_HEADERS } from './protobuf-message';
 
 const DROP_MESSAGES: Readonly<Record<QueueDropReason, string>> = {
   queue_full: 'queue full (--storage.max-bytes, or the free space of --storage.path): dropped the oldest requests',
@@ -22,13 +27,6 @@ export const DROP_REASONS = ['refused', 'queue_full', 'too_old', 'too_big', 'sto
 /** The queue operations of jvb_remote_write_queue_errors_total; each exists at 0 from the start. */
 export const QUEUE_OPERATIONS = ['append', 'peek', 'ack', 'take_drops'] as const;
 type QueueOperation = (typeof QUEUE_OPERATIONS)[number];
-
-/** The headers the remote-write 1.0 spec requires (User-Agent is set by the transport). */
-export const REMOTE_WRITE_HEADERS: Readonly<Record<string, string>> = {
-  'Content-Encoding': 'snappy',
-  'Content-Type': 'application/x-protobuf',
-  'X-Prometheus-Remote-Write-Version': '0.1.0',
-};
 
 export interface RetryOptions {
   readonly minBackoffMs: number;
@@ -50,6 +48,10 @@ export interface RemoteWriteSenderOptions {
   readonly now?: () => number;
   /** How the user named the URL (a flag, a file entry), for the warnings that point at it. */
   readonly urlSetting: string;
+  /** The message configured (default 1.0); 2.0 falls back to 1.0 when the receiver does not read it (protobuf-message.ts). */
+  readonly protobufMessage?: ProtobufMessage;
+  /** How the user named that setting, for the fallback's log line. */
+  readonly protobufMessageSetting?: string;
 }
 
 /**
@@ -74,6 +76,7 @@ export class RemoteWriteSender {
   private stopping = false;
   private readonly abort = new AbortController();
   private readonly now: () => number;
+  private readonly choice: MessageChoice;
 
   private readonly outage: ConditionLog;
   private readonly refusals = new Map<number, ConditionLog>();
@@ -93,6 +96,7 @@ export class RemoteWriteSender {
     this.diskFull = new ConditionLog(opts.log, { ...clock, level: 'error' });
     this.storage = new ConditionLog(opts.log, { ...clock, level: 'error' });
     opts.metrics.trackQueue(this.labels, opts.queue);
+    this.choice = new MessageChoice(opts.protobufMessage ?? WRITE_REQUEST_V1, this.labels, opts.metrics, opts.log, opts.protobufMessageSetting ?? '--remote-write.protobuf-message');
     // Every series exists from the start at 0, so rate() and alerts see 0, not absence.
     for (const counter of [opts.metrics.samplesSent, opts.metrics.samplesFailed, opts.metrics.samplesRetried, opts.metrics.samplesReplayed]) counter.inc(this.labels, 0);
     for (const reason of DROP_REASONS) opts.metrics.samplesDropped.inc({ ...this.labels, reason }, 0);
@@ -102,6 +106,11 @@ export class RemoteWriteSender {
     if (opts.queue.pendingEntries > 0) {
       opts.log.info('replaying the queued backlog before fresh data', { requests: opts.queue.pendingEntries, samples: opts.queue.pendingSamples });
     }
+  }
+
+  /** The message the destination is written with now (2.0 until a fallback, when configured so). */
+  get protobufMessage(): ProtobufMessage {
+    return this.choice.message;
   }
 
   start(): void {
@@ -281,54 +290,55 @@ export class RemoteWriteSender {
     }
   }
 
-  /** Sends one entry until it is delivered or refused for good (true), or the sender is aborted (false). */
+  /**
+   * Sends one entry until it is delivered or refused for good (true), or the
+   * sender is aborted (false). A 2.0 body goes out as 1.0 once the
+   * destination has fallen back; an answer showing that the receiver did
+   * not read 2.0 makes it fall back and the same entry is sent again.
+   */
   private async deliver(entry: QueueEntry): Promise<boolean> {
-    const { metrics, transport, retry, log } = this.opts;
-    const backoff = { minMs: retry.minBackoffMs, maxMs: retry.maxBackoffMs };
-    const result = await sendWithRetries(
-      transport,
-      (attempt) => ({
-        method: 'POST',
-        body: entry.body,
-        headers: attempt === 0 ? { ...REMOTE_WRITE_HEADERS } : { ...REMOTE_WRITE_HEADERS, 'Retry-Attempt': String(attempt) },
-      }),
-      {
-        maxAttempts: Infinity,
-        retryOn429: retry.retryOn429,
-        delayMs: (n, retryAfterMs) => retryDelayMs(n, retryAfterMs, backoff, this.opts.random),
-      },
-      {
-        signal: this.abort.signal,
-        onAttempt: ({ attempt, outcome, decision, retryInMs }) => {
-          if (attempt > 0) metrics.samplesRetried.inc(this.labels, entry.samples);
-          metrics.requestDuration.observe(this.labels, outcome.durationMs / 1000);
-          metrics.requests.inc({ ...this.labels, code: outcome.kind === 'response' ? String(outcome.status) : decision.kind === 'retry' ? decision.reason : 'other' });
-          if (decision.kind === 'success') return;
-          metrics.samplesFailed.inc(this.labels, entry.samples);
-          if (decision.kind !== 'retry' || retryInMs === undefined) return;
-          // An outage: logged when it starts, then once a minute with the count of failed attempts; each attempt at debug.
-          const fields = {
-            reason: decision.reason,
-            attempt: attempt + 1,
-            retry_in_ms: Math.round(retryInMs),
-            err: outcome.kind === 'network-error' ? outcome.message : outcome.bodyPreview.slice(0, 200),
-          };
-          if (!this.outage.report('request failed, will retry', fields, { failed_attempts: 1 })) log.debug('request failed, will retry', fields);
-        },
-      },
+    const { metrics, log } = this.opts;
+    const isV2 = isV2RequestBody(entry.body);
+    const asV2 = isV2 && this.choice.v2;
+    let body = entry.body;
+    if (isV2 && !asV2) {
+      try {
+        body = v2RequestToV1(entry.body);
+      } catch (error) {
+        metrics.samplesDropped.inc({ ...this.labels, reason: 'corrupt' }, entry.samples);
+        log.error('a queued remote-write 2.0 request could not be read to send it as 1.0; it is dropped', { err: errorText(error), samples: entry.samples });
+        return true;
+      }
+    }
+    const result = await sendCounted(
+      { ...this.opts, labels: this.labels, outage: this.outage, signal: this.abort.signal },
+      entry,
+      body,
+      asV2 ? REMOTE_WRITE_2_HEADERS : REMOTE_WRITE_HEADERS,
     );
     if (result.kind === 'aborted') return false; // the head stays queued
     const { decision, outcome } = result;
+    if (asV2 && ignoredV2(outcome)) {
+      this.choice.fallBack(outcome);
+      return this.deliver(entry);
+    }
+    // A 2.0 receiver says how much it wrote; the rest of the request counts as refused.
+    const written = asV2 ? writtenCounts(outcome) : undefined;
+    const writtenSamples = written === undefined ? undefined : Math.min(entry.samples, written.samples + written.histograms);
     if (decision.kind === 'success' || decision.kind === 'drop') this.outageOver();
     if (decision.kind === 'success') {
-      metrics.samplesSent.inc(this.labels, entry.samples);
+      const sent = writtenSamples ?? entry.samples;
+      metrics.samplesSent.inc(this.labels, sent);
+      if (sent < entry.samples) metrics.samplesDropped.inc({ ...this.labels, reason: 'refused' }, entry.samples - sent);
       metrics.lastSuccess.set(this.labels, Date.now() / 1000);
       if (entry.samples > 0) metrics.highestSentTimestamp.set(this.labels, entry.maxTimestampMs / 1000);
       this.accepted(entry, outcome);
       return true;
     }
     if (decision.kind === 'drop') {
-      metrics.samplesDropped.inc({ ...this.labels, reason: 'refused' }, entry.samples);
+      if (writtenSamples !== undefined) metrics.samplesSent.inc(this.labels, writtenSamples);
+      const refused = entry.samples - (writtenSamples ?? 0);
+      metrics.samplesDropped.inc({ ...this.labels, reason: 'refused' }, refused);
       let refusal = this.refusals.get(decision.status);
       if (refusal === undefined) {
         refusal = new ConditionLog(log, { now: this.now, level: 'error' });
@@ -336,7 +346,7 @@ export class RemoteWriteSender {
       }
       refusal.report(describeDrop(decision.status, outcome.kind === 'response' ? outcome.bodyPreview : ''), { status: decision.status }, {
         refused_requests: 1,
-        refused_samples: entry.samples,
+        refused_samples: refused,
       });
       return true;
     }

@@ -1,4 +1,4 @@
-import type { RemoteWriteOptions } from './remote-write-options';
+import { WRITE_REQUEST_V2, type RemoteWriteOptions } from './remote-write-options';
 import type { Logger } from '../../log/logger';
 import { USER_AGENT } from '../../version';
 import { createHttpTransport } from '../../http/http-transport';
@@ -8,6 +8,7 @@ import type { PushUnit, Sink } from '../sink';
 import type { RemoteWriteMetrics } from './remote-write-metrics';
 import { RemoteWriteSender } from './remote-write-sender';
 import { RemoteWrite1Encoder, type RemoteWriteEncoder } from './remote-write-encoder';
+import { RemoteWrite2Encoder } from './remote-write-2-encoder';
 
 /**
  * One remote-write destination: after each poll of a target, its samples are
@@ -15,9 +16,15 @@ import { RemoteWrite1Encoder, type RemoteWriteEncoder } from './remote-write-enc
  * vanished series, job and instance as external labels) and queued; the
  * sender delivers the queue in order. One encoder per target, so one
  * bridge's failed poll marks only its own series stale.
+ *
+ * A 2.0 destination whose receiver turns out not to read 2.0 is switched to
+ * 1.0 by its sender (protobuf-message.ts), which sends what is queued as 1.0
+ * from then on; each target's next poll then goes through its 2.0 encoder
+ * once more (so the stale markers it owes are sent) and primes a 1.0
+ * encoder that takes over.
  */
 export class RemoteWriteSink implements Sink {
-  private readonly encoders = new Map<string, RemoteWriteEncoder>();
+  private readonly encoders = new Map<string, { encoder: RemoteWriteEncoder; v2: boolean }>();
   private readonly sender: RemoteWriteSender;
 
   constructor(
@@ -36,29 +43,47 @@ export class RemoteWriteSink implements Sink {
       metrics,
       retry: { minBackoffMs: destination.minBackoffMs, maxBackoffMs: destination.maxBackoffMs, retryOn429: destination.retryOn429 },
       log: log.with({ component: 'remote_write', remote_name: destination.name, url: displayUrl }),
+      protobufMessage: destination.protobufMessage,
+      protobufMessageSetting: destination.protobufMessageSetting,
     });
     this.sender.start();
   }
 
   async afterPoll(unit: PushUnit): Promise<void> {
-    let encoder = this.encoders.get(unit.key);
-    if (encoder === undefined) {
-      encoder = new RemoteWrite1Encoder({
-        maxSamplesPerRequest: this.destination.maxSamplesPerRequest,
-        // A destination's own job/instance (single bridge only) wins over the target's.
-        externalLabels: { job: this.destination.job ?? unit.job, instance: this.destination.instance ?? unit.instance },
-      });
-      this.encoders.set(unit.key, encoder);
+    const v2 = this.sender.protobufMessage === WRITE_REQUEST_V2;
+    let held = this.encoders.get(unit.key);
+    if (held === undefined) {
+      held = { encoder: this.encoder(unit, v2), v2 };
+      this.encoders.set(unit.key, held);
     }
-    await this.sender.enqueue(encoder.encodePoll(await unit.families(), unit.timestampMs));
+    const groups = await unit.families();
+    if (held.v2 && !v2) {
+      // Fell back: the 2.0 encoder's last requests carry this poll and its stale markers (the sender sends them as 1.0).
+      const last = held.encoder.encodePoll(groups, unit.timestampMs);
+      const next = this.encoder(unit, false);
+      next.encodePoll(groups, unit.timestampMs); // (primes it: which series are live; its output is the same samples)
+      this.encoders.set(unit.key, { encoder: next, v2: false });
+      await this.sender.enqueue(last);
+      return;
+    }
+    await this.sender.enqueue(held.encoder.encodePoll(groups, unit.timestampMs));
+  }
+
+  private encoder(unit: PushUnit, v2: boolean): RemoteWriteEncoder {
+    const options = {
+      maxSamplesPerRequest: this.destination.maxSamplesPerRequest,
+      // A destination's own job/instance (single bridge only) wins over the target's.
+      externalLabels: { job: this.destination.job ?? unit.job, instance: this.destination.instance ?? unit.instance },
+    };
+    return v2 ? new RemoteWrite2Encoder(options) : new RemoteWrite1Encoder(options);
   }
 
   /** Stale markers for every series the target had, then its state is forgotten. */
   async retire(key: string, timestampMs: number): Promise<void> {
-    const encoder = this.encoders.get(key);
-    if (encoder === undefined) return;
+    const held = this.encoders.get(key);
+    if (held === undefined) return;
     this.encoders.delete(key);
-    await this.sender.enqueue(encoder.encodePoll([], timestampMs));
+    await this.sender.enqueue(held.encoder.encodePoll([], timestampMs));
   }
 
   stop(deadlineMs: number): Promise<void> {

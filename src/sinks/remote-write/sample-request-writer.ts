@@ -22,8 +22,8 @@ export interface LabelledSeries {
  * number here: a stale marker is exactly Prometheus' StaleNaN
  * 0x7ff0000000000002, any other NaN Prometheus' NormalNaN 0x7ff8000000000001.
  */
-const STALE_NAN = Uint8Array.of(0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f);
-const NORMAL_NAN = Uint8Array.of(0x01, 0, 0, 0, 0, 0, 0xf8, 0x7f);
+export const STALE_NAN = Uint8Array.of(0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f);
+export const NORMAL_NAN = Uint8Array.of(0x01, 0, 0, 0, 0, 0, 0xf8, 0x7f);
 
 /** One request's series and uncompressed bytes, and where each value goes in them. */
 interface Template<S> {
