@@ -18,7 +18,7 @@ POSTJECT_VERSION=1.0.0-alpha.6
 CACHE="${JVB_ADAPTER_RELEASE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/jvb-prometheus-adapter-release}"
 VERSION="$(node -p 'require("./package.json").version')"
 NAME="jvb-prometheus-adapter-${VERSION}-linux-x64"
-OUT=release
+OUT="${JVB_ADAPTER_RELEASE_DIR:-release}"
 [ "$(uname -m)" = x86_64 ] || { echo "release: builds linux-x64 only (this is $(uname -m))" >&2; exit 1; }
 
 # Tools, each in a folder named by its version (so a finished folder is never refetched).
@@ -48,6 +48,9 @@ node scripts/bundle.js "$tools/node_modules/esbuild" "$work"
 "$runtime/node" --experimental-sea-config "$work/sea-config.json" >&2
 cp "$runtime/node" "$work/$NAME"
 chmod u+w "$work/$NAME"
+# The official binary carries its symbol table (150 MB; 117 MB without). Strip
+# before the injection: stripping afterwards breaks the injected blob.
+if command -v strip >/dev/null 2>&1; then strip "$work/$NAME"; else echo "release: no strip (binutils): the executable keeps its symbols" >&2; fi
 node "$tools/node_modules/postject/dist/cli.js" "$work/$NAME" NODE_SEA_BLOB "$work/sea-prep.blob" \
   --sentinel-fuse NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2 >&2
 chmod 0755 "$work/$NAME"
