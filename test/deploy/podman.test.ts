@@ -16,10 +16,10 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { FakeBridge } from '../helpers/fake-bridge';
 import { FaultProxy } from '../helpers/fault-proxy';
-import { TEST_CACHE } from '../helpers/nspawn-machine';
+import { imagesEnv, TEST_CACHE } from '../helpers/nspawn-machine';
 import { PrometheusServer } from '../helpers/prometheus-server';
 import { setUpBefore } from '../helpers/set-up-before';
-import { cleanEnv, freePort, ROOT, run, runOk, type CommandResult } from '../helpers/shipping';
+import { freePort, ROOT, run, runOk, type CommandResult } from '../helpers/shipping';
 
 const NODE_MAJOR = /^FROM node:(\d+)-bookworm-slim/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
 const IMAGE = `localhost/jvb-prometheus-adapter:test-${process.pid}`;
@@ -27,7 +27,7 @@ const NAME = `jvb-adapter-test-${process.pid}`;
 const VOLUME = `jvb-adapter-queue-${process.pid}`;
 const INTERVAL_MS = 1000;
 const LABEL = `podman-${process.pid}`;
-const env = () => cleanEnv({ CONTAINERS_CONF: join(TEST_CACHE, 'containers.conf') });
+const env = () => ({ ...imagesEnv(), CONTAINERS_CONF: join(TEST_CACHE, 'containers.conf') });
 const podman = (args: string[], timeoutMs = 120_000): Promise<CommandResult> => run('podman', args, { env: env(), timeoutMs });
 const podmanOk = (args: string[], timeoutMs = 120_000): Promise<CommandResult> => runOk('podman', args, { env: env(), timeoutMs });
 
@@ -44,6 +44,8 @@ const polls: number[] = [];
 let prometheus: PrometheusServer | undefined;
 let proxy: FaultProxy | undefined;
 let agentPort = 0;
+let danglingBefore = new Set<string>();
+const dangling = async () => new Set((await podman(['images', '-q', '--no-trunc', '--filter', 'dangling=true'])).stdout.split('\n').filter(Boolean));
 const timings: Record<string, number> = {};
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
@@ -67,9 +69,10 @@ const pollsAfter = (since: number, count: number, what: string) =>
 const setUp = setUpBefore(test, async () => {
   if (skip !== undefined) return;
   let started = Date.now();
-  await runOk('bash', [join(ROOT, 'test', 'deploy', 'images.sh'), 'base-image', NODE_MAJOR!], { timeoutMs: 1_200_000 });
+  await runOk('bash', [join(ROOT, 'test', 'deploy', 'images.sh'), 'base-image', NODE_MAJOR!], { env: imagesEnv(), timeoutMs: 1_200_000 });
   timings['base image (cached after the first run)'] = Date.now() - started;
   started = Date.now();
+  danglingBefore = await dangling();
   await podmanOk(['build', '--pull=never', '--network=host', '--format', 'docker', '-t', IMAGE, ROOT], 900_000);
   timings['podman build'] = Date.now() - started;
   await bridge.start();
@@ -87,6 +90,9 @@ test.after(async () => {
     await podman(['rm', '-f', '-t', '0', NAME]);
     await podman(['volume', 'rm', '-f', VOLUME]);
     await podman(['rmi', '-f', IMAGE]);
+    // The build stage this run left untagged (its layers stay cached for the next run's build).
+    const left = [...(await dangling())].filter((id) => !danglingBefore.has(id));
+    if (left.length > 0) await podman(['rmi', '-f', ...left]);
     console.log(`  podman timings (ms): ${JSON.stringify(timings)}`);
   }
   await proxy?.down();

@@ -8,13 +8,18 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, run, runOk, Started, tempDir, type CommandResult } from './shipping';
+import { cleanEnv, ROOT, run, runOk, Started, tempDir, type CommandResult } from './shipping';
 
 export const TEST_CACHE = process.env['JVB_ADAPTER_TEST_CACHE'] ?? '/var/cache/jvb-prometheus-adapter-tests';
 
+/** The environment for test/deploy/images.sh (cleanEnv drops JVB_ADAPTER_* variables: the cache folder is passed on). */
+export function imagesEnv(): Record<string, string> {
+  return cleanEnv({ JVB_ADAPTER_TEST_CACHE: TEST_CACHE });
+}
+
 /** Builds (first time) or finds the cached rootfs; returns its path. */
 export async function cachedRootfs(): Promise<string> {
-  await runOk('bash', [join(ROOT, 'test', 'deploy', 'images.sh'), 'rootfs'], { timeoutMs: 1_200_000 });
+  await runOk('bash', [join(ROOT, 'test', 'deploy', 'images.sh'), 'rootfs'], { env: imagesEnv(), timeoutMs: 1_200_000 });
   return join(TEST_CACHE, 'rootfs-systemd-v2');
 }
 

@@ -16,11 +16,17 @@ export interface ReleaseFiles {
 
 let built: Promise<ReleaseFiles> | undefined;
 
+/** JVB_ADAPTER_RELEASE_CACHE passed on (cleanEnv drops JVB_ADAPTER_* variables). */
+const cacheEnv = (): Record<string, string> => {
+  const cache = process.env['JVB_ADAPTER_RELEASE_CACHE'];
+  return cache === undefined ? {} : { JVB_ADAPTER_RELEASE_CACHE: cache };
+};
+
 /** `npm run release`'s files, built on first use (about a minute; the first run also fetches the tools). */
 export function releaseFiles(): Promise<ReleaseFiles> {
   built ??= (async () => {
     const dir = tempDir('jvb-adapter-release-');
-    await runOk('bash', ['scripts/release.sh'], { cwd: ROOT, env: cleanEnv({ JVB_ADAPTER_RELEASE_DIR: dir }), timeoutMs: 600_000 });
+    await runOk('bash', ['scripts/release.sh'], { cwd: ROOT, env: cleanEnv({ JVB_ADAPTER_RELEASE_DIR: dir, ...cacheEnv() }), timeoutMs: 600_000 });
     const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
     const files = {
       dir,
