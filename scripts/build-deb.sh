@@ -50,7 +50,7 @@ sed -e "s|@DATE@|$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)|" -e "s|@VERSION@
 chmod 0644 "$doc"/* "$root/usr/share/man/man8/$PKG.8.gz"
 
 # Library dependencies of the Node binary, as dpkg-shlibdeps finds them (dpkg-dev), else the known set.
-depends="libc6 (>= 2.28), libgcc-s1 (>= 3.4), libstdc++6 (>= 12)"
+depends="libatomic1 (>= 4.8), libc6 (>= 2.34), libgcc-s1 (>= 4.2), libstdc++6 (>= 10.2)"
 if command -v dpkg-shlibdeps >/dev/null 2>&1; then
   shl="$(mktemp -d)"; mkdir -p "$shl/debian"; printf 'Source: x\n\nPackage: x\nArchitecture: any\n' >"$shl/debian/control"
   found="$(cd "$shl" && dpkg-shlibdeps -O "$root/usr/bin/$PKG" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')" || true
