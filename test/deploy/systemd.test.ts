@@ -92,8 +92,8 @@ content('ExecStart is the command package.json installs, as a bare name systemd 
   assert.match(unit, 'ln -sf /opt/jvb-prometheus-adapter/dist/cli.js /usr/local/bin/jvb-prometheus-adapter');
 });
 
-content('reload is SIGHUP; the stop timeout is above the flush deadline with a margin', () => {
-  assert.equal(values(unit, 'ExecReload'), ['/bin/kill -HUP $MAINPID']);
+content('reload is SIGHUP, sent by the shell\'s built-in kill (no procps needed); the stop timeout is above the flush deadline with a margin', () => {
+  assert.equal(values(unit, 'ExecReload'), [`/bin/sh -c 'kill -HUP "$MAINPID"'`]);
   const flush = findSetting('storage.flush-deadline')!.spec.default!;
   const stop = durationMs.parse(values(unit, 'TimeoutStopSec')[0]!)!;
   assert.ok(stop >= durationMs.parse(flush)! + 10_000, `TimeoutStopSec ${stop}ms leaves 10s above --storage.flush-deadline ${flush}`);

@@ -11,6 +11,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Root, type Type, type Enum } from 'protobufjs';
+import { BUNDLE } from '../../bundle-info';
 
 /** A MetricMetadata as protobufjs takes it (camelCased field names). */
 export interface MetricMetadataMessage {
@@ -61,7 +62,8 @@ let cached: WriteRequestSchema | undefined;
 /** Loads (once) and returns the remote-write message types. */
 export function getWriteRequestSchema(): WriteRequestSchema {
   if (cached) return cached;
-  const root = new Root().loadSync(path.join(findProtoDir(), REMOTE_PROTO), { keepCase: false });
+  // The single executable has no proto/ folder: its bundle carries the schema, loaded the same way at build time.
+  const root = BUNDLE !== undefined ? Root.fromJSON(BUNDLE.remoteWriteSchema) : new Root().loadSync(path.join(findProtoDir(), REMOTE_PROTO), { keepCase: false });
   root.resolveAll();
   const MetricMetadata = root.lookupType('prometheus.MetricMetadata');
   const schema: WriteRequestSchema = {
