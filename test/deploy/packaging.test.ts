@@ -108,6 +108,10 @@ readme('every flag and environment-only setting --help prints appears in docs/co
   }
   for (const name of secrets) assert.ok(reference.some((line) => line.includes(`\`${name}\``) && line.includes('no flag')), `docs/configuration.md has no row for ${name}`);
 });
+readme('README stays an operator page: at most 300 lines (reference and internals go to docs/)', () => {
+  const lines = read('README.md').split('\n').length - 1;
+  assert.ok(lines <= 300, `README.md has ${lines} lines`);
+});
 readme('the test command README gives is the one .ci/run runs', () => {
   assert.match(read('README.md'), '```sh\nnpm run test:all\n```');
   assert.match(read('.ci/run'), 'npm run test:all');
