@@ -79,7 +79,9 @@ export class BridgePoller {
 
   /** What the status page shows of this bridge; read-only. */
   status(): BridgeStatus {
-    const { name, job, source, url } = this.bridge;
+    const { name, job, url, endpoints } = this.bridge;
+    // A full endpoint URL means that endpoint only, whatever the source setting says.
+    const source = endpoints.length === 1 ? endpoints[0]!.kind : this.bridge.source;
     const last = this.lastPoll;
     return {
       name,

@@ -2,7 +2,7 @@ import { redactUrlsInText } from '../log/redact-url';
 import { isoTime, type ProblemStatus } from './status-model';
 
 /** Longest error text kept for the status page. */
-const MAX_MESSAGE_CHARS = 300;
+const MAX_MESSAGE_CHARS = 500;
 
 /**
  * The last success and the last failure of something that is tried again

@@ -21,6 +21,7 @@ export function formatBytes(bytes: number): string {
 /** 0.0123 -> "12 ms", 75 -> "1m 15s", 7200 -> "2h 0m". */
 export function formatSeconds(seconds: number): string {
   if (!Number.isFinite(seconds)) return 'unbounded';
+  if (seconds === 0) return '0 s';
   if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
   if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
   const s = Math.round(seconds);

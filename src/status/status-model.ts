@@ -18,7 +18,7 @@ export interface ProblemStatus {
 export interface BridgeStatus {
   readonly name: string;
   readonly job: string;
-  /** How its endpoint is chosen: auto, native or colibri (the setting). */
+  /** How its endpoint is chosen: native or colibri (one endpoint: the setting, or a full endpoint URL), or auto (the first that answers). */
   readonly source: string;
   /** The kind of endpoint polled: native (/metrics) or colibri (/colibri/stats); null while auto has not detected one. */
   readonly endpointKind: string | null;

@@ -20,8 +20,8 @@ h2{font-size:16px;margin:20px 0 8px}
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #d0d7de}
 th,td{text-align:left;vertical-align:top;padding:6px 10px;border-bottom:1px solid #d0d7de}
 th{background:#eaeef2;font-weight:600;white-space:nowrap}
-td.num{text-align:right;white-space:nowrap}
-.url{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;word-break:break-all}
+td.queue{min-width:200px}td.num,td.nowrap{text-align:right;white-space:nowrap}td.nowrap{text-align:left}
+.url{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;overflow-wrap:anywhere;min-width:200px}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600;font-size:12px;color:#fff;white-space:nowrap}
 .up{background:#1a7f37}.down{background:#cf222e}.unknown{background:#6e7781}.warn{background:#9a6700}
 .err{color:#a40e26}.muted{color:#6e7781}
@@ -45,7 +45,8 @@ function badge(kind: 'up' | 'down' | 'unknown' | 'warn', text: string): string {
 function problemCell(error: { message: string; at: string; since: string } | null, label: string, now: string, current: boolean): string {
   if (error === null) return '<span class="muted">none</span>';
   const since = current ? `failing since ${ago(error.since, now)}` : `last seen ${ago(error.at, now)} (resolved)`;
-  return `<div class="${current ? 'err' : 'muted'}">${label === '' ? '' : `<strong>${h(label)}</strong>: `}${h(error.message)}</div><div class="muted">${h(since)}</div>`;
+  const prefix = label === '' || error.message.startsWith(label) ? '' : `<strong>${h(label)}</strong>: `;
+  return `<div class="${current ? 'err' : 'muted'}">${prefix}${h(error.message)}</div><div class="muted">${h(since)}</div>`;
 }
 
 const ENDPOINT_PATHS: Readonly<Record<string, string>> = { native: '/metrics', colibri: '/colibri/stats' };
@@ -60,11 +61,11 @@ function bridgeRow(b: BridgeStatus, now: string): string {
   const state = b.up === null ? badge('unknown', 'NOT POLLED YET') : b.up ? badge('up', 'UP') : badge('down', 'DOWN');
   const duration = b.lastPollDurationSeconds === null ? '' : `<div class="muted">took ${h(formatSeconds(b.lastPollDurationSeconds))}</div>`;
   return `<tr>
-<td><strong>${h(b.name)}</strong><div class="muted">job ${h(b.job)}</div></td>
+<td class="nowrap"><strong>${h(b.name)}</strong><div class="muted">job ${h(b.job)}</div></td>
 <td>${h(sourceText(b))}</td>
 <td class="url">${h(b.url)}</td>
 <td>${state}</td>
-<td>${timeCell(b.lastPoll, now)}${duration}</td>
+<td class="nowrap">${timeCell(b.lastPoll, now)}${duration}</td>
 <td class="num">${h(String(b.series))}</td>
 <td>${problemCell(b.lastError, b.lastError?.reason ?? '', now, b.up === false)}</td>
 </tr>`;
@@ -78,13 +79,17 @@ function messageCell(d: DestinationStatus): string {
   return `remote-write ${h(version)}<div class="muted">${h(d.protobufMessage)}</div>${configured}`;
 }
 
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 function queueCell(d: DestinationStatus): string {
   const q = d.queue;
   if (q === null) return '<span class="muted">none (latest state only)</span>';
   const share = Number.isFinite(q.maxBytes) && q.maxBytes > 0 ? Math.min(100, (q.bytes / q.maxBytes) * 100) : 0;
   const age = `oldest ${formatSeconds(q.oldestAgeSeconds)} of ${q.maxAgeSeconds === null ? 'unbounded' : formatSeconds(q.maxAgeSeconds)}`;
   return `<div>${h(formatBytes(q.bytes))} of ${h(formatBytes(q.maxBytes))}<span class="bar" title="${h(share.toFixed(1))}%"><span style="width:${share.toFixed(1)}%"></span></span></div>
-<div>${h(String(q.requests))} requests, ${h(String(q.samples))} samples</div>
+<div>${h(plural(q.requests, 'request'))}, ${h(plural(q.samples, 'sample'))}</div>
 <div>${h(age)}</div><div class="muted">${q.durable ? 'on disk' : 'in memory'}</div>`;
 }
 
@@ -107,7 +112,7 @@ function destinationRow(d: DestinationStatus, now: string): string {
 <td>${state}</td>
 <td>${timeCell(d.lastSuccess, now)}</td>
 <td>${problemCell(d.lastError, label, now, failing)}</td>
-<td>${queueCell(d)}</td>
+<td class="queue">${queueCell(d)}</td>
 <td>${droppedCell(d)}</td>
 </tr>`;
 }
