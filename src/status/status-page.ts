@@ -20,8 +20,8 @@ h2{font-size:16px;margin:20px 0 8px}
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #d0d7de}
 th,td{text-align:left;vertical-align:top;padding:6px 10px;border-bottom:1px solid #d0d7de}
 th{background:#eaeef2;font-weight:600;white-space:nowrap}
-td.queue{min-width:200px}td.num,td.nowrap{text-align:right;white-space:nowrap}td.nowrap{text-align:left}
-.url{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;overflow-wrap:anywhere;min-width:200px}
+td.queue{min-width:170px}td.num,td.nowrap{text-align:right;white-space:nowrap}td.nowrap{text-align:left}
+.url{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;overflow-wrap:anywhere;min-width:150px}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600;font-size:12px;color:#fff;white-space:nowrap}
 .up{background:#1a7f37}.down{background:#cf222e}.unknown{background:#6e7781}.warn{background:#9a6700}
 .err{color:#a40e26}.muted{color:#6e7781}
