@@ -8,10 +8,13 @@ import { registerBuildInfo } from './registry/self-metrics';
 import { ServedExposition } from './registry/served-exposition';
 import { BridgeFleet } from './scheduler/bridge-fleet';
 import { ListenError, startMetricsServer, type MetricsServer } from './server/http-server';
+import { statusRoutes } from './server/status-routes';
+import { collectStatus } from './status/collect-status';
+import { ReloadRecord } from './status/reload-record';
 import { startDemoJvb, type DemoJvb } from './sources/demo/demo-jvb-server';
 import { QueueFolderError } from './sinks/queue/open-request-queue';
 import { SinkSet, type SinkChanges } from './sinks/sink-set';
-import { VERSION } from './version';
+import { REVISION, VERSION } from './version';
 
 export { AGENT_JOB } from './scheduler/bridge-fleet';
 
@@ -23,6 +26,8 @@ export const MAX_REQUESTS_IN_FLIGHT = 40;
 export interface RunningAgent {
   readonly server: MetricsServer;
   readonly registry: Registry;
+  /** The last reload's result, shown on the status page (the caller records it: loading the file is its part). */
+  readonly reloads: ReloadRecord;
   /**
    * Applies a new configuration (SIGHUP): bridges, labels and destinations;
    * queues of unchanged destinations are kept. Settings that need a restart
@@ -78,6 +83,7 @@ function restartOnlySettings(config: AgentConfig): Record<string, string> {
  * serves all registries.
  */
 export async function startAgent(config: AgentConfig, log: Logger): Promise<RunningAgent> {
+  const startedAtMs = Date.now();
   const agentRegistry = createAgentRegistry(config.labels);
   // Queues first: a storage folder that cannot be used stops the start before anything listens.
   const sinks = new SinkSet(agentRegistry, config.storage, log, STORAGE_SETTING_NAMES);
@@ -103,6 +109,9 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const fleetOptions = { agentRegistry, sinks, exposition, log, verbose: config.demo };
   let fleet = new BridgeFleet(bridgesOf(config), config.labels, config.poll.intervalMs, fleetOptions);
 
+  const reloads = new ReloadRecord();
+  const status = () =>
+    collectStatus({ version: VERSION, revision: REVISION, startedAtMs, configFile: config.configFile, telemetryPath: config.web.telemetryPath, reloads, bridges: () => fleet.status(), destinations: () => sinks.current });
   let server: MetricsServer;
   try {
     server = await startMetricsServer({
@@ -114,6 +123,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       maxConnections: MAX_CONNECTIONS,
       maxRequestsInFlight: MAX_REQUESTS_IN_FLIGHT,
       version: VERSION,
+      pages: statusRoutes(status, log.with({ component: 'web' })),
       log: log.with({ component: 'web' }),
     });
   } catch (error) {
@@ -132,6 +142,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   return {
     server,
     registry: agentRegistry,
+    reloads,
     async reload(next) {
       // New queues first: if one cannot be opened, this throws and nothing has changed.
       const changes = await updateSinks(next);

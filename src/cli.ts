@@ -126,8 +126,10 @@ async function reload(agent: RunningAgent, argv: readonly string[], log: Logger)
     if (request.kind !== 'run') return;
     for (const warning of request.warnings) log.warn(warning);
     await agent.reload(request.config);
+    agent.reloads.succeeded();
   } catch (error) {
     log.error('reload failed: the running settings stay in force', { err: error instanceof Error ? error.message : String(error) });
+    agent.reloads.failed(error instanceof Error ? error.message : String(error));
   }
 }
 

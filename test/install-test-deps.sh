@@ -27,6 +27,7 @@ command -v nsenter >/dev/null 2>&1 || missing+=(util-linux)
 command -v dpkg-shlibdeps >/dev/null 2>&1 || missing+=(dpkg-dev)
 command -v strip >/dev/null 2>&1 || missing+=(binutils)
 command -v lintian >/dev/null 2>&1 || missing+=(lintian)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo=""

@@ -9,6 +9,7 @@ import type { ServedExposition } from '../registry/served-exposition';
 import type { Sink } from '../sinks/sink';
 import { createSource } from '../sources/create-source';
 import type { Source } from '../sources/source';
+import type { BridgeStatus } from '../status/status-model';
 import { BridgePoller, PollClock } from './bridge-poller';
 import { PollScheduler } from './poll-scheduler';
 import { pushUnit, registryPart } from './push-unit';
@@ -86,6 +87,11 @@ export class BridgeFleet {
   /** Whether any bridge was ever polled successfully (the agent's readiness). */
   get ready(): boolean {
     return this.pollers.some((poller) => poller.ready);
+  }
+
+  /** Each bridge as the status page shows it, in configuration order. */
+  status(): BridgeStatus[] {
+    return this.pollers.map((poller) => poller.status());
   }
 
   start(): void {

@@ -3,7 +3,11 @@ import type { BridgeOptions } from './bridge-options';
 import type { Logger } from '../log/logger';
 import type { BridgeRegistry } from '../registry/bridge-registry';
 import type { PushUnit, Sink } from '../sinks/sink';
-import type { Source } from '../sources/source';
+import type { PollOutcome, Source } from '../sources/source';
+import type { CollectSummary } from '../registry/bridge-registry';
+import { redactUrl } from '../log/redact-url';
+import { OutcomeRecord } from '../status/outcome-record';
+import { isoTime, type BridgeStatus } from '../status/status-model';
 import { pushUnit, registryPart } from './push-unit';
 
 /** Timestamps of one target's polls: the wall clock, but strictly increasing even if the clock steps back. */
@@ -22,6 +26,11 @@ export class PollClock {
 export class BridgePoller {
   private readonly clock = new PollClock();
   private everOk = false;
+  /** For the status page: the last poll, and the last success and failure. */
+  private readonly polls = new OutcomeRecord<{ reason: string }>();
+  private lastPoll: { atMs: number; durationMs: number; series: number; ok: boolean } | undefined;
+  /** The kind of endpoint that answered last (auto may switch); known from the start when there is one. */
+  private endpointKind: string | undefined;
 
   constructor(
     private readonly bridge: BridgeOptions,
@@ -40,7 +49,9 @@ export class BridgePoller {
       /** Called once the poll is in the registry (the served text is rendered anew). */
       readonly afterCollect?: () => void;
     },
-  ) {}
+  ) {
+    if (bridge.endpoints.length === 1) this.endpointKind = bridge.endpoints[0]!.kind;
+  }
 
   /** Whether a poll of this bridge ever succeeded. */
   get ready(): boolean {
@@ -52,6 +63,7 @@ export class BridgePoller {
     const outcome = await this.source.poll(this.opts.signal);
     if (!outcome.ok && outcome.reason === 'aborted' && this.opts.signal.aborted) return; // shutting down: nothing to report
     const summary = this.registry.collect(outcome);
+    this.recordPoll(timestampMs, outcome, summary);
     this.opts.afterCollect?.();
     const unit = this.pushUnit(timestampMs);
     await Promise.all(this.sinks.current.map((sink) => sink.afterPoll(unit)));
@@ -63,6 +75,34 @@ export class BridgePoller {
       else this.opts.log.debug('poll collected', fields);
       this.everOk = true;
     }
+  }
+
+  /** What the status page shows of this bridge; read-only. */
+  status(): BridgeStatus {
+    const { name, job, url, endpoints } = this.bridge;
+    // A full endpoint URL means that endpoint only, whatever the source setting says.
+    const source = endpoints.length === 1 ? endpoints[0]!.kind : this.bridge.source;
+    const last = this.lastPoll;
+    return {
+      name,
+      job,
+      source,
+      endpointKind: this.endpointKind ?? null,
+      url: redactUrl(url),
+      up: last?.ok ?? null,
+      lastPoll: isoTime(last?.atMs),
+      lastPollDurationSeconds: last === undefined ? null : Math.round(last.durationMs) / 1000,
+      lastSuccess: this.polls.lastSuccess,
+      series: last?.series ?? 0,
+      lastError: this.polls.lastError,
+    };
+  }
+
+  private recordPoll(atMs: number, outcome: PollOutcome, summary: CollectSummary): void {
+    this.lastPoll = { atMs, durationMs: outcome.durationMs, series: summary.series, ok: summary.ok };
+    if (outcome.ok) this.endpointKind = this.bridge.endpoints.find((e) => redactUrl(e.url) === outcome.endpoint)?.kind ?? this.endpointKind;
+    if (summary.ok) this.polls.succeeded();
+    else this.polls.failed(outcome.ok ? 'the poll could not be collected' : outcome.message, { reason: outcome.ok ? 'collect' : outcome.reason });
   }
 
   private pushUnit(timestampMs: number): PushUnit {

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log/logger';
 import { formatListenAddress, type ListenAddress } from './listen-address';
+import type { PageRoutes } from './status-routes';
 
 export interface MetricsServerOptions {
   readonly listenAddress: ListenAddress;
@@ -16,6 +17,8 @@ export interface MetricsServerOptions {
   /** Most metrics requests in flight; more get 503 at once, as promhttp's MaxRequestsInFlight does. */
   readonly maxRequestsInFlight: number;
   readonly version: string;
+  /** The status page (`/`) and `/api/v1/status` (status-routes.ts). */
+  readonly pages?: PageRoutes;
   readonly log: Logger;
 }
 
@@ -25,21 +28,7 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function indexPage(opts: MetricsServerOptions): string {
-  const path = escapeHtml(opts.telemetryPath);
-  return `<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>JVB Prometheus adapter</title></head>
-<body><h1>JVB Prometheus adapter</h1><p>Version ${escapeHtml(opts.version)}</p>
-<ul><li><a href="${path}">Metrics</a></li><li><a href="/-/healthy">Health</a></li><li><a href="/-/ready">Readiness</a></li></ul>
-</body></html>
-`;
-}
-
-/** /metrics, /-/healthy, /-/ready and an index page, as Prometheus exporters serve them. */
+/** /metrics, /-/healthy, /-/ready and the status page, as Prometheus exporters serve them. */
 export async function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsServer> {
   const send = (res: http.ServerResponse, status: number, type: string, body: string, head: boolean) => {
     res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
@@ -78,10 +67,8 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
         if (opts.isReady()) send(res, 200, 'text/plain; charset=utf-8', 'Ready.\n', head);
         else send(res, 503, 'text/plain; charset=utf-8', 'Not ready: no successful poll of the JVB yet.\n', head);
         return;
-      case '/':
-        send(res, 200, 'text/html; charset=utf-8', indexPage(opts), head);
-        return;
       default:
+        if (opts.pages?.(req.url ?? '/', res, head)) return;
         send(res, 404, 'text/plain; charset=utf-8', 'Not Found\n', head);
     }
   });

@@ -110,7 +110,7 @@ export class SinkSet {
     });
     // Loaded with the first remote-write destination: protobufjs and the compressors add about 15 MB an agent without one need not carry.
     const { RemoteWriteSink } = require('./remote-write/remote-write-sink') as typeof import('./remote-write/remote-write-sink');
-    return new RemoteWriteSink(destination, queue, this.remoteWriteMetrics, this.log);
+    return new RemoteWriteSink(destination, queue, this.remoteWriteMetrics, this.log, { maxBytes: this.storage.maxBytes, maxAgeMs: this.storage.maxAgeMs });
   }
 
   private openPushgateway(destination: PushgatewayOptions): Sink {

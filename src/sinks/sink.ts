@@ -1,4 +1,5 @@
 import type { LabelledFamilies } from '../model/metric-family';
+import type { DestinationStatus } from '../status/status-model';
 
 /**
  * What one poll hands to the sinks: the metrics of one "target" (a bridge,
@@ -23,6 +24,8 @@ export interface Sink {
   afterPoll(unit: PushUnit): Promise<void>;
   /** A target is gone (a bridge removed by a reload): its series end, as Prometheus ends those of a vanished target. */
   retire(key: string, timestampMs: number): Promise<void>;
+  /** What the status page shows of this destination; reads state, changes nothing. */
+  status(): Promise<DestinationStatus>;
   /** Delivers what it can within `deadlineMs`, then lets go. */
   stop(deadlineMs: number): Promise<void>;
 }

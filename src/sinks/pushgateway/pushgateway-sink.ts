@@ -7,6 +7,9 @@ import type { PushUnit, Sink } from '../sink';
 import { groupUrl } from './grouping-key-path';
 import type { PushgatewayMetrics } from './pushgateway-metrics';
 import { PushgatewaySender } from './pushgateway-sender';
+import { OutcomeRecord } from '../../status/outcome-record';
+import type { DestinationStatus } from '../../status/status-model';
+import { observeTransport } from '../observed-transport';
 
 /** The wait before the one retry of a failed push. */
 export const PUSH_RETRY_BACKOFF_MS = 1000;
@@ -14,6 +17,8 @@ export const PUSH_RETRY_BACKOFF_MS = 1000;
 /** One Pushgateway: after each poll of a target, PUT its text to the target's own group (job, instance, grouping labels). */
 export class PushgatewaySink implements Sink {
   private readonly senders = new Map<string, PushgatewaySender>();
+  /** Its pushes' (every group's) last success and failure, for the status page. */
+  private readonly pushes = new OutcomeRecord<{ status: number | null }>();
 
   constructor(
     private readonly destination: PushgatewayOptions,
@@ -29,7 +34,7 @@ export class PushgatewaySink implements Sink {
       const displayUrl = redactUrl(url);
       sender = new PushgatewaySender({
         displayUrl,
-        transport: createHttpTransport({ ...destination.http, url }, USER_AGENT),
+        transport: observeTransport(createHttpTransport({ ...destination.http, url }, USER_AGENT), this.pushes),
         metrics: this.metrics,
         log: this.log.with({ component: 'pushgateway', url: displayUrl }),
         retryBackoffMs: PUSH_RETRY_BACKOFF_MS,
@@ -46,6 +51,21 @@ export class PushgatewaySink implements Sink {
     if (sender === undefined) return;
     this.senders.delete(key);
     await sender.stop(PUSH_RETRY_BACKOFF_MS * 5);
+  }
+
+  async status(): Promise<DestinationStatus> {
+    return {
+      kind: 'pushgateway',
+      name: '',
+      url: redactUrl(this.destination.http.url),
+      protobufMessage: null,
+      protobufMessageConfigured: null,
+      lastSuccess: this.pushes.lastSuccess,
+      lastError: this.pushes.lastError,
+      queue: null,
+      samplesSent: null,
+      samplesDropped: {},
+    };
   }
 
   async stop(deadlineMs: number): Promise<void> {

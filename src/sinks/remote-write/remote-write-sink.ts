@@ -9,6 +9,10 @@ import type { RemoteWriteMetrics } from './remote-write-metrics';
 import { RemoteWriteSender } from './remote-write-sender';
 import { RemoteWrite1Encoder, type RemoteWriteEncoder } from './remote-write-encoder';
 import { RemoteWrite2Encoder } from './remote-write-2-encoder';
+import { OutcomeRecord } from '../../status/outcome-record';
+import type { DestinationStatus } from '../../status/status-model';
+import { observeTransport } from '../observed-transport';
+import { remoteWriteStatus, type QueueLimits } from './remote-write-status';
 
 /**
  * One remote-write destination: after each poll of a target, its samples are
@@ -26,19 +30,25 @@ import { RemoteWrite2Encoder } from './remote-write-2-encoder';
 export class RemoteWriteSink implements Sink {
   private readonly encoders = new Map<string, { encoder: RemoteWriteEncoder; v2: boolean }>();
   private readonly sender: RemoteWriteSender;
+  /** Its requests' last success and failure, for the status page. */
+  private readonly requests = new OutcomeRecord<{ status: number | null }>();
+  private readonly displayUrl: string;
 
   constructor(
     private readonly destination: RemoteWriteOptions,
-    queue: RequestQueue,
-    metrics: RemoteWriteMetrics,
+    private readonly queue: RequestQueue,
+    private readonly metrics: RemoteWriteMetrics,
     log: Logger,
+    /** Shown on the status page beside the queue's size. */
+    private readonly limits: QueueLimits = { maxBytes: Infinity, maxAgeMs: Infinity },
   ) {
     const displayUrl = redactUrl(destination.http.url);
+    this.displayUrl = displayUrl;
     this.sender = new RemoteWriteSender({
       name: destination.name,
       urlSetting: destination.urlSetting,
       displayUrl,
-      transport: createHttpTransport(destination.http, USER_AGENT),
+      transport: observeTransport(createHttpTransport(destination.http, USER_AGENT), this.requests),
       queue,
       metrics,
       retry: { minBackoffMs: destination.minBackoffMs, maxBackoffMs: destination.maxBackoffMs, retryOn429: destination.retryOn429 },
@@ -84,6 +94,20 @@ export class RemoteWriteSink implements Sink {
     if (held === undefined) return;
     this.encoders.delete(key);
     await this.sender.enqueue(held.encoder.encodePoll([], timestampMs));
+  }
+
+  status(): Promise<DestinationStatus> {
+    const { destination, queue, metrics, limits, requests, displayUrl } = this;
+    return remoteWriteStatus({
+      name: destination.name,
+      displayUrl,
+      messageNow: this.sender.protobufMessage,
+      messageConfigured: destination.protobufMessage,
+      queue,
+      limits,
+      metrics,
+      requests,
+    });
   }
 
   stop(deadlineMs: number): Promise<void> {
