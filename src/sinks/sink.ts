@@ -23,6 +23,8 @@ export interface Sink {
   afterPoll(unit: PushUnit): Promise<void>;
   /** A target is gone (a bridge removed by a reload): its series end, as Prometheus ends those of a vanished target. */
   retire(key: string, timestampMs: number): Promise<void>;
+  /** A reload: a destination that holds its queue on refused credentials tries again now (optional: remote-write only). */
+  retryHeld?(): void;
   /** Delivers what it can within `deadlineMs`, then lets go. */
   stop(deadlineMs: number): Promise<void>;
 }

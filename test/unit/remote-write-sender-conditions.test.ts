@@ -352,7 +352,7 @@ counted('start-up names every destination: kind, URL without credentials, queue 
   const sinks = new SinkSet(new Registry(), { path: root, maxBytes: 1 << 20, maxAgeMs: 3600_000, flushDeadlineMs: 1000 }, log, { path: '--storage.path', maxBytes: '--storage.max-bytes', inMemory: '--storage.in-memory' });
   await sinks.update({
     remoteWrite: [
-      { name: 'mimir', urlSetting: '--remote-write.url', http: http(`http://user:s3cret@127.0.0.1:1/api/v1/push`), maxSamplesPerRequest: 2000, retryOn429: true, minBackoffMs: 50, maxBackoffMs: 100, protobufMessage: 'prometheus.WriteRequest', protobufMessageSetting: '--remote-write.protobuf-message' },
+      { name: 'mimir', urlSetting: '--remote-write.url', http: http(`http://user:s3cret@127.0.0.1:1/api/v1/push`), maxSamplesPerRequest: 2000, retryOn429: true, minBackoffMs: 50, maxBackoffMs: 100, protobufMessage: 'prometheus.WriteRequest', protobufMessageSetting: '--remote-write.protobuf-message', onAuthError: 'hold', credentialSettings: [] },
     ],
     pushgateway: [{ http: http('http://127.0.0.1:1/'), grouping: [], deleteOnShutdown: false }],
   });

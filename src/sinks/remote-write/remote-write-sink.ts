@@ -9,6 +9,7 @@ import type { RemoteWriteMetrics } from './remote-write-metrics';
 import { RemoteWriteSender } from './remote-write-sender';
 import { RemoteWrite1Encoder, type RemoteWriteEncoder } from './remote-write-encoder';
 import { RemoteWrite2Encoder } from './remote-write-2-encoder';
+import { AuthHold, type AuthHoldOptions } from './auth-hold';
 
 /**
  * One remote-write destination: after each poll of a target, its samples are
@@ -32,8 +33,22 @@ export class RemoteWriteSink implements Sink {
     queue: RequestQueue,
     metrics: RemoteWriteMetrics,
     log: Logger,
+    /** Timings of the hold on refused credentials (tests); the defaults are auth-hold.ts'. */
+    holdTimings: Pick<AuthHoldOptions, 'minRetryMs' | 'maxRetryMs' | 'filePollMs'> = {},
   ) {
     const displayUrl = redactUrl(destination.http.url);
+    const senderLog = log.with({ component: 'remote_write', remote_name: destination.name, url: displayUrl });
+    const { basicAuth, bearerTokenFile } = destination.http;
+    const authHold =
+      destination.onAuthError === 'hold'
+        ? new AuthHold({
+            ...holdTimings,
+            credentialFiles: [...(basicAuth !== undefined && 'passwordFile' in basicAuth ? [basicAuth.passwordFile] : []), ...(bearerTokenFile !== undefined ? [bearerTokenFile] : [])],
+            credentialSettings: destination.credentialSettings,
+            log: senderLog,
+            gauge: { set: (value) => metrics.authHeld.set({ remote_name: destination.name, url: displayUrl }, value) },
+          })
+        : undefined;
     this.sender = new RemoteWriteSender({
       name: destination.name,
       urlSetting: destination.urlSetting,
@@ -42,7 +57,8 @@ export class RemoteWriteSink implements Sink {
       queue,
       metrics,
       retry: { minBackoffMs: destination.minBackoffMs, maxBackoffMs: destination.maxBackoffMs, retryOn429: destination.retryOn429 },
-      log: log.with({ component: 'remote_write', remote_name: destination.name, url: displayUrl }),
+      log: senderLog,
+      ...(authHold !== undefined ? { authHold } : {}),
       protobufMessage: destination.protobufMessage,
       protobufMessageSetting: destination.protobufMessageSetting,
     });
@@ -84,6 +100,10 @@ export class RemoteWriteSink implements Sink {
     if (held === undefined) return;
     this.encoders.delete(key);
     await this.sender.enqueue(held.encoder.encodePoll([], timestampMs));
+  }
+
+  retryHeld(): void {
+    this.sender.retryHeld();
   }
 
   stop(deadlineMs: number): Promise<void> {
