@@ -126,6 +126,9 @@ export class RemoteWriteSender {
     const timer = setTimeout(() => this.abort.abort(), deadlineMs);
     await this.loop;
     clearTimeout(timer);
+    // Conditions still going say what they cost in all, not only what their first line said.
+    for (const [status, refusal] of this.refusals) refusal.end('stopped while the receiver refused requests', { refused_status: status });
+    for (const [reason, condition] of this.drops) condition.end('stopped while requests were being dropped', { reason });
     this.abort.abort();
     this.opts.transport.close();
     if (this.opts.queue.pendingEntries > 0) {
@@ -346,10 +349,9 @@ export class RemoteWriteSender {
         refusal = new ConditionLog(log, { now: this.now, level: 'error' });
         this.refusals.set(decision.status, refusal);
       }
-      refusal.report(describeDrop(decision.status, outcome.kind === 'response' ? outcome.bodyPreview : ''), { status: decision.status }, {
-        refused_requests: 1,
-        refused_samples: refused,
-      });
+      // A request with no samples carries only metadata (HELP, TYPE): counted as such, not as "0 samples refused".
+      const counts: Record<string, number> = entry.samples === 0 ? { refused_requests: 1, refused_metadata_requests: 1 } : { refused_requests: 1, refused_samples: refused };
+      refusal.report(describeDrop(decision.status, outcome.kind === 'response' ? outcome.bodyPreview : ''), { status: decision.status }, counts);
       return true;
     }
     return false; // unreachable with unlimited attempts: a retryable failure is retried until aborted
@@ -368,7 +370,8 @@ export class RemoteWriteSender {
 
   private accepted(entry: QueueEntry, outcome: HttpOutcome): void {
     const { log } = this.opts;
-    if (!this.delivered) {
+    if (!this.delivered && entry.samples > 0) {
+      // The first request carrying samples (one with metadata only may go first): "samples=0" would read as nothing sent.
       this.delivered = true;
       log.info('first request delivered to the destination', { samples: entry.samples, status: outcome.kind === 'response' ? outcome.status : 0 });
     }
