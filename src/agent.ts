@@ -146,6 +146,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     async reload(next) {
       // New queues first: if one cannot be opened, this throws and nothing has changed.
       const changes = await updateSinks(next);
+      // Kept destinations held on refused credentials try again: a reload is how an operator says "fixed".
+      sinks.retryHeld();
       const old = fleet;
       await old.stop();
       agentRegistry.setDefaultLabels({ ...next.labels });

@@ -76,7 +76,18 @@ function remoteWriteOptions(reader: SettingReader<typeof REMOTE_WRITE_SETTINGS>)
     maxBackoffMs,
     protobufMessage: reader.require('protobuf-message'),
     protobufMessageSetting: reader.origin('protobuf-message').includes(' ') ? reader.origin('protobuf-message') : reader.name('protobuf-message'),
+    onAuthError: reader.require('on-auth-error'),
+    credentialSettings: credentialSettings(reader, options.url),
   };
+}
+
+/** The credential settings given, where they were given (the flag, the variable, the file's place); the URL when it carries user:password@. */
+function credentialSettings(reader: SettingReader<typeof REMOTE_WRITE_SETTINGS>, url: string): string[] {
+  const keys = ['username', 'password-file', 'password', 'bearer-token-file', 'bearer-token'] as const;
+  const named = keys.filter((key) => reader.has(key)).map((key) => reader.origin(key));
+  const parsed = new URL(url);
+  if (parsed.username !== '' || parsed.password !== '') named.push(reader.origin('url'));
+  return named;
 }
 
 function pushgatewayOptions(reader: SettingReader<typeof PUSHGATEWAY_SETTINGS>): PushgatewayOptions {

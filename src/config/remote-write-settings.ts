@@ -1,7 +1,7 @@
 import { PUSH_CONNECTION_SETTINGS } from './connection-settings';
 import type { Scope, SettingSpec } from './setting-spec';
 import * as parsers from './value-parsers';
-import { PROTOBUF_MESSAGES } from '../sinks/remote-write/remote-write-options';
+import { AUTH_ERROR_ACTIONS, PROTOBUF_MESSAGES } from '../sinks/remote-write/remote-write-options';
 
 export const REMOTE_WRITE_SETTINGS = {
   url: { kind: 'value', parse: parsers.httpUrl, help: 'Where to push; setting it enables this destination.' },
@@ -16,6 +16,14 @@ export const REMOTE_WRITE_SETTINGS = {
   'retry-on-429': { kind: 'value', parse: parsers.bool, default: 'true', help: 'Retry requests answered 429 Too Many Requests (as Grafana Alloy does).' },
   'min-backoff': { kind: 'value', parse: parsers.durationMs, default: '250ms', help: 'First wait before a retry; doubles up to --remote-write.max-backoff.' },
   'max-backoff': { kind: 'value', parse: parsers.durationMs, default: '30s', help: 'Longest wait between retries.' },
+  'on-auth-error': {
+    kind: 'value',
+    parse: parsers.oneOfNames(...AUTH_ERROR_ACTIONS),
+    default: 'hold',
+    help:
+      'What a 401 or 403 does: hold (stop sending and keep the queue, within --storage.max-bytes and --storage.max-age; the request is tried again when a credentials file changes, on SIGHUP, and every 1 to 10 minutes) ' +
+      'or drop (drop the refused request and go on, as Prometheus does).',
+  },
   'protobuf-message': {
     kind: 'value',
     parse: parsers.oneOfNames(...PROTOBUF_MESSAGES),

@@ -83,6 +83,11 @@ export class SinkSet {
     return { added: opened.size, kept: wanted.size - opened.size, removed: gone.length };
   }
 
+  /** A reload: destinations that hold their queue on refused credentials try their head request again now. */
+  retryHeld(): void {
+    for (const sink of this.sinks.values()) sink.retryHeld?.();
+  }
+
   /** Delivers what each can within `deadlineMs`, then lets go. */
   async stop(deadlineMs: number): Promise<void> {
     const all = this.current;

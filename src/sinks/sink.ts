@@ -26,6 +26,8 @@ export interface Sink {
   retire(key: string, timestampMs: number): Promise<void>;
   /** What the status page shows of this destination; reads state, changes nothing. */
   status(): Promise<DestinationStatus>;
+  /** A reload: a destination that holds its queue on refused credentials tries again now (optional: remote-write only). */
+  retryHeld?(): void;
   /** Delivers what it can within `deadlineMs`, then lets go. */
   stop(deadlineMs: number): Promise<void>;
 }

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError } from '../../src/config/config-error';
@@ -220,6 +220,17 @@ storage('protobuf-message: 1.0 by default; 2.0 from the flag, the environment, o
     ['prometheus.WriteRequest', '--remote-write.protobuf-message'],
   ]);
   assert.match(refused(['--remote-write.url=http://a/', '--remote-write.protobuf-message=v2']), /protobuf-message.*one of prometheus\.WriteRequest, io\.prometheus\.write\.v2\.Request/);
+});
+storage('on-auth-error: hold by default, drop when set; the credential settings are named as given (flag, variable, file place) for the line that says what to fix', () => {
+  const only = (config: AgentConfig) => config.destinations.remoteWrite.map((d) => [d.onAuthError, d.credentialSettings]);
+  const tokenFile = join(mkdtempSync(join(tmpdir(), 'auth-')), 'token');
+  writeFileSync(tokenFile, 'a-token\n');
+  assert.equal(only(run(['--remote-write.url=http://a/api/v1/write'])), [['hold', []]]);
+  assert.equal(only(run(['--remote-write.url=http://a/api/v1/write', '--remote-write.on-auth-error=drop', `--remote-write.bearer-token-file=${tokenFile}`])), [['drop', ['--remote-write.bearer-token-file']]]);
+  assert.equal(only(run(['--remote-write.url=http://a/api/v1/write', '--remote-write.username=u'], { JVB_ADAPTER_REMOTE_WRITE_PASSWORD: 'x' })), [['hold', ['--remote-write.username', 'JVB_ADAPTER_REMOTE_WRITE_PASSWORD']]]);
+  const file = `remote_write:\n  - url: http://a/api/v1/write\n    on-auth-error: DROP\n    username: u\n    password-file: ${tokenFile}\n`;
+  assert.equal(only(run(['--config.file=a.yml'], {}, { 'a.yml': file })), [['drop', ['a.yml remote_write[0].username', 'a.yml remote_write[0].password-file']]]);
+  assert.match(refused(['--remote-write.url=http://a/', '--remote-write.on-auth-error=retry']), /on-auth-error.*one of hold, drop/);
 });
 storage('the file takes lists of destinations; flags add one more', () => {
   const file = `remote_write:

@@ -143,6 +143,34 @@ conditions('an outage: one warning when it starts, one a minute with the failed 
   }
 });
 
+conditions('log lines count what they claim: a refused metadata-only request is no "refused_samples=0", and stopping says what the refusal cost in all', async () => {
+  receiver.answer = () => ({ status: 401, body: 'invalid credentials' });
+  const s = makeSender(`${receiver.url}/api/v1/write`);
+  await s.sender.enqueue([entry('metadata', 0), entry('a', 200), entry('b', 187), entry('c', 200)]);
+  await until('all refused', async () => (await s.metric('jvb_remote_write_samples_dropped_total', { reason: 'refused' })) === 587);
+  const started = at(s.lines, 'error', /HTTP 401/);
+  assert.is(started.length, 1, s.lines.join('\n'));
+  assert.not.match(started[0]!, /refused_samples=0/);
+  assert.match(started[0]!, /refused_requests=1 refused_metadata_requests=1$/);
+  await s.sender.stop(1000);
+  const stopped = at(s.lines, 'info', /stopped while the receiver refused requests/);
+  assert.is(stopped.length, 1, s.lines.join('\n'));
+  assert.match(stopped[0]!, /refused_status=401 lasted=0ms refused_requests=4 refused_metadata_requests=1 refused_samples=587$/);
+});
+
+conditions('the first delivery logged is the first request carrying samples, not a metadata-only one', async () => {
+  const s = makeSender(`${receiver.url}/api/v1/write`);
+  try {
+    await s.sender.enqueue([entry('metadata', 0), entry('a', 7)]);
+    await until('delivered', async () => (await s.metric('jvb_remote_write_samples_total')) === 7);
+    const first = at(s.lines, 'info', /first request delivered/);
+    assert.is(first.length, 1, s.lines.join('\n'));
+    assert.match(first[0]!, /samples=7 status=200/);
+  } finally {
+    await s.sender.stop(1000);
+  }
+});
+
 conditions('the first delivery is logged at info, once', async () => {
   const s = makeSender(`${receiver.url}/api/v1/write`);
   try {
@@ -352,7 +380,7 @@ counted('start-up names every destination: kind, URL without credentials, queue 
   const sinks = new SinkSet(new Registry(), { path: root, maxBytes: 1 << 20, maxAgeMs: 3600_000, flushDeadlineMs: 1000 }, log, { path: '--storage.path', maxBytes: '--storage.max-bytes', inMemory: '--storage.in-memory' });
   await sinks.update({
     remoteWrite: [
-      { name: 'mimir', urlSetting: '--remote-write.url', http: http(`http://user:s3cret@127.0.0.1:1/api/v1/push`), maxSamplesPerRequest: 2000, retryOn429: true, minBackoffMs: 50, maxBackoffMs: 100, protobufMessage: 'prometheus.WriteRequest', protobufMessageSetting: '--remote-write.protobuf-message' },
+      { name: 'mimir', urlSetting: '--remote-write.url', http: http(`http://user:s3cret@127.0.0.1:1/api/v1/push`), maxSamplesPerRequest: 2000, retryOn429: true, minBackoffMs: 50, maxBackoffMs: 100, protobufMessage: 'prometheus.WriteRequest', protobufMessageSetting: '--remote-write.protobuf-message', onAuthError: 'hold', credentialSettings: [] },
     ],
     pushgateway: [{ http: http('http://127.0.0.1:1/'), grouping: [], deleteOnShutdown: false }],
   });

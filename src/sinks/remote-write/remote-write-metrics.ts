@@ -97,6 +97,13 @@ export function createRemoteWriteMetrics(registry: Registry, now: () => number =
       labelNames: [...labelNames, 'message'],
       registers,
     }),
+    authHeld: new Gauge({
+      name: 'jvb_remote_write_held',
+      help:
+        '1 while the destination holds its queue because the receiver refused the credentials (401/403 with on-auth-error: hold): nothing is sent nor dropped for it until a credentials file changes, a reload, or the next slow retry; 0 otherwise.',
+      labelNames,
+      registers,
+    }),
     lastSuccess: new Gauge({
       name: 'jvb_remote_write_last_success_timestamp_seconds',
       help: 'Unix time of the last request the destination accepted.',

@@ -6,6 +6,10 @@ export type ProtobufMessage = (typeof PROTOBUF_MESSAGES)[number];
 export const WRITE_REQUEST_V1: ProtobufMessage = 'prometheus.WriteRequest';
 export const WRITE_REQUEST_V2: ProtobufMessage = 'io.prometheus.write.v2.Request';
 
+/** What a 401 or 403 does to a destination: hold its queue until the credentials change, or drop the request (auth-hold.ts). */
+export const AUTH_ERROR_ACTIONS = ['hold', 'drop'] as const;
+export type AuthErrorAction = (typeof AUTH_ERROR_ACTIONS)[number];
+
 /** One remote-write destination, as the configuration hands it down. */
 export interface RemoteWriteOptions {
   readonly name: string;
@@ -27,4 +31,8 @@ export interface RemoteWriteOptions {
   readonly protobufMessage: ProtobufMessage;
   /** How the user named that setting (`--remote-write.protobuf-message`, a file entry), for the fallback's log line. */
   readonly protobufMessageSetting: string;
+  /** hold (default) or drop, on 401/403. */
+  readonly onAuthError: AuthErrorAction;
+  /** The settings that give the credentials, as the user named them (`--remote-write.bearer-token-file`, a file entry), for the line that says what to fix. */
+  readonly credentialSettings: readonly string[];
 }

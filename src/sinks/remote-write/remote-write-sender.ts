@@ -4,29 +4,17 @@ import type { HttpOutcome, HttpTransport } from '../../http/http-transport';
 import { abortableSleep } from '../../http/abortable-sleep';
 import { describeDrop, nextBackoffMs } from '../../http/retry-policy';
 import type { QueueDrop, QueueDropReason, QueueEntry, RequestQueue } from '../queue/request-queue';
+import { DROP_MESSAGES, DROP_REASONS, QUEUE_OPERATIONS, errorText, isDiskFull, type QueueOperation } from './drop-reasons';
 import { looksLikeHtml } from '../html-answer';
 import type { RemoteWriteMetrics } from './remote-write-metrics';
 import { WRITE_REQUEST_V1, type ProtobufMessage } from './remote-write-options';
 import { MessageChoice, REMOTE_WRITE_2_HEADERS, REMOTE_WRITE_HEADERS, ignoredV2, writtenCounts } from './protobuf-message';
 import { isV2RequestBody, v2RequestToV1 } from './v2-to-v1';
 import { sendCounted } from './send-counted';
+import { isAuthRefusal, type AuthHold } from './auth-hold';
 
 export { REMOTE_WRITE_HEADERS } from './protobuf-message';
-
-const DROP_MESSAGES: Readonly<Record<QueueDropReason, string>> = {
-  queue_full: 'queue full (--storage.max-bytes, or the free space of --storage.path): dropped the oldest requests',
-  too_old: 'dropped queued requests older than --storage.max-age',
-  too_big: 'dropped a request larger than the whole queue (--storage.max-bytes)',
-  corrupt: 'records of the queue on disk were damaged (checksum) and are skipped',
-  storage_error: 'queued requests were lost to a storage error; the queue was rebuilt from what is left on disk',
-};
-
-/** Every reason of jvb_remote_write_samples_dropped_total; each exists at 0 from the start. */
-export const DROP_REASONS = ['refused', 'queue_full', 'too_old', 'too_big', 'storage_error', 'corrupt'] as const;
-
-/** The queue operations of jvb_remote_write_queue_errors_total; each exists at 0 from the start. */
-export const QUEUE_OPERATIONS = ['append', 'peek', 'ack', 'take_drops'] as const;
-type QueueOperation = (typeof QUEUE_OPERATIONS)[number];
+export { DROP_REASONS, QUEUE_OPERATIONS } from './drop-reasons';
 
 export interface RetryOptions {
   readonly minBackoffMs: number;
@@ -52,6 +40,8 @@ export interface RemoteWriteSenderOptions {
   readonly protobufMessage?: ProtobufMessage;
   /** How the user named that setting, for the fallback's log line. */
   readonly protobufMessageSetting?: string;
+  /** Holds the queue on 401/403 instead of dropping (on-auth-error: hold); absent: such requests are dropped. */
+  readonly authHold?: AuthHold;
 }
 
 /**
@@ -131,10 +121,14 @@ export class RemoteWriteSender {
    */
   async stop(deadlineMs: number): Promise<void> {
     this.stopping = true;
+    this.opts.authHold?.stop();
     this.wake?.();
     const timer = setTimeout(() => this.abort.abort(), deadlineMs);
     await this.loop;
     clearTimeout(timer);
+    // Conditions still going say what they cost in all, not only what their first line said.
+    for (const [status, refusal] of this.refusals) refusal.end('stopped while the receiver refused requests', { refused_status: status });
+    for (const [reason, condition] of this.drops) condition.end('stopped while requests were being dropped', { reason });
     this.abort.abort();
     this.opts.transport.close();
     if (this.opts.queue.pendingEntries > 0) {
@@ -148,6 +142,11 @@ export class RemoteWriteSender {
     } catch (error) {
       this.opts.log.error('could not close the queue', { err: errorText(error) });
     }
+  }
+
+  /** A reload: a destination held on refused credentials tries its head request now. */
+  retryHeld(): void {
+    this.opts.authHold?.retry();
   }
 
   /** Appends one entry; an I/O error gets one more try (the disk queue rebuilds itself first); then the entry is dropped and counted. */
@@ -326,11 +325,17 @@ export class RemoteWriteSender {
     const written = asV2 ? writtenCounts(outcome) : undefined;
     const writtenSamples = written === undefined ? undefined : Math.min(entry.samples, written.samples + written.histograms);
     if (decision.kind === 'success' || decision.kind === 'drop') this.outageOver();
+    if (decision.kind === 'drop' && this.opts.authHold !== undefined && isAuthRefusal(decision.status)) {
+      // Held, not dropped: the same request again once the credentials may have changed (auth-hold.ts).
+      const queued = { requests: this.opts.queue.pendingEntries, samples: this.opts.queue.pendingSamples };
+      return (await this.opts.authHold.wait(decision.status, this.abort.signal, queued)) && this.deliver(entry);
+    }
     if (decision.kind === 'success') {
       const sent = writtenSamples ?? entry.samples;
       metrics.samplesSent.inc(this.labels, sent);
       if (sent < entry.samples) metrics.samplesDropped.inc({ ...this.labels, reason: 'refused' }, entry.samples - sent);
       metrics.lastSuccess.set(this.labels, Date.now() / 1000);
+      this.opts.authHold?.accepted({ requests: this.opts.queue.pendingEntries, samples: this.opts.queue.pendingSamples });
       if (entry.samples > 0) metrics.highestSentTimestamp.set(this.labels, entry.maxTimestampMs / 1000);
       this.accepted(entry, outcome);
       return true;
@@ -344,10 +349,9 @@ export class RemoteWriteSender {
         refusal = new ConditionLog(log, { now: this.now, level: 'error' });
         this.refusals.set(decision.status, refusal);
       }
-      refusal.report(describeDrop(decision.status, outcome.kind === 'response' ? outcome.bodyPreview : ''), { status: decision.status }, {
-        refused_requests: 1,
-        refused_samples: refused,
-      });
+      // A request with no samples carries only metadata (HELP, TYPE): counted as such, not as "0 samples refused".
+      const counts: Record<string, number> = entry.samples === 0 ? { refused_requests: 1, refused_metadata_requests: 1 } : { refused_requests: 1, refused_samples: refused };
+      refusal.report(describeDrop(decision.status, outcome.kind === 'response' ? outcome.bodyPreview : ''), { status: decision.status }, counts);
       return true;
     }
     return false; // unreachable with unlimited attempts: a retryable failure is retried until aborted
@@ -366,7 +370,8 @@ export class RemoteWriteSender {
 
   private accepted(entry: QueueEntry, outcome: HttpOutcome): void {
     const { log } = this.opts;
-    if (!this.delivered) {
+    if (!this.delivered && entry.samples > 0) {
+      // The first request carrying samples (one with metadata only may go first): "samples=0" would read as nothing sent.
       this.delivered = true;
       log.info('first request delivered to the destination', { samples: entry.samples, status: outcome.kind === 'response' ? outcome.status : 0 });
     }
@@ -385,13 +390,4 @@ export class RemoteWriteSender {
       );
     }
   }
-}
-
-function isDiskFull(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT';
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

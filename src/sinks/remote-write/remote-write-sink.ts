@@ -13,6 +13,7 @@ import { OutcomeRecord } from '../../status/outcome-record';
 import type { DestinationStatus } from '../../status/status-model';
 import { observeTransport } from '../observed-transport';
 import { remoteWriteStatus, type QueueLimits } from './remote-write-status';
+import { AuthHold, type AuthHoldOptions } from './auth-hold';
 
 /**
  * One remote-write destination: after each poll of a target, its samples are
@@ -41,9 +42,23 @@ export class RemoteWriteSink implements Sink {
     log: Logger,
     /** Shown on the status page beside the queue's size. */
     private readonly limits: QueueLimits = { maxBytes: Infinity, maxAgeMs: Infinity },
+    /** Timings of the hold on refused credentials (tests); the defaults are auth-hold.ts'. */
+    holdTimings: Pick<AuthHoldOptions, 'minRetryMs' | 'maxRetryMs' | 'filePollMs'> = {},
   ) {
     const displayUrl = redactUrl(destination.http.url);
     this.displayUrl = displayUrl;
+    const senderLog = log.with({ component: 'remote_write', remote_name: destination.name, url: displayUrl });
+    const { basicAuth, bearerTokenFile } = destination.http;
+    const authHold =
+      destination.onAuthError === 'hold'
+        ? new AuthHold({
+            ...holdTimings,
+            credentialFiles: [...(basicAuth !== undefined && 'passwordFile' in basicAuth ? [basicAuth.passwordFile] : []), ...(bearerTokenFile !== undefined ? [bearerTokenFile] : [])],
+            credentialSettings: destination.credentialSettings,
+            log: senderLog,
+            gauge: { set: (value) => metrics.authHeld.set({ remote_name: destination.name, url: displayUrl }, value) },
+          })
+        : undefined;
     this.sender = new RemoteWriteSender({
       name: destination.name,
       urlSetting: destination.urlSetting,
@@ -52,7 +67,8 @@ export class RemoteWriteSink implements Sink {
       queue,
       metrics,
       retry: { minBackoffMs: destination.minBackoffMs, maxBackoffMs: destination.maxBackoffMs, retryOn429: destination.retryOn429 },
-      log: log.with({ component: 'remote_write', remote_name: destination.name, url: displayUrl }),
+      log: senderLog,
+      ...(authHold !== undefined ? { authHold } : {}),
       protobufMessage: destination.protobufMessage,
       protobufMessageSetting: destination.protobufMessageSetting,
     });
@@ -108,6 +124,10 @@ export class RemoteWriteSink implements Sink {
       metrics,
       requests,
     });
+  }
+
+  retryHeld(): void {
+    this.sender.retryHeld();
   }
 
   stop(deadlineMs: number): Promise<void> {

@@ -1,0 +1,28 @@
+// The reasons a destination gives up on samples, and how its log lines word them.
+
+import type { QueueDropReason } from '../queue/request-queue';
+
+export const DROP_MESSAGES: Readonly<Record<QueueDropReason, string>> = {
+  queue_full: 'queue full (--storage.max-bytes, or the free space of --storage.path): dropped the oldest requests',
+  too_old: 'dropped queued requests older than --storage.max-age',
+  too_big: 'dropped a request larger than the whole queue (--storage.max-bytes)',
+  corrupt: 'records of the queue on disk were damaged (checksum) and are skipped',
+  storage_error: 'queued requests were lost to a storage error; the queue was rebuilt from what is left on disk',
+};
+
+/** Every reason of jvb_remote_write_samples_dropped_total; each exists at 0 from the start. */
+export const DROP_REASONS = ['refused', 'queue_full', 'too_old', 'too_big', 'storage_error', 'corrupt'] as const;
+
+/** The queue operations of jvb_remote_write_queue_errors_total; each exists at 0 from the start. */
+export const QUEUE_OPERATIONS = ['append', 'peek', 'ack', 'take_drops'] as const;
+export type QueueOperation = (typeof QUEUE_OPERATIONS)[number];
+
+/** A full disk (or quota): the queue already retried it. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
