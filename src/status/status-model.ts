@@ -68,6 +68,8 @@ export interface DestinationStatus {
   readonly samplesSent: number | null;
   /** Samples given up on, by reason (jvb_remote_write_samples_dropped_total); {} for a Pushgateway. */
   readonly samplesDropped: Readonly<Record<string, number>>;
+  /** The receiver refused the credentials and the queue is held until they change (remote_write with on-auth-error hold). */
+  readonly held: boolean;
 }
 
 export interface ReloadStatus {

@@ -103,7 +103,7 @@ function droppedCell(d: DestinationStatus): string {
 
 function destinationRow(d: DestinationStatus, now: string): string {
   const failing = destinationFailing(d);
-  const state = failing ? badge('down', 'FAILING') : d.lastSuccess !== null ? badge('up', 'OK') : badge('unknown', 'NOT SENT YET');
+  const state = d.held ? badge('down', 'HELD: CREDENTIALS REFUSED') : failing ? badge('down', 'FAILING') : d.lastSuccess !== null ? badge('up', 'OK') : badge('unknown', 'NOT SENT YET');
   const label = d.lastError === null ? '' : d.lastError.status === null ? 'no answer' : `HTTP ${d.lastError.status}`;
   return `<tr>
 <td><strong>${h(d.kind)}</strong>${d.name === '' ? '' : `<div class="muted">${h(d.name)}</div>`}</td>

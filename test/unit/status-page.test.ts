@@ -70,6 +70,7 @@ function snapshot(): StatusSnapshot {
         queue: { requests: 12, samples: 3456, bytes: 1536, maxBytes: 512 * 1024 * 1024, oldestAgeSeconds: 75, maxAgeSeconds: 7200, durable: true },
         samplesSent: 0,
         samplesDropped: { refused: 587, queue_full: 0 },
+        held: false,
       },
     ],
   };
@@ -84,6 +85,14 @@ page('every value is escaped; the page has no script', () => {
   assert.match(html, '&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#38;&#39;');
   // The hostile text appears escaped in the bridge name, its error, the destination's error and the reload error.
   assert.is(html.split('&#60;script&#62;').length - 1, 4);
+});
+
+page('a destination whose credentials were refused and whose queue is held says so', () => {
+  const held = snapshot();
+  const destinations = held.destinations.map((d) => ({ ...d, held: true }));
+  const text = renderStatusPage({ ...held, destinations }).replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ');
+  assert.match(text, 'HELD: CREDENTIALS REFUSED');
+  assert.not.match(renderStatusPage(snapshot()), 'HELD');
 });
 
 page('it names what is wrong: the bridge down with its error, the destination failing with its status', () => {
@@ -257,7 +266,7 @@ live('/api/v1/status: its shape, the bridge down, the destination refusing with 
   assert.is(down.url, `http://127.0.0.1:${closedPort}/metrics?api_key=<redacted>`);
 
   assert.is(data.destinations.length, 2);
-  const destinationKeys = ['kind', 'lastError', 'lastSuccess', 'name', 'protobufMessage', 'protobufMessageConfigured', 'queue', 'samplesDropped', 'samplesSent', 'url'];
+  const destinationKeys = ['held', 'kind', 'lastError', 'lastSuccess', 'name', 'protobufMessage', 'protobufMessageConfigured', 'queue', 'samplesDropped', 'samplesSent', 'url'];
   for (const d of data.destinations) assert.equal(Object.keys(d).sort(), destinationKeys);
   const rw = data.destinations.find((d) => d.kind === 'remote_write')!;
   const pg = data.destinations.find((d) => d.kind === 'pushgateway')!;

@@ -65,6 +65,7 @@ export class PushgatewaySink implements Sink {
       queue: null,
       samplesSent: null,
       samplesDropped: {},
+      held: false,
     };
   }
 

@@ -31,6 +31,7 @@ export async function remoteWriteStatus(state: RemoteWriteState): Promise<Destin
     if (mine(labels)) samplesDropped[String(labels['reason'])] = value;
   }
   const sent = (await metrics.samplesSent.get()).values.find(({ labels }) => mine(labels))?.value ?? 0;
+  const held = (await metrics.authHeld.get()).values.find(({ labels }) => mine(labels))?.value === 1;
   const oldest = queue.oldestTimestampMs;
   const now = (state.now ?? Date.now)();
   return {
@@ -52,5 +53,6 @@ export async function remoteWriteStatus(state: RemoteWriteState): Promise<Destin
     },
     samplesSent: sent,
     samplesDropped,
+    held,
   };
 }
