@@ -175,7 +175,7 @@ export class BridgeFleet {
         this.opts.exposition.refresh();
       },
     });
-    const scheduler = new PollScheduler(options.intervalMs, () => poller.tick(), bridgeLog);
+    const scheduler = new PollScheduler(options.intervalMs, (untilNextSlotMs) => poller.tick(untilNextSlotMs), bridgeLog);
     bridge = { options, labels, single, registry, source, scheduler, shutdown, poller, shown: replacing === undefined ? registry : (replacing ?? undefined) };
     log.info('polling JVB', {
       bridge: options.name,
