@@ -30,7 +30,8 @@ export interface RunningAgent {
   readonly reloads: ReloadRecord;
   /**
    * Applies a new configuration (SIGHUP): bridges, labels and destinations;
-   * queues of unchanged destinations are kept. Settings that need a restart
+   * queues of unchanged destinations are kept, and so are the pollers,
+   * counters, detected endpoints and schedules of unchanged bridges. Settings that need a restart
    * (listen address, storage, logging) are named in a warning and keep their
    * old values. Throws, changing nothing, when a new destination's queue
    * cannot be opened.
@@ -107,7 +108,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
 
   const exposition = new ServedExposition(agentRegistry);
   const fleetOptions = { agentRegistry, sinks, exposition, log, verbose: config.demo };
-  let fleet = new BridgeFleet(bridgesOf(config), config.labels, config.poll.intervalMs, fleetOptions);
+  const fleet = new BridgeFleet(fleetOptions);
+  await fleet.update(bridgesOf(config), config.labels, config.poll.intervalMs);
 
   const reloads = new ReloadRecord();
   const status = () =>
@@ -148,15 +150,12 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       const changes = await updateSinks(next);
       // Kept destinations held on refused credentials try again: a reload is how an operator says "fixed".
       sinks.retryHeld();
-      const old = fleet;
-      await old.stop();
       agentRegistry.setDefaultLabels({ ...next.labels });
-      fleet = new BridgeFleet(bridgesOf(next), next.labels, next.poll.intervalMs, fleetOptions);
-      // Targets gone with the old generation end their series.
+      // Unchanged bridges keep their pollers, counters, detected endpoints and schedules; only the others change.
+      const bridges = await fleet.update(bridgesOf(next), next.labels, next.poll.intervalMs);
+      // Targets gone end their series (and their Pushgateway groups).
       const timestampMs = Date.now();
-      const gone = old.targetKeys.filter((key) => !fleet.targetKeys.includes(key));
-      await Promise.all(gone.flatMap((key) => sinks.current.map((sink) => sink.retire(key, timestampMs))));
-      fleet.start();
+      await Promise.all(bridges.goneTargets.flatMap((key) => sinks.current.map((sink) => sink.retire(key, timestampMs))));
       const now = restartOnlySettings(next);
       const needRestart = Object.keys(now).filter((key) => now[key] !== startedWith[key]);
       if (needRestart.length > 0) log.warn('these settings changed but apply only at start: restart to use them', { settings: needRestart.join(',') });
@@ -165,6 +164,10 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
         destinations_added: changes.added,
         destinations_kept: changes.kept,
         destinations_removed: changes.removed,
+        bridges_added: bridges.added,
+        bridges_changed: bridges.changed,
+        bridges_kept: bridges.kept,
+        bridges_removed: bridges.removed,
       });
     },
     async stop() {

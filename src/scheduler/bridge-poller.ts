@@ -58,9 +58,10 @@ export class BridgePoller {
     return this.everOk;
   }
 
-  async tick(): Promise<void> {
+  /** `untilNextSlotMs`: the time left before the next tick is due; the poll ends by then. */
+  async tick(untilNextSlotMs?: number): Promise<void> {
     const timestampMs = this.clock.next();
-    const outcome = await this.source.poll(this.opts.signal);
+    const outcome = await this.source.poll(this.opts.signal, untilNextSlotMs);
     if (!outcome.ok && outcome.reason === 'aborted' && this.opts.signal.aborted) return; // shutting down: nothing to report
     const summary = this.registry.collect(outcome);
     this.recordPoll(timestampMs, outcome, summary);

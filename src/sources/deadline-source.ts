@@ -13,11 +13,14 @@ export class DeadlineSource implements Source {
     private readonly where: string,
   ) {}
 
-  async poll(signal: AbortSignal): Promise<PollOutcome> {
-    const deadline = AbortSignal.timeout(this.timeoutMs);
+  /** `budgetMs`: the time left before the next poll is due; the deadline is the sooner of it and the timeout. */
+  async poll(signal: AbortSignal, budgetMs?: number): Promise<PollOutcome> {
+    const timeoutMs = Math.max(1, Math.floor(Math.min(this.timeoutMs, budgetMs ?? Number.POSITIVE_INFINITY)));
+    const deadline = AbortSignal.timeout(timeoutMs);
     const outcome = await this.inner.poll(AbortSignal.any([signal, deadline]));
     if (!outcome.ok && outcome.reason === 'aborted' && deadline.aborted && !signal.aborted) {
-      return { ok: false, reason: 'timeout', message: `${this.where} did not answer within ${this.timeoutMs}ms`, durationMs: outcome.durationMs };
+      const why = timeoutMs < this.timeoutMs ? ` (the time left before the next poll is due; the timeout is ${this.timeoutMs}ms)` : '';
+      return { ok: false, reason: 'timeout', message: `${this.where} did not answer within ${timeoutMs}ms${why}`, durationMs: outcome.durationMs };
     }
     return outcome;
   }

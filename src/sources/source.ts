@@ -6,8 +6,12 @@ import type { MetricFamily } from '../model/metric-family';
  * endpoint or format a bridge speaks.
  */
 export interface Source {
-  /** One poll; never throws. `signal` cuts it short (shutdown). */
-  poll(signal: AbortSignal): Promise<PollOutcome>;
+  /**
+   * One poll; never throws. `signal` cuts it short (shutdown); `budgetMs`,
+   * when given, is the time left before the next poll is due (the deadline
+   * ends the poll by then).
+   */
+  poll(signal: AbortSignal, budgetMs?: number): Promise<PollOutcome>;
   /** Closes pooled connections. */
   close(): void;
 }

@@ -71,6 +71,11 @@ export class PushgatewaySender {
     for (const result of ['success', 'retried_success', 'failed']) opts.metrics.pushes.inc({ url: opts.displayUrl, result }, 0);
   }
 
+  /** The group's URL without credentials. */
+  get url(): string {
+    return this.opts.displayUrl;
+  }
+
   /** Called after each poll with that poll's text; never waits for the network. */
   push(render: () => Promise<string>): void {
     if (this.stopped) return;
@@ -84,11 +89,12 @@ export class PushgatewaySender {
 
   /**
    * Lets a push in flight finish (its retry wait cut short) for up to
-   * `deadlineMs`, then aborts it; then DELETEs the group when configured,
-   * within what is left of the deadline (at least DELETE_MIN_BUDGET_MS: a
+   * `deadlineMs`, then aborts it; then DELETEs the group when configured
+   * (or when `deleteGroup` says so: a bridge removed by a reload), within
+   * what is left of the deadline (at least DELETE_MIN_BUDGET_MS: a
    * decommissioned bridge's group must really go).
    */
-  async stop(deadlineMs: number): Promise<void> {
+  async stop(deadlineMs: number, deleteGroup: 'on-shutdown' | 'removed' | 'keep' = 'on-shutdown'): Promise<void> {
     const started = Date.now();
     this.stopped = true;
     this.again = false;
@@ -96,11 +102,15 @@ export class PushgatewaySender {
     const timer = setTimeout(() => this.abort.abort(), deadlineMs);
     await this.inFlight;
     clearTimeout(timer);
-    if (this.opts.deleteOnShutdown) {
+    if ((this.opts.deleteOnShutdown && deleteGroup === 'on-shutdown') || deleteGroup === 'removed') {
       const budgetMs = Math.max(deadlineMs - (Date.now() - started), DELETE_MIN_BUDGET_MS);
       const outcome = await this.opts.transport.send({ method: 'DELETE', headers: {} }, AbortSignal.timeout(budgetMs));
       const decision = classifyResponse(outcome, { retryOn429: false });
-      if (decision.kind === 'success') this.opts.log.info('deleted the group from the Pushgateway (--pushgateway.delete-on-shutdown)');
+      if (decision.kind === 'success') {
+        this.opts.log.info(
+          deleteGroup === 'removed' ? 'deleted the group of a bridge removed by a reload from the Pushgateway' : 'deleted the group from the Pushgateway (--pushgateway.delete-on-shutdown)',
+        );
+      }
       else this.opts.log.error('could not delete the group from the Pushgateway', { err: this.explain(outcome) });
     }
     this.opts.transport.close();

@@ -45,12 +45,18 @@ export class PushgatewaySink implements Sink {
     sender.push(unit.text);
   }
 
-  /** The target's group is left as it is (or deleted with --pushgateway.delete-on-shutdown), as at shutdown. */
+  /**
+   * A target removed by a reload: its group is deleted (whatever
+   * --pushgateway.delete-on-shutdown says), or it would stay on the gateway
+   * with its last values (`jvb_up` frozen) for ever. Not when another
+   * target still pushes to the same group (a fixed instance).
+   */
   async retire(key: string): Promise<void> {
     const sender = this.senders.get(key);
     if (sender === undefined) return;
     this.senders.delete(key);
-    await sender.stop(PUSH_RETRY_BACKOFF_MS * 5);
+    const shared = [...this.senders.values()].some((other) => other.url === sender.url);
+    await sender.stop(PUSH_RETRY_BACKOFF_MS * 5, shared ? 'keep' : 'removed');
   }
 
   async status(): Promise<DestinationStatus> {
