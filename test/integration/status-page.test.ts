@@ -100,7 +100,7 @@ test('the page names the bridge that is down with its error and the destination 
   assert.match(text, /jvb-down job jvb native \(\/metrics\) \S+ DOWN .* http_status ?: http:\/\/127\.0\.0\.1:\d+\/metrics answered HTTP 503/);
   assert.match(text, /jvb-up job jvb colibri \(\/colibri\/stats\) \S+ UP /);
   // The destination, refusing with 401: status and the receiver's words.
-  assert.match(text, /remote_write refusing-receiver \S+ remote-write 1\.0 prometheus\.WriteRequest FAILING never HTTP 401: authentication error: invalid token failing since/);
+  assert.match(text, /remote_write refusing-receiver \S+ remote-write 1\.0 prometheus\.WriteRequest HELD: CREDENTIALS REFUSED never HTTP 401: authentication error: invalid token failing since/);
   assert.not.match(dom, PASSWORD, 'no secret in the page');
 });
 
