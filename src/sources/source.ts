@@ -34,6 +34,8 @@ export type PollFailureReason = (typeof POLL_FAILURE_REASONS)[number];
 export const SKIP_REASONS = [
   'not_a_number',
   'bad_histogram',
+  /** A summary sample without a `quantile` label (native /metrics). */
+  'bad_summary',
   'nested_object',
   'unexpected_array',
   'null',

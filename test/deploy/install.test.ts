@@ -62,20 +62,22 @@ install('npm pack holds the built CLI and its build info, proto/, the systemd un
     assert.ok(files.includes(path), `the tarball holds ${path}`);
   }
   if (existsSync(join(ROOT, 'LICENSE'))) assert.ok(files.includes('LICENSE'), 'the tarball holds LICENSE');
-  // Whatever the repository has in these folders ships too (dashboards and alerts are being added).
-  // (Their tests, e.g. promtool's alerts/*.test.yml, stay out.)
+  // Whatever the repository has in these folders ships too (dashboards and alerts are being added),
+  // the alerts' promtool tests included: the docs tell operators to run `promtool test rules alerts/jvb.rules.test.yml`.
   for (const folder of ['dashboards', 'alerts', 'deploy']) {
     if (!existsSync(join(ROOT, folder))) continue;
-    for (const file of walk(join(ROOT, folder)).filter((f) => !/\.test\./.test(f))) assert.ok(files.includes(file), `the tarball holds ${file}`);
+    for (const file of walk(join(ROOT, folder))) assert.ok(files.includes(file), `the tarball holds ${file}`);
   }
+  assert.ok(files.includes('alerts/jvb.rules.test.yml'), 'the tarball holds alerts/jvb.rules.test.yml');
   assert.ok(files.includes('deploy/kubernetes/jvb-with-adapter.yaml'));
   // Every source file is there compiled.
   for (const source of walk(join(ROOT, 'src')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))) {
     const built = source.replace(/^src\//, 'dist/').replace(/\.ts$/, '.js');
     assert.ok(files.includes(built), `the tarball holds ${built}, built from ${source}`);
   }
-  const unwanted = files.filter((f) => /^(test|src|scripts|\.ci|node_modules)\//.test(f) || /\.test\.|tsconfig|\.tgz$|^Dockerfile$/.test(f));
-  assert.equal(unwanted, [], 'no tests, sources, build scripts or development files');
+  // The alerts' promtool tests are for operators; no other test ships.
+  const unwanted = files.filter((f) => /^(test|src|scripts|\.ci|node_modules)\//.test(f) || (/\.test\./.test(f) && !/^alerts\/[^/]+\.test\.yml$/.test(f)) || /tsconfig|\.tgz$|^Dockerfile$/.test(f));
+  assert.equal(unwanted, [], 'no tests (but the alerts\' promtool tests), sources, build scripts or development files');
 });
 
 install('the packed CLI is executable through its shebang and records the git revision it was built from', async (ctx) => {
@@ -90,6 +92,16 @@ install('the packed CLI is executable through its shebang and records the git re
   const manifest = JSON.parse(readFileSync(join(extract, 'package', 'package.json'), 'utf8')) as typeof pkg & { engines: { node: string } };
   assert.is(manifest.bin[BIN], 'dist/cli.js');
   assert.is(manifest.engines.node, '>=20');
+});
+
+install('in the unpacked package, `promtool test rules alerts/jvb.rules.test.yml` passes, as the docs say', async (ctx) => {
+  const { work, tarball } = packed(ctx);
+  const extract = join(work, 'extract-promtool');
+  execFileSync('mkdir', ['-p', extract]);
+  execFileSync('tar', ['-xzf', tarball, '-C', extract]);
+  const result = await run('promtool', ['test', 'rules', 'alerts/jvb.rules.test.yml'], { cwd: join(extract, 'package'), timeoutMs: 60_000 });
+  assert.is(result.code, 0, `promtool test rules failed in the package:\n${result.stdout}\n${result.stderr}`);
+  assert.match(result.stdout + result.stderr, 'SUCCESS');
 });
 
 install('npm install -g --prefix <tmp> <tarball>: the bin runs without a build, --version names the version, revision and node; only production dependencies', async (ctx) => {

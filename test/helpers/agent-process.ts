@@ -39,13 +39,15 @@ export class AgentProcess {
   /**
    * Starts the agent. Unless `args` set a --storage.* of their own, the
    * queues go to a fresh temporary folder (never the working directory).
+   * `wrapper`: a command the agent runs under (e.g. `unshare --pid --fork`).
    */
-  static spawn(args: string[], env: Record<string, string> = {}, nodeFlags: readonly string[] = []): AgentProcess {
+  static spawn(args: string[], env: Record<string, string> = {}, nodeFlags: readonly string[] = [], wrapper: readonly string[] = []): AgentProcess {
     const cleanEnv: Record<string, string> = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp' };
     const storage = args.some((a) => a.startsWith('--storage.path') || a === '--storage.in-memory')
       ? []
       : [`--storage.path=${temporaryStorage()}`];
-    return new AgentProcess(spawn(process.execPath, [...nodeFlags, CLI, ...storage, ...args], { env: { ...cleanEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const command = [...wrapper, process.execPath, ...nodeFlags, CLI, ...storage, ...args];
+    return new AgentProcess(spawn(command[0]!, command.slice(1), { env: { ...cleanEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   }
 
   /** Waits for a log line matching `pattern`; returns the match. */

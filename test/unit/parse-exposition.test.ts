@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sampleCount, type MetricFamily } from '../../src/model/metric-family';
 import { formatFromContentType, parseExposition, type ExpositionFormat, type ParseResult } from '../../src/sources/native/parse-exposition';
+import { ExpositionReparser } from '../../src/sources/native/exposition-reparser';
 
 const FIXTURE_DIR = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'jvb-native');
 const TEXT_004 = readFileSync(path.join(FIXTURE_DIR, 'jvb-metrics-simpleclient-0.16-generated.txt'), 'utf8');
@@ -277,7 +278,72 @@ test('empty label values are no label, as Prometheus stores them (both formats)'
       { name: 'c', type: 'untyped', help: '', unit: '', series: [{ labels: { e: 'f' }, value: 3 }] },
     ]);
   }
-  assert.is(parseFail('# TYPE h histogram\nh_bucket{le=""} 1\n', P).reason, 'invalid_body');
+  // A bucket whose le is empty has no le: left out and counted (below), not the body refused.
+  const r = parseExposition('# TYPE h histogram\nh_bucket{le=""} 1\nh_bucket{le="+Inf"} 2\n', P, LIMITS);
+  assert.ok(r.ok);
+  assert.equal(r.ok && r.skipped, [{ key: 'h', reason: 'bad_histogram' }]);
+});
+
+// ------------------------------------- bodies a scrape stores, with samples the model cannot hold (issue 17, 5.5)
+
+/** parseExposition() that must succeed: the families, and what was left out. */
+function parseSkipping(body: string, format: ExpositionFormat) {
+  const r = parseExposition(body, format, LIMITS);
+  if (!r.ok) throw new Error(`expected ok, got ${r.reason}: ${r.message}`);
+  return { families: r.families, skipped: r.skipped };
+}
+
+const H_REST: MetricFamily = { name: 'h', type: 'histogram', help: '', unit: '', series: [{ labels: {}, buckets: [{ le: '+Inf', count: 4 }], sum: 2, count: 4 }] } as MetricFamily;
+const G_REST: MetricFamily = { name: 'g', type: 'untyped', help: '', unit: '', series: [{ labels: {}, value: 1 }] };
+
+test('a histogram bucket without le, or with le="", is left out and counted once per family (bad_histogram); the body is kept', () => {
+  for (const bucket of ['h_bucket{a="1"} 3', 'h_bucket{le=""} 3', 'h_bucket 3']) {
+    const body = `# TYPE h histogram\n${bucket}\nh_bucket{le="+Inf"} 4\n${bucket.replace(' 3', ' 5')}\nh_sum 2\nh_count 4\ng 1\n`;
+    const { families, skipped } = parseSkipping(body, P);
+    assert.equal(families, [H_REST, G_REST], bucket);
+    assert.equal(skipped, [{ key: 'h', reason: 'bad_histogram' }], bucket);
+  }
+  const om = parseSkipping('# TYPE g gaugehistogram\ng_bucket 1\ng_bucket{le="+Inf"} 2\ng_gcount 2\n# EOF\n', OM);
+  assert.equal(om.skipped, [{ key: 'g_bucket', reason: 'bad_histogram' }]);
+  assert.equal(om.families.map((f) => f.name), ['g_bucket', 'g_gcount']);
+});
+
+test('a summary sample without quantile is left out and counted (bad_summary); the body is kept', () => {
+  const { families, skipped } = parseSkipping('# TYPE s summary\ns{a="1"} 3\ns{quantile="0.5"} 1\ns_sum 2\ns_count 4\ng 1\n', P);
+  assert.equal(families, [{ name: 's', type: 'summary', help: '', unit: '', series: [{ labels: {}, quantiles: [{ quantile: '0.5', value: 1 }], sum: 2, count: 4 }] } as MetricFamily, G_REST]);
+  assert.equal(skipped, [{ key: 's', reason: 'bad_summary' }]);
+});
+
+test('a stray sample named like a histogram family is left out and counted (name_collision); the body is kept', () => {
+  for (const body of [
+    '# TYPE h histogram\nh_bucket{le="+Inf"} 4\nh_sum 2\nh_count 4\n# TYPE g gauge\ng 1\nh 7\n',
+    '# TYPE h histogram\nh_bucket{le="+Inf"} 4\nh_sum 2\nh_count 4\n# TYPE h gauge\nh 7\n# TYPE g gauge\ng 1\n',
+  ]) {
+    const { families, skipped } = parseSkipping(body, P);
+    assert.equal(families, [H_REST, { ...G_REST, type: 'gauge' }], body);
+    assert.equal(skipped, [{ key: 'h', reason: 'name_collision' }], body);
+  }
+});
+
+test('0.0.4: a NUL opening a line ends the body, as Prometheus reads it: what came before is kept', () => {
+  for (const body of ['g 1\n\u0000junk 2\nk 3\n', 'g 1\n\u0000\nk 3\n']) {
+    const { families, skipped } = parseSkipping(body, P);
+    assert.equal(families, [G_REST]);
+    assert.equal(skipped, []);
+  }
+  // Not at a line's start: still refused.
+  assert.is(parseFail('g 1\n \u0000k 3\n', P).reason, 'invalid_body');
+});
+
+test('the reparser keeps what was skipped when only values change', () => {
+  const reparser = new ExpositionReparser();
+  const body = (v: number) => `# TYPE h histogram\nh_bucket{a="1"} ${v}\nh_bucket{le="+Inf"} ${v}\nh_sum 2\nh_count ${v}\n`;
+  const first = reparser.parse(body(1), P, LIMITS);
+  const second = reparser.parse(body(2), P, LIMITS);
+  assert.ok(first.ok && second.ok);
+  assert.is(second.ok && second.families, first.ok && first.families, 'the fast path');
+  assert.equal(second.ok && second.skipped, [{ key: 'h', reason: 'bad_histogram' }]);
+  assert.equal(second.ok && (second.families[0]!.series[0] as { count: number }).count, 2);
 });
 
 test('0.0.4: duplicate series keep the first value (label order does not matter)', () => {
@@ -549,8 +615,6 @@ const INVALID_004: Array<[string, string]> = [
   ['leading comma', 'm{,a="b"} 1\n'],
   ['missing closing brace', 'm{a="b" 1\n'],
   ['duplicate label', 'm{a="1",a="2"} 1\n'],
-  ['missing le', '# TYPE h histogram\nh_bucket{x="1"} 1\n'],
-  ['missing quantile', '# TYPE s summary\ns 1\n'],
   ['bad TYPE', '# TYPE m countr\nm 1\n'],
   ['TYPE with trailing space', '# TYPE m counter \nm 1\n'],
   ['OpenMetrics type in 0.0.4', '# TYPE m info\n'],
@@ -560,13 +624,11 @@ const INVALID_004: Array<[string, string]> = [
   ['timestamp too big', 'm 1 9223372036854775808\n'],
   ['two timestamps', 'm 1 2 3\n'],
   ['CRLF line ends', 'm 1\r\nn 2\r\n'],
-  ['NUL at line start', 'm 1\n\u0000n 2\n'],
   ['HTML body', '<!DOCTYPE html>\n<html><body>Not Found</body></html>\n'],
   ['JSON body', '{"conferences": 3, "participants": 10}'],
   ['labels without name', '{a="b"} 1\n'],
   ['blank before the metric name', 'a 1\n  b 2\n'],
   ['label __name__', 'a{__name__="b"} 1\n'],
-  ['sample x where x is a histogram family', '# TYPE x histogram\nx_bucket{le="1"} 1\n# TYPE x gauge\nx 1\n'],
 ];
 
 const INVALID_OM: Array<[string, string]> = [
@@ -593,8 +655,6 @@ const INVALID_OM: Array<[string, string]> = [
   ['bad metric name', '9a 1\n# EOF\n'],
   ['bad label name', 'a{9="x"} 1\n# EOF\n'],
   ['duplicate label', 'a{b="1",b="2"} 1\n# EOF\n'],
-  ['missing le', '# TYPE h histogram\nh_bucket{x="1"} 1\n# EOF\n'],
-  ['gaugehistogram bucket without le', '# TYPE g gaugehistogram\ng_bucket 1\n# EOF\n'],
   ['bad TYPE', '# TYPE a untyped\n# EOF\n'],
   ['TYPE without text', '# TYPE a\n# EOF\n'],
   ['HELP without space', '# HELP a\n# EOF\n'],

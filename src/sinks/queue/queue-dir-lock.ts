@@ -7,23 +7,48 @@ import path from 'node:path';
  * An exclusive lock on a queue directory, so that two agents never append to
  * (or ack from) the same queue.
  *
- * The lock is a file named `lock` holding "pid\nstart\nhost\n", where start is
- * the process start time from /proc/<pid>/stat (empty where /proc is not
- * available). It is written whole to a temporary file and hard-linked into
- * place, so it never exists half-written, and link() fails when it exists.
+ * The lock is a file named `lock` holding
+ * "pid\nstart\nhost\npid-namespace\nboot-id\ntoken\n": start is the process
+ * start time from /proc/<pid>/stat, pid-namespace the inode of
+ * /proc/self/ns/pid, boot-id /proc/sys/kernel/random/boot_id (each empty
+ * where /proc is not available), token random. It is written whole to a
+ * temporary file and hard-linked into place, so it never exists
+ * half-written, and link() fails when it exists. The holder renews it: it
+ * sets the file's modification time every `renewMs` (2 s).
  *
- * An existing lock is stale, and taken over, when its pid is not running, or
- * runs with another start time (the pid was reused), or is this very
- * process while this process does not hold it (a restarted container where
- * the agent is pid 1 again). A stale lock is moved aside with rename() before
- * it is removed, so two agents taking over the same stale lock at once cannot
- * both win.
+ * An existing lock is judged so:
+ * - written in this PID namespace since this boot (its namespace and boot id
+ *   are ours): by its pid, at once. Stale when the pid is not running, runs
+ *   with another start time (reused), or is this very process while this
+ *   process does not hold it.
+ *   A lock without a namespace (written without /proc, or by an earlier
+ *   version) is judged by its pid too.
+ * - anything else (another container's PID namespace, another boot): its
+ *   pid means nothing here
+ *   (two containers on one volume are both pid 1). It is refused at once if
+ *   its pid runs here with its start time (it may be the holder); otherwise
+ *   it is watched, and stale only when it stays unchanged (not renewed) for
+ *   `staleAfterMs` (10 s) since its last renewal. A lock that changes while
+ *   watched is live: refused. So a restarted container (a new PID
+ *   namespace) takes its old lock over after at most `staleAfterMs`.
+ * A stale lock is moved aside with rename() before it is removed, so two
+ * agents taking over the same stale lock at once cannot both win.
  *
- * Limits: the pid check only means something on one host; a directory on a
- * network file system shared by two hosts is not protected.
+ * Limits: on a network file system shared by two hosts, the renewal is
+ * what protects; a holder that stops renewing for longer than staleAfterMs
+ * (frozen, suspended) can have its lock taken.
  */
 
 const LOCK_FILE = 'lock';
+
+export interface LockTiming {
+  /** How often the holder renews its lock (ms). */
+  readonly renewMs: number;
+  /** How long a lock of another PID namespace must stay unrenewed to be taken over (ms). */
+  readonly staleAfterMs: number;
+}
+
+export const DEFAULT_LOCK_TIMING: LockTiming = { renewMs: 2000, staleAfterMs: 10_000 };
 
 /** Directories locked by this process (resolved paths). */
 const heldHere = new Set<string>();
@@ -39,7 +64,11 @@ export interface QueueDirLock {
   release(): Promise<void>;
 }
 
-export async function lockQueueDir(dir: string, onStale: (fields: Record<string, string | number>) => void): Promise<QueueDirLock> {
+export async function lockQueueDir(
+  dir: string,
+  onStale: (fields: Record<string, string | number>) => void,
+  timing: LockTiming = DEFAULT_LOCK_TIMING,
+): Promise<QueueDirLock> {
   const resolved = await fs.realpath(dir);
   const lockPath = path.join(resolved, LOCK_FILE);
   if (heldHere.has(resolved)) {
@@ -48,8 +77,15 @@ export async function lockQueueDir(dir: string, onStale: (fields: Record<string,
   // Reserved before the first await that could let another open() of the same directory in.
   heldHere.add(resolved);
   try {
-    const content = `${process.pid}\n${await processStartTime(process.pid)}\n${os.hostname()}\n`;
-    await acquire(resolved, lockPath, content, onStale);
+    const here = await thisProcess();
+    const content = `${process.pid}\n${here.start}\n${os.hostname()}\n${here.pidNamespace}\n${here.bootId}\n${randomBytes(8).toString('hex')}\n`;
+    await acquire(resolved, lockPath, content, here, timing, onStale);
+    // Renewed while held: what tells an agent in another PID namespace that the holder lives.
+    const renewal = setInterval(() => {
+      const now = new Date();
+      fs.lutimes(lockPath, now, now).catch(() => undefined);
+    }, timing.renewMs);
+    renewal.unref();
     return {
       path: lockPath,
       restore: async () => {
@@ -58,7 +94,10 @@ export async function lockQueueDir(dir: string, onStale: (fields: Record<string,
         const current = await fs.readFile(lockPath, 'latin1').catch((err: unknown) => (isCode(err, 'ENOENT') ? undefined : content));
         if (current === undefined) await tryCreate(resolved, lockPath, content);
       },
-      release: () => release(resolved, lockPath, content),
+      release: async () => {
+        clearInterval(renewal);
+        await release(resolved, lockPath, content);
+      },
     };
   } catch (err) {
     heldHere.delete(resolved);
@@ -68,43 +107,63 @@ export async function lockQueueDir(dir: string, onStale: (fields: Record<string,
 
 /**
  * Whether another live process holds the lock of `dir` (as lockQueueDir
- * would judge it), without taking it: for what may be done before the lock
- * can be written (a full disk).
+ * would judge it, without watching it), without taking it: for what may be
+ * done before the lock can be written (a full disk).
  */
-export async function lockHeldByAnother(dir: string): Promise<boolean> {
+export async function lockHeldByAnother(dir: string, timing: LockTiming = DEFAULT_LOCK_TIMING): Promise<boolean> {
   const resolved = await fs.realpath(dir);
   if (heldHere.has(resolved)) return true;
+  const lockPath = path.join(resolved, LOCK_FILE);
   let existing: string;
+  let modifiedMs: number;
   try {
-    existing = await fs.readFile(path.join(resolved, LOCK_FILE), 'latin1');
+    existing = await fs.readFile(lockPath, 'latin1');
+    modifiedMs = (await fs.lstat(lockPath)).mtimeMs;
   } catch (err) {
     if (isCode(err, 'ENOENT')) return false;
     throw err;
   }
-  return ownerAlive(parseLock(existing));
+  const owner = parseLock(existing);
+  const here = await thisProcess();
+  if (judgedByPid(owner, here)) return ownerAliveHere(owner);
+  if (await maybeAliveHere(owner)) return true;
+  return Date.now() - modifiedMs < timing.staleAfterMs;
 }
 
 async function acquire(
   resolved: string,
   lockPath: string,
   content: string,
+  here: ThisProcess,
+  timing: LockTiming,
   onStale: (fields: Record<string, string | number>) => void,
 ): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
     if (await tryCreate(resolved, lockPath, content)) return;
     let existing: string;
+    let seen: LockState;
     try {
       existing = await fs.readFile(lockPath, 'latin1');
+      seen = await lockState(lockPath);
     } catch (err) {
       if (isCode(err, 'ENOENT')) continue; // released meanwhile: try again
       throw err;
     }
     const owner = parseLock(existing);
-    if (await ownerAlive(owner)) {
-      throw new QueueDirLockedError(
+    const inUse = (how: string) =>
+      new QueueDirLockedError(
         `queue directory ${resolved} is in use by another agent (pid ${owner.pid}` +
-          `${owner.host ? ` on ${owner.host}` : ''}, lock file ${lockPath}); give each agent its own storage path`,
+          `${owner.host ? ` on ${owner.host}` : ''}${how}, lock file ${lockPath}); give each agent its own storage path`,
       );
+    let how = '';
+    if (judgedByPid(owner, here)) {
+      if (await ownerAliveHere(owner)) throw inUse('');
+    } else {
+      if (await maybeAliveHere(owner)) throw inUse('');
+      const verdict = await watch(lockPath, seen, existing, timing);
+      if (verdict === 'gone') continue;
+      if (verdict === 'renewed') throw inUse(', in another PID namespace: its lock is being renewed');
+      how = 'unrenewed';
     }
     // Stale: move it aside, and remove it only if what was moved is the lock judged stale.
     const aside = `${lockPath}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -116,7 +175,7 @@ async function acquire(
     }
     const moved = await fs.readFile(aside, 'latin1').catch(() => '');
     if (moved === existing) {
-      onStale({ lock_file: lockPath, stale_pid: owner.pid ?? 'unknown' });
+      onStale({ lock_file: lockPath, stale_pid: owner.pid ?? 'unknown', ...(how ? { judged_by: how } : {}) });
     } else {
       // Another agent took the lock over between our read and our rename: put its lock back.
       await fs.link(aside, lockPath).catch(() => undefined);
@@ -124,6 +183,42 @@ async function acquire(
     await fs.unlink(aside).catch(() => undefined);
   }
   throw new QueueDirLockedError(`could not lock queue directory ${resolved}: the lock file ${lockPath} keeps changing`);
+}
+
+interface LockState {
+  readonly mtimeMs: number;
+  readonly ino: number;
+}
+
+async function lockState(lockPath: string): Promise<LockState> {
+  const stat = await fs.lstat(lockPath);
+  return { mtimeMs: stat.mtimeMs, ino: stat.ino };
+}
+
+/**
+ * Watches a lock that its pid cannot judge until it has gone unrenewed for
+ * staleAfterMs since its last renewal (its modification time, when that is
+ * not in the future; else since now), checking every renewMs / 2.
+ */
+async function watch(lockPath: string, seen: LockState, content: string, timing: LockTiming): Promise<'renewed' | 'gone' | 'stale'> {
+  const age = Date.now() - seen.mtimeMs;
+  const waitMs = age >= 0 && age < timing.staleAfterMs ? timing.staleAfterMs - age : age >= timing.staleAfterMs ? 0 : timing.staleAfterMs;
+  const started = performance.now();
+  for (;;) {
+    let now: LockState;
+    let text: string;
+    try {
+      now = await lockState(lockPath);
+      text = await fs.readFile(lockPath, 'latin1');
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) return 'gone';
+      throw err;
+    }
+    if (now.mtimeMs !== seen.mtimeMs || now.ino !== seen.ino || text !== content) return 'renewed';
+    const left = waitMs - (performance.now() - started);
+    if (left <= 0) return 'stale';
+    await new Promise((resolve) => setTimeout(resolve, Math.min(left, Math.max(10, timing.renewMs / 2))));
+  }
 }
 
 async function tryCreate(dir: string, lockPath: string, content: string): Promise<boolean> {
@@ -182,27 +277,68 @@ interface LockOwner {
   readonly pid: number | undefined;
   readonly start: string;
   readonly host: string;
+  readonly pidNamespace: string;
+  readonly bootId: string;
+}
+
+interface ThisProcess {
+  readonly start: string;
+  readonly pidNamespace: string;
+  readonly bootId: string;
+}
+
+let thisProcessCache: Promise<ThisProcess> | undefined;
+
+function thisProcess(): Promise<ThisProcess> {
+  thisProcessCache ??= (async () => ({
+    start: await processStartTime(process.pid),
+    pidNamespace: await fs.readlink('/proc/self/ns/pid').then((link) => /\[(\d+)\]/.exec(link)?.[1] ?? '', () => ''),
+    bootId: await fs.readFile('/proc/sys/kernel/random/boot_id', 'latin1').then((id) => id.trim(), () => ''),
+  }))();
+  return thisProcessCache;
 }
 
 function parseLock(text: string): LockOwner {
-  const [pidText = '', start = '', host = ''] = text.split('\n');
+  const [pidText = '', start = '', host = '', pidNamespace = '', bootId = ''] = text.split('\n');
   const pid = /^[1-9][0-9]{0,9}$/.test(pidText) ? Number(pidText) : undefined;
-  return { pid, start, host };
+  return { pid, start, host, pidNamespace, bootId };
 }
 
-async function ownerAlive(owner: LockOwner): Promise<boolean> {
+/**
+ * Whether the lock's pid names its owner here: written in this PID namespace
+ * since this boot, or without a namespace at all (no /proc where it was
+ * written, or a version before namespaces were recorded, which judged every
+ * lock by its pid; such a version does not protect two containers either).
+ */
+function judgedByPid(owner: LockOwner, here: ThisProcess): boolean {
+  if (owner.pidNamespace === '') return true;
+  return owner.bootId !== '' && owner.pidNamespace === here.pidNamespace && owner.bootId === here.bootId;
+}
+
+/** For a lock of this PID namespace: whether its owner runs. */
+async function ownerAliveHere(owner: LockOwner): Promise<boolean> {
   if (owner.pid === undefined) return false; // unreadable lock: nobody can own it
   // This process holds no other lock on the directory (lockQueueDir checked), so an earlier process with our pid left it.
   if (owner.pid === process.pid) return false;
+  return pidRunsWithStart(owner.pid, owner.start);
+}
+
+/** For a lock of another or unknown namespace: whether a process here may be its owner (its pid runs here, with its start time). */
+async function maybeAliveHere(owner: LockOwner): Promise<boolean> {
+  if (owner.pid === undefined || owner.pid === process.pid) return false;
+  return pidRunsWithStart(owner.pid, owner.start);
+}
+
+async function pidRunsWithStart(pid: number, lockedStart: string): Promise<boolean> {
   try {
-    process.kill(owner.pid, 0);
+    process.kill(pid, 0);
   } catch (err) {
     if (isCode(err, 'ESRCH')) return false;
     // EPERM: it runs, as another user.
   }
-  if (owner.start !== '') {
-    const start = await processStartTime(owner.pid);
-    if (start !== '' && start !== owner.start) return false; // the pid now belongs to another process
+  if (lockedStart !== '') {
+    const start = await processStartTime(pid);
+    if (start !== '' && start !== lockedStart) return false; // the pid now belongs to another process
   }
   return true;
 }

@@ -1,4 +1,5 @@
 import type { MetricFamily } from '../../model/metric-family';
+import type { SkippedField } from '../source';
 import { parseNumber } from './exposition-values';
 import { type ExpositionFormat, type ParseLimits, type ParseResult, type ValuePlace, parseExpositionWithPlaces } from './parse-exposition';
 
@@ -13,6 +14,7 @@ interface Template {
   readonly places: readonly ValuePlace[];
   readonly families: MetricFamily[];
   readonly samples: number;
+  readonly skipped: readonly SkippedField[];
   /** This poll's values, checked in full before any is written. */
   readonly values: Float64Array;
 }
@@ -37,7 +39,7 @@ export class ExpositionReparser {
   parse(body: string, format: ExpositionFormat, limits: ParseLimits): ParseResult {
     const t = this.template;
     if (t !== undefined && t.format === format && t.maxSamples === limits.maxSamples && this.reread(t, body)) {
-      return { ok: true, families: t.families, samples: t.samples };
+      return { ok: true, families: t.families, samples: t.samples, skipped: t.skipped };
     }
     this.template = undefined;
     const parsed = parseExpositionWithPlaces(body, format, limits);
@@ -62,9 +64,10 @@ export class ExpositionReparser {
       places,
       families: parsed.families,
       samples: parsed.samples,
+      skipped: parsed.skipped,
       values: new Float64Array(places.length),
     };
-    return { ok: true, families: parsed.families, samples: parsed.samples };
+    return { ok: true, families: parsed.families, samples: parsed.samples, skipped: parsed.skipped };
   }
 
   /** Whether `body` is the template's text with other values; if so, the values are written into the template's families. */

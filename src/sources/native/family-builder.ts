@@ -1,4 +1,5 @@
 import type { MetricFamily } from '../../model/metric-family';
+import type { SkippedField, SkipReason } from '../source';
 import type { ExpositionLexer } from './exposition-lexer';
 import { type Family, FamilyTable, isScalarType } from './family-table';
 import type { SampleLabels } from './sample-labels';
@@ -32,7 +33,6 @@ interface Block extends NamedBlock {
 }
 
 export class FamilyBuilder {
-  private readonly lx: ExpositionLexer;
   private readonly labels: SampleLabels;
   private readonly om: boolean;
   private readonly table: FamilyTable;
@@ -44,10 +44,12 @@ export class FamilyBuilder {
   /** Filled when the caller asks where values went (parseExpositionWithPlaces); sum and count places point at their Group until build(). */
   private readonly places: ValuePlace[] | undefined;
   private readonly groupPlaces: ValuePlace[] = [];
+  /** Samples a scrape stores but the model cannot hold: one entry per family and reason. */
+  readonly skipped: SkippedField[] = [];
+  private readonly skippedKeys = new Set<string>();
 
-  /** `lx`: the body's lexer, whose current sample labels addSample() reads and whose line errors name. */
+  /** `lx`: the body's lexer, whose current sample labels addSample() reads. */
   constructor(lx: ExpositionLexer, om: boolean, max: number, places: ValuePlace[] | undefined) {
-    this.lx = lx;
     this.labels = lx.labels;
     this.om = om;
     this.table = new FamilyTable(om, max);
@@ -59,9 +61,12 @@ export class FamilyBuilder {
     return this.table.total;
   }
 
-  /** Refuses the body at the current line (the sample being added). */
-  private fail(what: string): never {
-    return this.lx.fail(what, this.lx.lineStart);
+  /** Leaves the current sample out, counted once per family and reason (docs/native-parsing.md: what a scrape stores and the model cannot hold). */
+  private skip(family: string, reason: SkipReason): void {
+    const key = `${reason}\n${family}`;
+    if (this.skippedKeys.has(key)) return;
+    this.skippedKeys.add(key);
+    this.skipped.push({ key: family, reason });
   }
 
   /** A TYPE, HELP or UNIT line for `name`. */
@@ -139,15 +144,17 @@ export class FamilyBuilder {
         family = claim.family;
         role = claim.role;
       } else {
-        family = this.strayFamily(name);
+        const stray = this.strayFamily(name);
+        if (stray === undefined) return this.skip(name, 'name_collision');
+        family = stray;
         role = Role.SCALAR;
       }
     }
     if (role === Role.SKIP || family.created === 2) return;
 
     if (role === Role.SCALAR || role === Role.GH_SCALAR || role === Role.GH_BUCKET) {
-      if (role === Role.GH_BUCKET && this.labels.indexOf('le') < 0) this.fail(`gauge histogram bucket ${name.slice(0, 40)} has no le label`);
-      if (!isScalarType(family.type)) this.fail(`sample ${name.slice(0, 40)} does not fit ${family.type} family ${family.name.slice(0, 40)}`);
+      if (role === Role.GH_BUCKET && !this.hasLabel('le')) return this.skip(family.name, 'bad_histogram');
+      if (!isScalarType(family.type)) return this.skip(family.name, 'name_collision');
       if (!this.firstSeen(name)) return;
       this.table.count(family);
       const series = { labels: this.labels.object(-1), value };
@@ -158,22 +165,26 @@ export class FamilyBuilder {
     this.addGrouped(name, family, role, value);
   }
 
-  /** An untyped family named by the sample, for a sample no family owns. */
-  private strayFamily(name: string): Family {
-    const family = this.table.family(name, 'untyped', '', '');
-    if (family === undefined) this.fail(`family ${name.slice(0, 40)} is both ${this.table.typeOf(name)!} and untyped`);
-    return family;
+  /** An untyped family named by the sample, for a sample no family owns; undefined when a histogram or summary family has its name. */
+  private strayFamily(name: string): Family | undefined {
+    return this.table.family(name, 'untyped', '', '');
+  }
+
+  /** Whether the current sample has label `name` with a value (`le=""` is no label, as a scrape stores it). */
+  private hasLabel(name: string): boolean {
+    const at = this.labels.indexOf(name);
+    return at >= 0 && this.labels.values[at] !== '';
   }
 
   /** A histogram or summary sample: into the series (Group) of its labels without `le`/`quantile`. */
   private addGrouped(name: string, family: Family, role: Role, value: number): void {
     let skip = -1;
     if (role === Role.BUCKET) {
+      if (!this.hasLabel('le')) return this.skip(family.name, 'bad_histogram');
       skip = this.labels.indexOf('le');
-      if (skip < 0) this.fail(`histogram bucket ${name.slice(0, 40)} has no le label`);
     } else if (role === Role.QUANTILE) {
+      if (!this.hasLabel('quantile')) return this.skip(family.name, 'bad_summary');
       skip = this.labels.indexOf('quantile');
-      if (skip < 0) this.fail(`summary sample ${name.slice(0, 40)} has no quantile label`);
     }
     if (!this.firstSeen(name)) return;
     this.table.count(family);

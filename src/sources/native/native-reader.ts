@@ -1,6 +1,5 @@
 import type { BodyReading, EndpointReader } from '../endpoint-source';
 import type { FetchedBody } from '../fetch-endpoint';
-import type { SkippedField } from '../source';
 import { ExpositionReparser } from './exposition-reparser';
 import { formatFromContentType } from './parse-exposition';
 
@@ -38,7 +37,5 @@ function readNative(parser: ExpositionReparser, body: FetchedBody, maxSeries: nu
     }
   }
   const parsed = parser.parse(body.text, format ?? 'text-0.0.4', { maxSamples: maxSeries });
-  return parsed.ok ? { ok: true, families: parsed.families, skipped: NOTHING_SKIPPED } : parsed;
+  return parsed.ok ? { ok: true, families: parsed.families, skipped: parsed.skipped } : parsed;
 }
-
-const NOTHING_SKIPPED: readonly SkippedField[] = [];

@@ -11,6 +11,7 @@
  */
 
 import type { MetricFamily } from '../../model/metric-family';
+import type { SkippedField } from '../source';
 import { ExpositionLexer, Failure } from './exposition-lexer';
 import { FamilyBuilder, type ValuePlace } from './family-builder';
 import { OpenMetricsParser } from './openmetrics-parser';
@@ -37,7 +38,7 @@ export interface ParseLimits {
 }
 
 export type ParseResult =
-  | { readonly ok: true; readonly families: MetricFamily[]; readonly samples: number }
+  | { readonly ok: true; readonly families: MetricFamily[]; readonly samples: number; readonly skipped: readonly SkippedField[] }
   | { readonly ok: false; readonly reason: 'invalid_body' | 'too_many_series'; readonly message: string };
 
 /** parseExposition(), and where each sample's value went: one place per sample line, in body order. */
@@ -45,7 +46,7 @@ export function parseExpositionWithPlaces(
   body: string,
   format: ExpositionFormat,
   limits: ParseLimits,
-): (ParseResult & { readonly ok: false }) | { readonly ok: true; readonly families: MetricFamily[]; readonly samples: number; readonly places: ValuePlace[] } {
+): (ParseResult & { readonly ok: false }) | (ParseResult & { readonly ok: true; readonly places: ValuePlace[] }) {
   const places: ValuePlace[] = [];
   const result = parseExposition(body, format, limits, places);
   return result.ok ? { ...result, places } : result;
@@ -63,7 +64,7 @@ export function parseExposition(body: string, format: ExpositionFormat, limits: 
     const builder = new FamilyBuilder(lx, om, max, places);
     if (om) new OpenMetricsParser(lx, builder).parse();
     else new TextFormatParser(lx, builder).parse();
-    return { ok: true, families: builder.build(), samples: builder.samples };
+    return { ok: true, families: builder.build(), samples: builder.samples, skipped: builder.skipped };
   } catch (e) {
     if (e instanceof Failure) return { ok: false, reason: e.reason, message: e.message };
     // Not expected; kept so that no input can make the caller's poll throw.

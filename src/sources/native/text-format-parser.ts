@@ -32,6 +32,8 @@ export class TextFormatParser {
     let pos = 0;
     while (pos < n) {
       this.lx.lineStart = pos;
+      // A NUL opening a line ends the body, as Prometheus' text lexer reads it: what came before is stored.
+      if (s.charCodeAt(pos) === 0) break;
       let p = this.skipBlanks(pos);
       if (p >= n) break;
       const c = s.charCodeAt(p);
