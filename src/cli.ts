@@ -67,8 +67,7 @@ async function main(): Promise<number> {
     process.off('SIGHUP', ignoreEarlyHup);
   } catch (error) {
     if (error instanceof ConfigError) {
-      // A setting that cannot work here (e.g. an unwritable --storage.path): as a bad flag, exit 2.
-      log.error('cannot start', { err: error.message });
+      // A setting that cannot work here (e.g. an unwritable --storage.path): as a bad flag, exit 2, said once.
       process.stderr.write(`${COMMAND}: error: ${error.message}\n`);
       process.exit(2);
     }

@@ -232,6 +232,7 @@ cli('a port already in use (the old adapter still on :9001): exit 2 naming --web
     const second = spawnSync(process.execPath, ['dist/cli.js', '--demo', '--storage.in-memory', `--web.listen-address=127.0.0.1:${port}`], { encoding: 'utf8', timeout: 15_000 });
     assert.is(second.status, 2);
     assert.match(second.stderr, new RegExp(`--web\\.listen-address "127\\.0\\.0\\.1:${port}": the port is already in use`));
+    assert.is(second.stderr.split('the port is already in use').length - 1, 1, `said once:\n${second.stderr}`);
     const badHost = spawnSync(process.execPath, ['dist/cli.js', '--demo', '--storage.in-memory', '--web.listen-address=192.0.2.1:0'], { encoding: 'utf8', timeout: 15_000 });
     assert.is(badHost.status, 2, 'an address this host does not have');
     assert.match(badHost.stderr, /--web\.listen-address "192\.0\.2\.1:0": no such local address/);
