@@ -61,3 +61,36 @@ export function environmentWarnings(env: Environment): string[] {
   }
   return warnings;
 }
+
+/** Query parameters whose name says they hold a secret (api_key, token, X-Amz-Signature, ...). */
+const SECRET_PARAMETER = /token|key|pass|secret|auth|sig/i;
+
+/**
+ * Warnings for URLs given as flags that carry credentials (user:password@ or
+ * a secret-looking query parameter): a flag shows in `ps` to every user of
+ * the host, as `--remote-write.password` would, which is refused for that
+ * reason. The same URL from the environment or the file is not visible there.
+ */
+export function credentialFlagWarnings(flags: FlagValues): string[] {
+  const warnings: string[] = [];
+  for (const { flag, env, scope } of allSettings()) {
+    if (!flag.endsWith('.url')) continue;
+    const given = flags[flag];
+    for (const value of Array.isArray(given) ? given : given === undefined ? [] : [given]) {
+      let url: URL;
+      try {
+        url = new URL(String(value));
+      } catch {
+        continue; // the setting's own parser refuses it, with its message
+      }
+      const what = [
+        ...(url.username !== '' || url.password !== '' ? ['user:password@'] : []),
+        ...[...url.searchParams.keys()].filter((name) => SECRET_PARAMETER.test(name)).map((name) => `the query parameter ${JSON.stringify(name)}`),
+      ];
+      if (what.length === 0) continue;
+      const files = scope.prefix === '' ? '' : ` or --${scope.prefix}.password-file / --${scope.prefix}.bearer-token-file`;
+      warnings.push(`--${flag} carries credentials (${what.join(', ')}) on the command line, where every user of this host sees them (ps): set ${env[0]} in the environment instead${files}`);
+    }
+  }
+  return warnings;
+}

@@ -3,7 +3,7 @@ import type { BridgeOptions } from '../scheduler/bridge-options';
 import type { ListenAddress } from '../server/listen-address';
 import type { StorageOptions } from '../sinks/queue/storage-options';
 import { AGENT_SCOPE } from './agent-settings';
-import { environmentWarnings, parseFlags } from './command-line';
+import { credentialFlagWarnings, environmentWarnings, parseFlags } from './command-line';
 import { readConfigFile } from './config-file';
 import { ConfigError } from './config-error';
 import { checkConnection } from './connection-rules';
@@ -56,7 +56,7 @@ export function loadConfig(sources: ConfigSources): CliRequest {
   const flags = parseFlags(sources.argv);
   if (flags['help'] === true) return { kind: 'help' };
   if (flags['version'] === true) return { kind: 'version' };
-  const warnings = environmentWarnings(sources.env);
+  const warnings = [...environmentWarnings(sources.env), ...credentialFlagWarnings(flags)];
 
   const early = new SettingReader(AGENT_SCOPE, [flagLayer(AGENT_SCOPE, flags), envLayer(AGENT_SCOPE, sources.env)]);
   const configPath = early.get('config.file');

@@ -262,6 +262,24 @@ storage('an unknown key inside a destination of the file is refused', () => {
 });
 storage.run();
 
+const secrets = suite('config: credentials in URL flags');
+secrets('a URL flag carrying user:password@ or a secret query parameter is warned about (ps shows it), without the secret; the environment is not', () => {
+  const warnings = (argv: string[], env: Record<string, string> = {}): readonly string[] => {
+    const request = loadConfig({ argv, env });
+    if (request.kind !== 'run') throw new Error(request.kind);
+    return request.warnings;
+  };
+  const flagged = warnings(['--remote-write.url=https://123:s3cr3tPW@mimir.example/api/v1/push', '--jvb.url=http://jvb1:8080?api_key=k3yK3y', '--pushgateway.url=http://pg:9091/?auth_token=t0k3n']);
+  assert.is(flagged.length, 3, flagged.join('\n'));
+  assert.match(flagged.join('\n'), /--remote-write\.url carries credentials \(user:password@\) on the command line.*JVB_ADAPTER_REMOTE_WRITE_URL.*--remote-write\.password-file/);
+  assert.match(flagged.join('\n'), /--jvb\.url carries credentials \(the query parameter "api_key"\)/);
+  assert.match(flagged.join('\n'), /--pushgateway\.url carries credentials \(the query parameter "auth_token"\)/);
+  for (const secret of ['s3cr3tPW', 'k3yK3y', 't0k3n']) assert.not.match(flagged.join('\n'), secret);
+  assert.equal(warnings([], { JVB_ADAPTER_REMOTE_WRITE_URL: 'https://123:s3cr3tPW@mimir.example/api/v1/push' }), []);
+  assert.equal(warnings(['--remote-write.url=https://mimir.example/api/v1/push?tenant=t1']), []);
+});
+secrets.run();
+
 const bridges = suite('config: bridges');
 bridges('--poll.interval=1s alone starts: the timeout defaults to the smaller of 5s and the interval', () => {
   const [bridge] = run(['--poll.interval=1s']).bridges;
