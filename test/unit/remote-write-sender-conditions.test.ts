@@ -377,7 +377,8 @@ counted('start-up names every destination: kind, URL without credentials, queue 
   const lines: string[] = [];
   const log = createLogger({ level: 'info', format: 'logfmt', write: (line) => lines.push(line) });
   const http = (url: string) => ({ url, timeoutMs: 1000, headers: {}, tls: { insecureSkipVerify: false } });
-  const sinks = new SinkSet(new Registry(), { path: root, maxBytes: 1 << 20, maxAgeMs: 3600_000, flushDeadlineMs: 1000 }, log, { path: '--storage.path', maxBytes: '--storage.max-bytes', inMemory: '--storage.in-memory' });
+  const registry = new Registry();
+  const sinks = new SinkSet(registry, { path: root, maxBytes: 1 << 20, maxAgeMs: 3600_000, flushDeadlineMs: 1000 }, log, { path: '--storage.path', maxBytes: '--storage.max-bytes', inMemory: '--storage.in-memory' });
   await sinks.update({
     remoteWrite: [
       { name: 'mimir', urlSetting: '--remote-write.url', http: http(`http://user:s3cret@127.0.0.1:1/api/v1/push`), maxSamplesPerRequest: 2000, retryOn429: true, minBackoffMs: 50, maxBackoffMs: 100, protobufMessage: 'prometheus.WriteRequest', protobufMessageSetting: '--remote-write.protobuf-message', onAuthError: 'hold', credentialSettings: [] },
@@ -390,6 +391,10 @@ counted('start-up names every destination: kind, URL without credentials, queue 
     assert.match(named[0]!, /kind=remote_write remote_name=mimir url=http:\/\/127\.0\.0\.1:1\/api\/v1\/push queue=\S+remote-write\/mimir queue_max_bytes=1048576/);
     assert.match(named[1]!, /kind=pushgateway url=http:\/\/127\.0\.0\.1:1\//);
     assert.not.match(lines.join('\n'), /s3cret/);
+    // The queue's bounds are exported, for alerts that follow the settings (issue 17): 1 MiB, 1 h.
+    const text = await registry.metrics();
+    assert.match(text, /^jvb_remote_write_queue_max_bytes\{remote_name="mimir",url="http:\/\/127\.0\.0\.1:1\/api\/v1\/push"\} 1048576$/m);
+    assert.match(text, /^jvb_remote_write_queue_max_age_seconds\{remote_name="mimir",url="http:\/\/127\.0\.0\.1:1\/api\/v1\/push"\} 3600$/m);
   } finally {
     await sinks.stop(0);
     await fs.rm(root, { recursive: true, force: true });

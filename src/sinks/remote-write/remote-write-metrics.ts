@@ -14,7 +14,30 @@ export function createRemoteWriteMetrics(registry: Registry, now: () => number =
   const labelNames = ['remote_name', 'url'] as const;
   // Read off the queues at scrape time: their size and age change between polls too.
   const queues = new Map<string, { labels: DestinationLabels; queue: RequestQueue }>();
+  const bounds = new Map<string, { labels: DestinationLabels; bound: () => { readonly bytes: number; readonly ageSeconds: number } }>();
   return {
+    /** Reports this destination's queue bounds from now on (the byte bound in force can be lowered by the free space). */
+    trackBounds(labels: DestinationLabels, bound: () => { readonly bytes: number; readonly ageSeconds: number }): void {
+      bounds.set(`${labels.remote_name}\u0000${labels.url}`, { labels, bound });
+    },
+    queueMaxBytes: new Gauge({
+      name: 'jvb_remote_write_queue_max_bytes',
+      help: 'The byte bound of the destination\'s queue in force: --storage.max-bytes, or less when the free space of --storage.path is smaller.',
+      labelNames,
+      registers,
+      collect() {
+        for (const { labels, bound } of bounds.values()) this.set(labels, bound().bytes);
+      },
+    }),
+    queueMaxAge: new Gauge({
+      name: 'jvb_remote_write_queue_max_age_seconds',
+      help: 'The age bound of the destination\'s queue (--storage.max-age), in seconds; queued data older than this is dropped (too_old).',
+      labelNames,
+      registers,
+      collect() {
+        for (const { labels, bound } of bounds.values()) this.set(labels, bound().ageSeconds);
+      },
+    }),
     /** Reports this destination's queue in the queue gauges from now on. */
     trackQueue(labels: DestinationLabels, queue: RequestQueue): void {
       queues.set(`${labels.remote_name}\u0000${labels.url}`, { labels, queue });

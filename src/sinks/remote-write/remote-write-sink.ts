@@ -12,7 +12,7 @@ import { RemoteWrite2Encoder } from './remote-write-2-encoder';
 import { OutcomeRecord } from '../../status/outcome-record';
 import type { DestinationStatus } from '../../status/status-model';
 import { observeTransport } from '../observed-transport';
-import { remoteWriteStatus, type QueueLimits } from './remote-write-status';
+import { queueMaxBytes, remoteWriteStatus, type QueueLimits } from './remote-write-status';
 import { AuthHold, type AuthHoldOptions } from './auth-hold';
 
 /**
@@ -72,6 +72,10 @@ export class RemoteWriteSink implements Sink {
       protobufMessage: destination.protobufMessage,
       protobufMessageSetting: destination.protobufMessageSetting,
     });
+    metrics.trackBounds({ remote_name: destination.name, url: displayUrl }, () => ({
+      bytes: queueMaxBytes(queue, this.limits),
+      ageSeconds: Number.isFinite(this.limits.maxAgeMs) ? this.limits.maxAgeMs / 1000 : 0,
+    }));
     this.sender.start();
   }
 

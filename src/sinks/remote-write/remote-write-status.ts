@@ -22,6 +22,11 @@ export interface RemoteWriteState {
   readonly now?: () => number;
 }
 
+/** The byte bound in force: a disk queue's may be lowered by the free space. */
+export function queueMaxBytes(queue: RequestQueue, limits: QueueLimits): number {
+  return queue instanceof DiskRequestQueue ? queue.bounds.bytes : limits.maxBytes;
+}
+
 /** One remote-write destination as the status page shows it: read off its queue, its requests and its own counters. */
 export async function remoteWriteStatus(state: RemoteWriteState): Promise<DestinationStatus> {
   const { queue, limits, metrics, name, displayUrl } = state;
@@ -46,7 +51,7 @@ export async function remoteWriteStatus(state: RemoteWriteState): Promise<Destin
       requests: queue.pendingEntries,
       samples: queue.pendingSamples,
       bytes: queue.pendingBytes,
-      maxBytes: queue instanceof DiskRequestQueue ? queue.bounds.bytes : limits.maxBytes,
+      maxBytes: queueMaxBytes(queue, limits),
       oldestAgeSeconds: oldest === undefined ? 0 : Math.max(0, Math.round((now - oldest) / 1000)),
       maxAgeSeconds: Number.isFinite(limits.maxAgeMs) ? limits.maxAgeMs / 1000 : null,
       durable: queue instanceof DiskRequestQueue,
