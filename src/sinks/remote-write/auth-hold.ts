@@ -70,8 +70,8 @@ export class AuthHold {
       this.held = { since: this.now(), status, attempts: 0, seen: await this.fingerprint() };
       this.opts.gauge.set(1);
       this.opts.log.error(
-        `the receiver refused the credentials (HTTP ${status} ${STATUS_CODES[status] ?? ''}): delivery is held, nothing is dropped while the queue has room ` +
-          `(--storage.max-bytes, --storage.max-age); ${this.whatToFix()}. ` +
+        `the receiver refused the credentials (HTTP ${status} ${STATUS_CODES[status] ?? ''}): the credentials are wrong or missing; delivery is held, ` +
+          `nothing is dropped while the queue has room (its byte and age bounds); ${this.whatToFix()}. ` +
           `The held request is tried again when a credentials file changes, on SIGHUP (reload), and otherwise after ${describeDuration(minMs)}, doubling up to ${describeDuration(maxMs)}`,
         { status, credentials: this.opts.credentialSettings.join(',') || 'none', queued_requests: queued.requests, queued_samples: queued.samples },
       );
