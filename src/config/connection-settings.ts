@@ -17,6 +17,12 @@ export const CONNECTION_SETTINGS = {
   'proxy-url': { kind: 'value', parse: parsers.nonEmptyString, help: 'HTTP(S) proxy; otherwise HTTPS_PROXY/HTTP_PROXY/NO_PROXY apply.' },
 } satisfies Record<string, SettingSpec>;
 
+/** Where a push destination is and how long a request to it may take: the first rows of both destination scopes. */
+export const PUSH_TARGET_SETTINGS = {
+  url: { kind: 'value', parse: parsers.httpUrl, help: 'Where to push; setting it enables this destination.' },
+  timeout: { kind: 'value', parse: parsers.durationMs, default: '30s', help: 'A request that takes longer fails (and is retried as a network error).' },
+} satisfies Record<string, SettingSpec>;
+
 /** The credentials as a push destination's help words them: Grafana Cloud's names, where they apply. */
 export const PUSH_CONNECTION_SETTINGS = {
   ...CONNECTION_SETTINGS,

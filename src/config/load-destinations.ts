@@ -6,6 +6,7 @@ import type { RemoteWriteOptions } from '../sinks/remote-write/remote-write-opti
 import type { ConfigDocument } from './config-file';
 import { ConfigError, invalidSetting } from './config-error';
 import { connectionOptions } from './connection-options';
+import type { CONNECTION_SETTINGS, PUSH_TARGET_SETTINGS } from './connection-settings';
 import { fileListLayers } from './file-layers';
 import { PUSHGATEWAY_SCOPE, PUSHGATEWAY_SETTINGS } from './pushgateway-settings';
 import { REMOTE_WRITE_SCOPE, REMOTE_WRITE_SETTINGS } from './remote-write-settings';
@@ -37,9 +38,8 @@ function readers<T extends SettingTable>(scope: Scope<T>, flags: FlagValues, env
   return layers.map((stack) => new SettingReader(scope, stack));
 }
 
-function http(reader: SettingReader<typeof REMOTE_WRITE_SETTINGS> | SettingReader<typeof PUSHGATEWAY_SETTINGS>, extraHeaders: ReadonlyArray<readonly [string, string]> = []): HttpDestinationOptions {
-  const r = reader as SettingReader<typeof PUSHGATEWAY_SETTINGS>;
-  return { url: r.require('url'), timeoutMs: r.require('timeout'), ...connectionOptions(r, extraHeaders) };
+function http(reader: SettingReader<typeof PUSH_TARGET_SETTINGS & typeof CONNECTION_SETTINGS>, extraHeaders: ReadonlyArray<readonly [string, string]> = []): HttpDestinationOptions {
+  return { url: reader.require('url'), timeoutMs: reader.require('timeout'), ...connectionOptions(reader, extraHeaders) };
 }
 
 function remoteWriteOptions(reader: SettingReader<typeof REMOTE_WRITE_SETTINGS>): RemoteWriteOptions {

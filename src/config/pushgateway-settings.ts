@@ -1,10 +1,9 @@
-import { CONNECTION_SETTINGS } from './connection-settings';
+import { CONNECTION_SETTINGS, PUSH_TARGET_SETTINGS } from './connection-settings';
 import type { Scope, SettingSpec } from './setting-spec';
 import * as parsers from './value-parsers';
 
 export const PUSHGATEWAY_SETTINGS = {
-  url: { kind: 'value', parse: parsers.httpUrl, help: 'Where to push; setting it enables this destination.' },
-  timeout: { kind: 'value', parse: parsers.durationMs, default: '30s', help: 'A request that takes longer fails (and is retried as a network error).' },
+  ...PUSH_TARGET_SETTINGS,
   ...CONNECTION_SETTINGS,
   job: { kind: 'value', parse: parsers.nonEmptyString, help: "The job label of the group, for a single bridge (default: the bridge's job, jvb)." },
   instance: { kind: 'value', parse: parsers.nonEmptyString, help: "The instance label of the group, for a single bridge (default: the bridge's name); each bridge has a group of its own." },

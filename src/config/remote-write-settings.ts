@@ -1,11 +1,10 @@
-import { PUSH_CONNECTION_SETTINGS } from './connection-settings';
+import { PUSH_CONNECTION_SETTINGS, PUSH_TARGET_SETTINGS } from './connection-settings';
 import type { Scope, SettingSpec } from './setting-spec';
 import * as parsers from './value-parsers';
 import { AUTH_ERROR_ACTIONS, PROTOBUF_MESSAGES } from '../sinks/remote-write/remote-write-options';
 
 export const REMOTE_WRITE_SETTINGS = {
-  url: { kind: 'value', parse: parsers.httpUrl, help: 'Where to push; setting it enables this destination.' },
-  timeout: { kind: 'value', parse: parsers.durationMs, default: '30s', help: 'A request that takes longer fails (and is retried as a network error).' },
+  ...PUSH_TARGET_SETTINGS,
   ...PUSH_CONNECTION_SETTINGS,
   name: { kind: 'value', parse: parsers.nonEmptyString, help: 'Name of the destination in logs and in the remote_name label (default: its host).' },
   job: { kind: 'value', parse: parsers.nonEmptyString, help: "The job label of every pushed series, for a single bridge (default: the bridge's job, jvb)." },
