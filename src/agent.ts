@@ -18,7 +18,7 @@ import { REVISION, VERSION } from './version';
 
 export { AGENT_JOB } from './scheduler/bridge-fleet';
 
-/** Open connections to the agent's own server; beyond, new ones are refused at once. Well below the usual 1024 file descriptors. */
+/** Connections the agent's own server holds; at it, a new one pushes out an idle or slow one, so a health probe always gets in (src/server/connection-slots.ts). */
 export const MAX_CONNECTIONS = 512;
 /** Metrics requests in flight (node_exporter's --web.max-requests default); beyond, 503. */
 export const MAX_REQUESTS_IN_FLIGHT = 40;
