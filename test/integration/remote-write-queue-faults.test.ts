@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -26,6 +27,8 @@ class CountingReceiver {
   readonly server = new ScriptedReceiver();
   /** Distinct timestamps of real (non-stale) jitsi_participants samples: one per answered poll. */
   readonly pollTimestamps = new Set<number>();
+  /** Each body taken (SHA-256), with its samples as the independent decoder counts them. */
+  readonly bodies = new Map<string, number>();
   bytes = 0;
   requests = 0;
   down = false;
@@ -37,7 +40,9 @@ class CountingReceiver {
       this.requests++;
       this.bytes += req.body.length;
       try {
-        for (const series of decodeRemoteWriteBody(req.body).timeseries) {
+        const decoded = decodeRemoteWriteBody(req.body);
+        this.bodies.set(sha256(req.body), decoded.timeseries.reduce((n, series) => n + series.samples.length, 0));
+        for (const series of decoded.timeseries) {
           if (labelValue(series.labels, '__name__') !== 'jitsi_participants') continue;
           for (const sample of series.samples) if (!Number.isNaN(sample.value)) this.pollTimestamps.add(sample.timestamp);
         }
@@ -54,6 +59,36 @@ class CountingReceiver {
   get url(): string {
     return `${this.server.url}/api/v1/write`;
   }
+}
+
+function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** A queued request as this test reads the segment files (the record layout of docs/queue-format.md), and its samples by the independent decoder. */
+interface QueuedRecord {
+  readonly segment: string;
+  readonly pos: number;
+  readonly end: number;
+  readonly hash: string;
+  readonly samples: number;
+}
+
+/** Every whole record of the queue folder `dir`, oldest first. */
+function readQueuedRecords(dir: string): QueuedRecord[] {
+  const out: QueuedRecord[] = [];
+  for (const segment of readdirSync(dir).filter((f) => f.endsWith('.seg')).sort()) {
+    const data = readFileSync(join(dir, segment));
+    for (let pos = 0; pos + 28 <= data.length; ) {
+      if (data.toString('latin1', pos, pos + 4) !== 'JQR1') throw new Error(`${segment}@${pos}: no record`);
+      const end = pos + 28 + data.readUInt32LE(pos + 4);
+      if (end > data.length) break; // an append the kill cut short: never confirmed
+      const body = data.subarray(pos + 28, end);
+      out.push({ segment, pos, end, hash: sha256(body), samples: decodeRemoteWriteBody(body).timeseries.reduce((n, s) => n + s.samples.length, 0) });
+      pos = end;
+    }
+  }
+  return out;
 }
 
 /** The agent's own counters, summed over their other labels. */
@@ -191,6 +226,72 @@ test('segment files deleted under a running agent during an outage: it keeps run
     // SIGTERM still exits cleanly.
     const exit = await agent.stop();
     assert.is(exit.code, 0, agent.lines.slice(-20).join('\n'));
+  } finally {
+    await agent?.stop();
+    await receiver.server.stop();
+    await jvb.stop();
+    rmSync(storage, { recursive: true, force: true });
+  }
+});
+
+test('SIGKILL during an outage, then the queue files damaged (a segment deleted, one zeroed from its middle, the newest cut short): at restart every queued sample is received or counted corrupt', async () => {
+  const jvb = new FakeBridge();
+  const receiver = new CountingReceiver();
+  const storage = mkdtempSync(join(tmpdir(), 'jvb-adapter-damaged-'));
+  let agent: AgentProcess | undefined;
+  try {
+    await jvb.start();
+    jvb.respond = () => ({ body: fixtureText(ACTIVE_2021) });
+    await receiver.start();
+    receiver.down = true;
+    // 256 KiB: 16 KiB segments, a few polls' requests each.
+    const args = ['--storage.max-bytes=256KiB'];
+    const dir = join(storage, 'remote-write', 'rw');
+    agent = spawnAgent(jvb, receiver, storage, args).agent;
+    const segmentFiles = () => readdirSync(dir).filter((f) => f.endsWith('.seg')).sort();
+    await until('a backlog over 5 segment files', () => jvb.answered200 >= 12 && segmentFiles().length >= 5, 60_000);
+    agent.signal('SIGKILL'); // wherever it is: an append may be cut short
+    await agent.exited;
+
+    // What was queued: every whole record (a record the kill cut short was never confirmed).
+    const queued = readQueuedRecords(dir);
+    const sent = queued.reduce((n, r) => n + r.samples, 0);
+    const files = [...new Set(queued.map((r) => r.segment))];
+    assert.ok(files.length >= 4, `${files.length} segments hold records`);
+    const inFile = (name: string) => queued.filter((r) => r.segment === name);
+    // A middle segment deleted.
+    const deleted = files[1]!;
+    unlinkSync(join(dir, deleted));
+    // The segment before the newest zeroed from inside the header of its middle record to its end: those records are gone without a trace.
+    const zeroed = files[files.length - 2]!;
+    const zeroFrom = inFile(zeroed)[Math.floor(inFile(zeroed).length / 2)]!.pos + 4;
+    const zeroedData = readFileSync(join(dir, zeroed));
+    writeFileSync(join(dir, zeroed), Buffer.concat([zeroedData.subarray(0, zeroFrom), Buffer.alloc(zeroedData.length - zeroFrom)]));
+    // The newest cut inside its last record's payload, as a crash mid-write leaves it (a partial record after it, and any later file, go too).
+    const newest = files[files.length - 1]!;
+    const tail = inFile(newest)[inFile(newest).length - 1]!;
+    const cutAt = tail.end - Math.floor((tail.end - tail.pos - 28) / 2);
+    truncateSync(join(dir, newest), cutAt);
+    for (const later of segmentFiles().filter((f) => f > newest)) truncateSync(join(dir, later), 0);
+    const lost = queued.filter((r) => r.segment === deleted || (r.segment === zeroed && r.end > zeroFrom) || r === tail);
+
+    receiver.down = false;
+    const spawned = spawnAgent(jvb, receiver, storage, args);
+    agent = spawned.agent;
+    const kept = queued.filter((r) => !lost.includes(r));
+    await until(`the ${kept.length} queued requests that survived at the receiver`, () => kept.every((r) => receiver.bodies.has(r.hash)) || spawned.exited(), 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n${agent!.lines.slice(-30).join('\n')}`);
+    });
+    assert.not.ok(spawned.exited(), agent.lines.join('\n'));
+    const metric = await selfMetrics(agent);
+    const received = queued.filter((r) => receiver.bodies.has(r.hash)).reduce((n, r) => n + r.samples, 0);
+    const corrupt = metric('jvb_remote_write_samples_dropped_total', { reason: 'corrupt' });
+    assert.is(received + corrupt, sent, `received ${received} + corrupt ${corrupt} == sent ${sent} (${lost.length} of ${queued.length} requests lost)`);
+    assert.is(corrupt, lost.reduce((n, r) => n + r.samples, 0), 'corrupt counts exactly the requests deleted, zeroed and cut');
+    const line = agent.lines.find((l) => /msg="queue: records lost"/.test(l));
+    assert.ok(line !== undefined && /counted=exact/.test(line) && new RegExp(`samples=${corrupt}\\b`).test(line), agent.lines.join('\n'));
+    console.log(`damaged queue: ${queued.length} requests (${sent} samples) queued; ${lost.length} lost (a segment deleted, one zeroed from its middle, the newest cut), counted corrupt: ${corrupt} samples; received ${received}`);
+    assert.is((await agent.stop()).code, 0);
   } finally {
     await agent?.stop();
     await receiver.server.stop();

@@ -536,12 +536,20 @@ test('checkpoint: a torn latest slot falls back to the previous position (one ac
 
   const checkpointFile = path.join(ctx.dir, 'q', 'checkpoint');
   const data = await fs.readFile(checkpointFile);
-  assert.is(data.length, 64);
+  assert.is(data.length, 128);
   const seqs = [data.readBigUInt64LE(4), data.readBigUInt64LE(32 + 4)];
   const latest = seqs[0]! > seqs[1]! ? 0 : 1;
   // The slot layout as documented: magic, seq, offset, CRC-32C of the 20 bytes before it.
   assert.is(Number(data.readBigUInt64LE(latest * 32 + 12)), sum(entries.slice(0, 3).map(recordSize)));
   assert.is(data.readUInt32LE(latest * 32 + 20), crc32c(data, latest * 32, latest * 32 + 20));
+  // Its tally slot: magic, the sequence's low 32 bits, the write end, samples and entries pending, CRC-32C of the 28 bytes before it.
+  const tally = 64 + latest * 32;
+  assert.is(data.toString('latin1', tally, tally + 4), 'JQT1');
+  assert.is(data.readUInt32LE(tally + 4), Number(seqs[latest]! & 0xffffffffn));
+  assert.is(Number(data.readBigUInt64LE(tally + 8)), sum(entries.map(recordSize)));
+  assert.is(Number(data.readBigUInt64LE(tally + 16)), sum(entries.slice(3).map((e) => e.samples)));
+  assert.is(data.readUInt32LE(tally + 24), 7);
+  assert.is(data.readUInt32LE(tally + 28), crc32c(data, tally, tally + 28));
   data[latest * 32 + 14] ^= 0xff; // tear the latest slot
   await fs.writeFile(checkpointFile, data);
 
@@ -549,7 +557,7 @@ test('checkpoint: a torn latest slot falls back to the previous position (one ac
   assertCounters(reopened, entries.slice(2), 'the third ack is lost');
   await reopened.close();
 
-  await fs.writeFile(checkpointFile, randomBytes(64));
+  await fs.writeFile(checkpointFile, randomBytes(128));
   const fromStart = await ctx.open();
   assert.ok(ctx.logs.some((l) => l.event === 'checkpoint_invalid'));
   assertCounters(fromStart, entries, 'every record still in the segment comes back');

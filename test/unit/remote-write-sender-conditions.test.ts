@@ -332,7 +332,7 @@ counted.before(async () => {
 });
 counted.after(() => countReceiver.stop());
 
-counted('a record with a damaged header (1, a lower bound) and one with a damaged payload (its samples) count as reason="corrupt"; every reason exists at 0 from the start', async () => {
+counted('a record with a damaged header (its samples, by the checkpoint\'s tally) and one with a damaged payload (its samples) count as reason="corrupt"; every reason exists at 0 from the start', async () => {
   if (countSetupError) throw countSetupError;
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'rw-corrupt-'));
   const dir = path.join(root, 'q');
@@ -346,7 +346,7 @@ counted('a record with a damaged header (1, a lower bound) and one with a damage
     const segment = path.join(dir, (await fs.readdir(dir)).find((n) => n.endsWith('.seg'))!);
     const data = await fs.readFile(segment);
     const record = RECORD_HEADER_BYTES + 100;
-    data[1 * record + 5] ^= 0x40; // header of record 1: its samples are not known
+    data[1 * record + 5] ^= 0x40; // header of record 1: its 20 samples are known from the checkpoint's tally
     data[3 * record + RECORD_HEADER_BYTES + 7] ^= 0x01; // payload of record 3: 40 samples
     await fs.writeFile(segment, data);
 
@@ -362,8 +362,40 @@ counted('a record with a damaged header (1, a lower bound) and one with a damage
 
     s = makeSender(`${countReceiver.url}/api/v1/write`, queue);
     await until('the 4 intact records delivered', async () => (await s!.metric('jvb_remote_write_samples_total')) === 10 + 30 + 50 + 60);
-    assert.is(await s.metric('jvb_remote_write_samples_dropped_total', { reason: 'corrupt' }), 1 + 40);
+    assert.is(await s.metric('jvb_remote_write_samples_dropped_total', { reason: 'corrupt' }), 20 + 40);
     assert.ok(at(s.lines, 'warn', /damaged/).length === 1, s.lines.join('\n'));
+  } finally {
+    await s?.sender.stop(1000);
+    await queue?.close().catch(() => undefined);
+    await fs.rm(root, { recursive: true, force: true });
+  }
+});
+
+counted('without the checkpoint\'s tally (an earlier version\'s checkpoint) a damaged header counts as 1 sample, and the line says dropped_samples is a lower bound', async () => {
+  if (countSetupError) throw countSetupError;
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'rw-corrupt-'));
+  const dir = path.join(root, 'q');
+  let queue: DiskRequestQueue | undefined;
+  let s: Setup | undefined;
+  try {
+    const bodies = Array.from({ length: 4 }, (_, i) => ({ body: Buffer.alloc(100, i + 1), samples: 10 * (i + 1), maxTimestampMs: 1_700_000_000_000 + i }));
+    const first = await DiskRequestQueue.open({ dir, maxBytes: 1 << 20, maxAgeMs: Infinity, availableBytes: async () => undefined });
+    for (const e of bodies) await first.append(e);
+    await first.close();
+    await fs.truncate(path.join(dir, 'checkpoint'), 64); // the position slots only, as earlier versions wrote it
+    const segment = path.join(dir, (await fs.readdir(dir)).find((n) => n.endsWith('.seg'))!);
+    const data = await fs.readFile(segment);
+    data[1 * (RECORD_HEADER_BYTES + 100) + 5] ^= 0x40; // header of record 1 (20 samples, not known without the tally)
+    await fs.writeFile(segment, data);
+
+    queue = await DiskRequestQueue.open({ dir, maxBytes: 1 << 20, maxAgeMs: Infinity, availableBytes: async () => undefined });
+    s = makeSender(`${countReceiver.url}/api/v1/write`, queue);
+    await until('the 3 intact records delivered', async () => (await s!.metric('jvb_remote_write_samples_total')) === 10 + 30 + 40);
+    assert.is(await s.metric('jvb_remote_write_samples_dropped_total', { reason: 'corrupt' }), 1);
+    const lines = at(s.lines, 'warn', /damaged/);
+    assert.is(lines.length, 1, s.lines.join('\n'));
+    assert.match(lines[0]!, /dropped_samples is a lower bound/);
+    assert.match(lines[0]!, /samples_unknown_records=1/);
   } finally {
     await s?.sender.stop(1000);
     await queue?.close().catch(() => undefined);

@@ -40,7 +40,8 @@ export class DiskRequestQueue implements RequestQueue {
   private pendingDrops: QueueDrop[] = [];
 
   private checkpoint!: Checkpoint;
-  private checkpointedOffset = -1;
+  /** The read position and tally last written to the checkpoint ("offset:writeEnd:entries:samples"). */
+  private checkpointed = '';
   /** The operation under way; the next waits for it. */
   private tail: Promise<unknown> = Promise.resolve();
   private closing = false;
@@ -153,7 +154,7 @@ export class DiskRequestQueue implements RequestQueue {
           continue;
         }
         this.damage.badPayload(this.fifo.headSegment, this.fifo.headPosition, header);
-        await this.fifo.advance(this.damage.skipped);
+        await this.fifo.advance(this.damage);
       }
       await this.commit();
       this.peekedSeq = result === undefined ? undefined : this.headSeq;
@@ -176,7 +177,7 @@ export class DiskRequestQueue implements RequestQueue {
       if (header === undefined) return;
       const at = this.fifo.readOffset;
       try {
-        await this.fifo.advance(this.damage.skipped);
+        await this.fifo.advance(this.damage);
       } catch (err) {
         // Delivered, but the way past it is broken: if the rebuild no longer finds it, it is not a loss.
         this.failedAck = { offset: at, samples: header.samples };
@@ -307,7 +308,8 @@ export class DiskRequestQueue implements RequestQueue {
   /** Takes over what recovery read from the folder: the checkpoint and the FIFO. */
   private adopt({ checkpoint, fifo }: Folder): void {
     this.checkpoint = checkpoint;
-    this.checkpointedOffset = checkpoint.offset ?? -1;
+    const { offset, tally } = checkpoint;
+    this.checkpointed = offset === undefined || tally === undefined ? '' : `${offset}:${tally.writeEnd}:${tally.entries}:${tally.samples}`;
     this.fifo = fifo;
   }
 
@@ -348,20 +350,23 @@ export class DiskRequestQueue implements RequestQueue {
 
   private async dropHead(into: QueueDrop[], reason: QueueDropReason): Promise<void> {
     const header = this.fifo.head!;
-    await this.fifo.advance(this.damage.skipped);
+    await this.fifo.advance(this.damage);
     into.push({ entry: { body: EMPTY, samples: header.samples, maxTimestampMs: header.maxTimestampMs }, reason });
   }
 
   /**
-   * Writes the checkpoint if the read position moved, then deletes the
-   * segments wholly before it. An empty queue whose segment holds delivered
+   * Writes the checkpoint if the read position or the tally changed (after
+   * every append, delivery and drop), then deletes the segments wholly
+   * before the read position. An empty queue whose segment holds delivered
    * records starts a new segment first, so that one is deleted too.
    */
   private async commit(): Promise<void> {
     const offset = this.fifo.readOffset;
-    if (offset !== this.checkpointedOffset) {
-      await this.checkpoint.write(offset);
-      this.checkpointedOffset = offset;
+    const { tally } = this.fifo;
+    const written = `${offset}:${tally.writeEnd}:${tally.entries}:${tally.samples}`;
+    if (written !== this.checkpointed) {
+      await this.checkpoint.write(offset, tally);
+      this.checkpointed = written;
     }
     if (this.fifo.head === undefined && this.fifo.last.size > 0) {
       // The new segment starts at the read position, so the checkpoint stands as written.

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs/promises';
-import type { FoundDamage } from './damage-report';
-import { Checkpoint } from './queue-checkpoint';
+import { settleDamage, type FoundDamage, type FoundRegion } from './damage-report';
+import { Checkpoint, type Tally } from './queue-checkpoint';
 import { lockHeldByAnother, lockQueueDir, QueueDirLockedError, type QueueDirLock } from './queue-dir-lock';
 import { errorText, isDiskFull, OPEN_NEW, OPEN_UPDATE, readFully, syncDir, type QueueLog } from './queue-file-io';
 import { decodeRecordHeader, payloadMatches, RECORD_HEADER_BYTES, type RecordHeader } from './queue-record-codec';
@@ -66,7 +66,7 @@ export async function readFolder(dir: string, log: QueueLog, onHeadMoved: () => 
   await setAsideForeign(dir, log);
   const checkpoint = await Checkpoint.open(dir, log);
   try {
-    const state = await recover(dir, checkpoint.offset, log);
+    const state = await recover(dir, checkpoint, log);
     return { checkpoint, state, fifo: await SegmentFifo.open(dir, state, log, onHeadMoved) };
   } catch (err) {
     await checkpoint.close().catch(() => undefined);
@@ -109,18 +109,20 @@ export interface OpenState extends FifoState {
   readonly damage: FoundDamage;
 }
 
-function unknownLoss(): QueueDrop {
-  return { entry: { body: EMPTY, samples: 0, maxTimestampMs: 0 }, reason: 'corrupt', samplesUnknown: true };
-}
-
 /**
  * The backlog from the read position on: segments before it deleted, the
  * headers scanned (payloads are not read, except the last record's), damage
- * skipped and logged, a torn tail cut off.
+ * skipped and logged, a torn tail cut off, and what damage cost (against the
+ * checkpoint's tally when it has one: see settleDamage).
  */
-export async function recover(dir: string, checkpointOffset: number | undefined, log: QueueLog): Promise<OpenState> {
+export async function recover(
+  dir: string,
+  checkpoint: { readonly offset: number | undefined; readonly tally: Tally | undefined },
+  log: QueueLog,
+): Promise<OpenState> {
+  const { tally } = checkpoint;
   const segments = await listSegments(dir);
-  let readOffset = checkpointOffset ?? segments[0]?.start ?? 0;
+  let readOffset = checkpoint.offset ?? segments[0]?.start ?? 0;
   if (segments.length === 0) {
     const seg = { start: readOffset, size: 0 };
     await (await fs.open(segmentPath(dir, seg), OPEN_NEW)).close();
@@ -133,6 +135,10 @@ export async function recover(dir: string, checkpointOffset: number | undefined,
     await fs.unlink(segmentPath(dir, gone)).catch(() => undefined);
   }
   const first = segments[0]!;
+  // Bytes the names say are missing: before the first segment, between segments, after the last one (by the tally).
+  let missingBytes = Math.max(0, first.start - readOffset);
+  for (let i = 1; i < segments.length; i++) missingBytes += Math.max(0, segments[i]!.start - segments[i - 1]!.start - segments[i - 1]!.size);
+  if (tally !== undefined) missingBytes += Math.max(0, tally.writeEnd - segments[segments.length - 1]!.start - segments[segments.length - 1]!.size);
   if (readOffset < first.start) readOffset = first.start;
 
   const state = {
@@ -145,8 +151,11 @@ export async function recover(dir: string, checkpointOffset: number | undefined,
     samples: 0,
     bodyBytes: 0,
     recordBytes: 0,
-    damage: [] as Array<{ key: string; drop: QueueDrop | undefined }>,
   };
+  const regions: FoundRegion[] = [];
+  /** The records found that the tally covers (it was written after them). */
+  const inTally = { entries: 0, samples: 0 };
+  const covered = (seg: Segment, pos: number) => tally !== undefined && seg.start + pos < tally.writeEnd;
   let lastRecord: { seg: Segment; pos: number; header: RecordHeader } | undefined;
   for (const seg of segments) {
     let pos = seg === first ? state.cursorPos : 0;
@@ -160,15 +169,13 @@ export async function recover(dir: string, checkpointOffset: number | undefined,
           // A whole header whose payload was cut off says what was lost; zeros only (space allocated, nothing written): nothing was.
           const cut = decodeRecordHeader(await reader.bytes(pos, RECORD_HEADER_BYTES, seg.size));
           const zeros = cut === undefined && (await onlyZeros(handle, pos, seg.size));
-          const drop: QueueDrop | undefined =
-            cut !== undefined ? { entry: { body: EMPTY, samples: cut.samples, maxTimestampMs: cut.maxTimestampMs }, reason: 'corrupt' } : zeros ? undefined : unknownLoss();
-          state.damage.push({ key: `${seg.start}:${pos}`, drop });
+          regions.push({ key: `${seg.start}:${pos}`, at: seg.start + pos, ...(cut !== undefined ? { header: cut } : { zeros }) });
           await truncateSegment(handle, seg, pos);
           break;
         }
         if (found.pos !== pos) {
           log('corrupt_record', { segment: segmentName(seg), offset: pos, skipped_bytes: found.pos - pos, reason: 'header' });
-          state.damage.push({ key: `${seg.start}:${pos}`, drop: unknownLoss() });
+          regions.push({ key: `${seg.start}:${pos}`, at: seg.start + pos });
         }
         if (state.headHeader === undefined) {
           state.cursorSeg = seg;
@@ -182,6 +189,10 @@ export async function recover(dir: string, checkpointOffset: number | undefined,
         state.samples += found.header.samples;
         state.bodyBytes += found.header.payloadLength;
         state.recordBytes += RECORD_HEADER_BYTES + found.header.payloadLength;
+        if (covered(seg, found.pos)) {
+          inTally.entries++;
+          inTally.samples += found.header.samples;
+        }
         lastRecord = { seg, pos: found.pos, header: found.header };
         pos = found.pos + RECORD_HEADER_BYTES + found.header.payloadLength;
       }
@@ -192,15 +203,16 @@ export async function recover(dir: string, checkpointOffset: number | undefined,
         if (!payloadMatches(lastRecord.header, body)) {
           const { header } = lastRecord;
           log('torn_record', { segment: segmentName(seg), offset: lastRecord.pos, bytes: seg.size - lastRecord.pos, reason: 'payload_checksum' });
-          state.damage.push({
-            key: `${seg.start}:${lastRecord.pos}`,
-            drop: { entry: { body: EMPTY, samples: header.samples, maxTimestampMs: header.maxTimestampMs }, reason: 'corrupt' },
-          });
+          regions.push({ key: `${seg.start}:${lastRecord.pos}`, at: seg.start + lastRecord.pos, header });
           await truncateSegment(handle, seg, lastRecord.pos);
           state.entries--;
           state.samples -= header.samples;
           state.bodyBytes -= header.payloadLength;
           state.recordBytes -= RECORD_HEADER_BYTES + header.payloadLength;
+          if (covered(seg, lastRecord.pos)) {
+            inTally.entries--;
+            inTally.samples -= header.samples;
+          }
           if (state.entries === 0) state.headHeader = undefined;
           if (state.oldestSample?.offset === seg.start + lastRecord.pos) state.oldestSample = undefined;
         }
@@ -214,7 +226,7 @@ export async function recover(dir: string, checkpointOffset: number | undefined,
     state.cursorSeg = segments[segments.length - 1]!;
     state.cursorPos = state.cursorSeg.size;
   }
-  return state;
+  return { ...state, damage: settleDamage({ regions, inTally, tally, readOffset: checkpoint.offset, missingBytes }) };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
+import type { Tally } from './queue-checkpoint';
 import { errorText, isCode, OPEN_READ, OPEN_UPDATE, type QueueLog } from './queue-file-io';
 import { decodeRecordHeader, RECORD_HEADER_BYTES, type RecordHeader } from './queue-record-codec';
 import type { QueueEntry } from './request-queue';
@@ -40,7 +41,17 @@ interface Located {
 }
 
 /** Damage skipped on the way to a record: `skipped` bytes from `pos` in `seg`. */
-export type OnDamage = (seg: Segment, pos: number, skipped: number) => void;
+type OnDamage = (seg: Segment, pos: number, skipped: number) => void;
+
+/** Hears of damage the head meets, and what it cost. */
+export interface DamageSink {
+  /** Damage met by the head on its way to the next record: whether it is new (then what is pending is counted again). */
+  skipped(seg: Segment, pos: number, skipped: number): boolean;
+  /** Damage found further on while counting again. */
+  ahead(seg: Segment, pos: number, skipped: number): void;
+  /** What the counts held that the files no longer hold: lost. */
+  lost(entries: number, samples: number, maxTimestampMs: number | undefined): void;
+}
 
 export class SegmentFifo {
   private reader: SegmentReader | undefined;
@@ -128,23 +139,41 @@ export class SegmentFifo {
     return readPayload((await this.readerFor(this.headSeg)).handle, this.headPos, this.headHeader!);
   }
 
-  /** Moves past the head record, to the next valid one; `onDamage` hears of damage skipped on the way. */
-  async advance(onDamage: OnDamage): Promise<void> {
+  /**
+   * What the checkpoint keeps with the read position: the end of what was
+   * written and what is pending up to it, so that a later open can count
+   * what the files lost since.
+   */
+  get tally(): Tally {
+    return { writeEnd: this.last.start + this.last.size, entries: this.entryCount, samples: this.sampleCount };
+  }
+
+  /**
+   * Moves past the head record, to the next valid one. New damage on the way
+   * (or the end reached while the counts say more is pending) makes it count
+   * what is pending again: what the counts held beyond that was lost. Nothing
+   * changes when it throws.
+   */
+  async advance(damage: DamageSink): Promise<void> {
     const header = this.headHeader!;
     const leaving = this.readOffset;
-    const next = await this.locate(this.headSeg, this.headPos + RECORD_HEADER_BYTES + header.payloadLength, onDamage);
+    const met = { newDamage: false };
+    const next = await this.locate(this.headSeg, this.headPos + RECORD_HEADER_BYTES + header.payloadLength, (seg, pos, skipped) => {
+      if (damage.skipped(seg, pos, skipped)) met.newDamage = true;
+    });
+    const left = { entries: this.entryCount - 1, samples: this.sampleCount - header.samples };
+    const found = met.newDamage || (next.header === undefined && left.entries !== 0) ? await this.countFrom(next, damage.ahead) : undefined;
     // Each record is looked at here at most once: the search resumes only when the head passes the one found.
-    const oldest = this.oldest?.offset === leaving ? await this.findSamples(next) : this.oldest;
+    const oldest = found !== undefined ? found.oldest : this.oldest?.offset === leaving ? await this.findSamples(next) : this.oldest;
+    const lostSince = this.oldest?.ts;
     this.oldest = oldest;
-    this.entryCount--;
-    this.sampleCount -= header.samples;
-    this.bodyByteCount -= header.payloadLength;
-    this.recordByteCount -= RECORD_HEADER_BYTES + header.payloadLength;
+    this.entryCount = found?.entries ?? left.entries;
+    this.sampleCount = found?.samples ?? left.samples;
+    this.bodyByteCount = found?.bodyBytes ?? this.bodyByteCount - header.payloadLength;
+    this.recordByteCount = found !== undefined ? found.bodyBytes + found.entries * RECORD_HEADER_BYTES : this.recordByteCount - RECORD_HEADER_BYTES - header.payloadLength;
     this.setHead(next);
-    if (next.header === undefined && this.entryCount !== 0) {
-      this.log('counter_drift', { entries: this.entryCount, samples: this.sampleCount });
-      this.entryCount = this.sampleCount = this.bodyByteCount = this.recordByteCount = 0;
-      this.oldest = undefined;
+    if (found !== undefined && (left.entries > found.entries || left.samples > found.samples)) {
+      damage.lost(Math.max(0, left.entries - found.entries), Math.max(0, left.samples - found.samples), lostSince);
     }
   }
 
@@ -221,6 +250,20 @@ export class SegmentFifo {
     this.onHeadMoved();
   }
 
+  /** The records from `from` to the end, counted again (after damage). */
+  private async countFrom(from: Located, onDamage: OnDamage): Promise<{ entries: number; samples: number; bodyBytes: number; oldest: OldestSample | undefined }> {
+    const found = { entries: 0, samples: 0, bodyBytes: 0, oldest: undefined as OldestSample | undefined };
+    for (let at = from; at.header !== undefined; ) {
+      const { header } = at;
+      found.entries++;
+      found.samples += header.samples;
+      found.bodyBytes += header.payloadLength;
+      if (found.oldest === undefined && header.samples > 0) found.oldest = { offset: at.seg.start + at.pos, ts: header.maxTimestampMs };
+      at = await this.locate(at.seg, at.pos + RECORD_HEADER_BYTES + header.payloadLength, onDamage);
+    }
+    return found;
+  }
+
   /** The first record with samples at or after `from`. */
   private async findSamples(from: Located): Promise<OldestSample | undefined> {
     let at = from;
@@ -240,6 +283,8 @@ export class SegmentFifo {
         const found = await findRecord(await this.readerFor(current), pos, current.size);
         if (found !== undefined && found.pos !== pos) onDamage?.(current, pos, found.pos - pos);
         if (found !== undefined) return { seg: current, pos: found.pos, header: found.header };
+        // No record in the rest of a segment the queue wrote whole: cut or overwritten under it.
+        onDamage?.(current, pos, current.size - pos);
       }
       if (index === this.list.length - 1) return { seg: current, pos: current.size, header: undefined };
       index++;

@@ -146,6 +146,8 @@ export async function findRecord(reader: SegmentReader, from: number, limit: num
   let at = from + 1;
   while (at + RECORD_HEADER_BYTES <= limit) {
     const chunk = await reader.bytes(at, READ_WINDOW_BYTES, limit);
+    // The file ends before `limit` (cut under a running queue): nothing more to find.
+    if (chunk.length === 0) break;
     const k = chunk.indexOf(RECORD_MAGIC);
     if (k < 0) {
       // The magic may straddle the chunk's end: keep its last 3 bytes.

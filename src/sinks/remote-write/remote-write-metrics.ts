@@ -82,7 +82,8 @@ export function createRemoteWriteMetrics(registry: Registry, now: () => number =
       help:
         'Samples given up on, by reason: refused (a non-retryable answer such as 400), queue_full (over --storage.max-bytes or the free space of --storage.path), ' +
         'too_old (over --storage.max-age), too_big (one request over --storage.max-bytes), storage_error (a disk error kept requests from being queued, or lost queued ones), ' +
-        'corrupt (records of the queue on disk found damaged: their samples when the record header was readable, else 1 per damaged record, a lower bound).',
+        'corrupt (records of the queue on disk damaged or lost: their samples, by the tally the queue keeps in its checkpoint; without that tally, ' +
+        'their samples when the record header was readable, else 1 per damaged record, a lower bound).',
       labelNames: [...labelNames, 'reason'],
       registers,
     }),

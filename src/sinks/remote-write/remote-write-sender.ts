@@ -4,7 +4,7 @@ import type { HttpOutcome, HttpTransport } from '../../http/http-transport';
 import { abortableSleep } from '../../http/abortable-sleep';
 import { describeDrop, nextBackoffMs } from '../../http/retry-policy';
 import type { QueueDrop, QueueDropReason, QueueEntry, RequestQueue } from '../queue/request-queue';
-import { DROP_MESSAGES, DROP_REASONS, QUEUE_OPERATIONS, errorText, isDiskFull, type QueueOperation } from './drop-reasons';
+import { DROP_REASONS, dropMessage, QUEUE_OPERATIONS, errorText, isDiskFull, type QueueOperation } from './drop-reasons';
 import { looksLikeHtml } from '../html-answer';
 import type { RemoteWriteMetrics } from './remote-write-metrics';
 import { WRITE_REQUEST_V1, type ProtobufMessage } from './remote-write-options';
@@ -189,14 +189,15 @@ export class RemoteWriteSender {
 
   private countDrops(drops: readonly QueueDrop[]): void {
     if (drops.length === 0) return;
-    const byReason = new Map<QueueDropReason, { requests: number; samples: number }>();
+    const byReason = new Map<QueueDropReason, { requests: number; samples: number; unknown: number }>();
     for (const drop of drops) {
-      // A record whose header is damaged has an unknown number of samples: at least one was lost.
+      // A damaged record whose samples are not known (no tally to count it by): at least one was lost.
       const samples = drop.samplesUnknown ? 1 : drop.entry.samples;
       this.opts.metrics.samplesDropped.inc({ ...this.labels, reason: drop.reason }, samples);
-      const sum = byReason.get(drop.reason) ?? { requests: 0, samples: 0 };
+      const sum = byReason.get(drop.reason) ?? { requests: 0, samples: 0, unknown: 0 };
       sum.requests += drop.requests ?? 1;
       sum.samples += samples;
+      if (drop.samplesUnknown) sum.unknown++;
       byReason.set(drop.reason, sum);
     }
     for (const [reason, sum] of byReason) {
@@ -205,7 +206,9 @@ export class RemoteWriteSender {
         condition = new ConditionLog(this.opts.log, { now: this.now });
         this.drops.set(reason, condition);
       }
-      condition.report(DROP_MESSAGES[reason], { reason }, { dropped_requests: sum.requests, dropped_samples: sum.samples });
+      const counts: Record<string, number> = { dropped_requests: sum.requests, dropped_samples: sum.samples };
+      if (sum.unknown > 0) counts['samples_unknown_records'] = sum.unknown;
+      condition.report(dropMessage(reason, sum.unknown), { reason }, counts);
     }
   }
 
