@@ -20,7 +20,13 @@ export const BRIDGE_SETTINGS = {
   job: { kind: 'value', parse: parsers.nonEmptyString, default: 'jvb', help: "The bridge's job label (jicofo for a Jicofo's /metrics)." },
   label: { kind: 'list', parse: parsers.ownLabelPair('set those with job and name'), fileKey: 'labels', help: "A label NAME=VALUE for this bridge's series; repeatable (file: labels: {NAME: VALUE})." },
   interval: { kind: 'value', parse: parsers.pollInterval, help: 'How often to poll this bridge (default: --poll.interval).' },
-  timeout: { kind: 'value', parse: parsers.durationMs, help: 'A poll that takes longer fails (default: the smaller of 5s and the interval; at most the interval).' },
+  timeout: {
+    kind: 'value',
+    parse: parsers.durationMs,
+    help:
+      'How long a whole poll may take, as a scrape_timeout: the requests, the body, and parsing or mapping it (not storing nor pushing the result); ' +
+      'a poll not done by then fails (timeout), a large body being parsed is given up (default: the smaller of 5s and the interval; at most the interval).',
+  },
   'max-body-size': { kind: 'value', parse: parsers.byteSize, default: '16MiB', help: 'A body larger than this fails the poll (body_too_large).' },
   'max-series': { kind: 'value', parse: parsers.positiveInt, default: '20000', help: 'A poll yielding more series than this fails whole (too_many_series): one runaway bridge cannot exhaust memory.' },
   ...CONNECTION_SETTINGS,

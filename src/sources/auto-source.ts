@@ -33,16 +33,17 @@ export class AutoSource implements Source {
     private readonly log: Logger,
   ) {}
 
-  async poll(signal: AbortSignal): Promise<PollOutcome> {
+  /** `budgetMs`: the time the whole poll has, every endpoint asked included. */
+  async poll(signal: AbortSignal, budgetMs?: number): Promise<PollOutcome> {
     if (this.chosen) {
-      const outcome = await this.chosen.source.poll(signal);
+      const outcome = await this.chosen.source.poll(signal, budgetMs);
       if (!outcome.ok) this.chosen = undefined;
       return outcome;
     }
     const failures: Array<{ candidate: Candidate; failure: Failure }> = [];
     let spent = 0;
     for (const candidate of this.candidates) {
-      const outcome = await candidate.source.poll(signal);
+      const outcome = await candidate.source.poll(signal, budgetMs === undefined ? undefined : Math.max(0, budgetMs - spent));
       spent += outcome.durationMs;
       if (outcome.ok) {
         this.chosen = candidate;

@@ -3,7 +3,9 @@ import type { PollOutcome, Source } from './source';
 /**
  * The whole poll of a bridge, however many requests it takes (auto tries
  * two endpoints), ends at one deadline, as a Prometheus scrape ends at its
- * scrape_timeout: a cut-off poll is a `timeout`, a shutdown an `aborted`.
+ * scrape_timeout: the requests, the reading of the body (parsing, mapping)
+ * and the checks. A poll cut off (no complete answer in time, or a body
+ * still being parsed) is a `timeout`, a shutdown an `aborted`.
  */
 export class DeadlineSource implements Source {
   constructor(
@@ -17,11 +19,13 @@ export class DeadlineSource implements Source {
   async poll(signal: AbortSignal, budgetMs?: number): Promise<PollOutcome> {
     const timeoutMs = Math.max(1, Math.floor(Math.min(this.timeoutMs, budgetMs ?? Number.POSITIVE_INFINITY)));
     const deadline = AbortSignal.timeout(timeoutMs);
-    const outcome = await this.inner.poll(AbortSignal.any([signal, deadline]));
+    // The inner source gets the same deadline as a time (a body read at once is checked against it afterwards).
+    const outcome = await this.inner.poll(AbortSignal.any([signal, deadline]), timeoutMs);
+    const why = timeoutMs < this.timeoutMs ? ` (the time left before the next poll is due; the timeout is ${this.timeoutMs}ms)` : '';
     if (!outcome.ok && outcome.reason === 'aborted' && deadline.aborted && !signal.aborted) {
-      const why = timeoutMs < this.timeoutMs ? ` (the time left before the next poll is due; the timeout is ${this.timeoutMs}ms)` : '';
       return { ok: false, reason: 'timeout', message: `${this.where} did not answer within ${timeoutMs}ms${why}`, durationMs: outcome.durationMs };
     }
+    if (!outcome.ok && outcome.reason === 'timeout' && why !== '') return { ...outcome, message: outcome.message + why };
     return outcome;
   }
 

@@ -1,6 +1,8 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { redactUrl } from '../log/redact-url';
 import type { HttpTransport } from '../http/http-transport';
 import { sendWithRetries, type RetryPolicy } from '../http/send-with-retries';
+import { LARGE_BODY_BYTES } from './read-deadline';
 import type { Failure } from './source';
 
 /**
@@ -20,6 +22,8 @@ export interface FetchedBody {
   readonly ok: true;
   readonly contentType: string;
   readonly text: string;
+  /** The body's size as received. */
+  readonly bytes: number;
 }
 
 /** One endpoint of a bridge, reached through the transport every push uses too (TLS, auth, proxy, headers). */
@@ -53,5 +57,9 @@ export async function fetchEndpoint(endpoint: BridgeEndpoint, accept: string, si
     return failed('http_status', `${where} answered HTTP ${outcome.status}${hint}`);
   }
   if (outcome.body === 'too-large') return failed('body_too_large', `${where}: body larger than ${endpoint.maxBodyBytes} bytes`);
-  return { ok: true, contentType: outcome.headers['content-type'] ?? '', text: (outcome.body ?? Buffer.alloc(0)).toString('utf8') };
+  const body = outcome.body ?? Buffer.alloc(0);
+  // Gathering a large body into one buffer and decoding it into one string each copy all of it (several
+  // milliseconds a MB): other work gets a turn of the event loop between the two.
+  if (body.length >= LARGE_BODY_BYTES) await nextTurn();
+  return { ok: true, contentType: outcome.headers['content-type'] ?? '', text: body.toString('utf8'), bytes: body.length };
 }

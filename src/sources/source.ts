@@ -7,9 +7,12 @@ import type { MetricFamily } from '../model/metric-family';
  */
 export interface Source {
   /**
-   * One poll; never throws. `signal` cuts it short (shutdown); `budgetMs`,
-   * when given, is the time left before the next poll is due (the deadline
-   * ends the poll by then).
+   * One poll; never throws. `signal` cuts it short (shutdown, or the
+   * deadline); `budgetMs`, when given, is the time the poll has: the time
+   * left before the next poll is due, for the scheduler's call (the
+   * deadline, DeadlineSource, ends the poll by then or at the timeout,
+   * whichever comes first), the deadline itself for the sources it wraps.
+   * Everything (the requests, parsing and mapping the body) counts.
    */
   poll(signal: AbortSignal, budgetMs?: number): Promise<PollOutcome>;
   /** Closes pooled connections. */

@@ -28,10 +28,21 @@ export class OpenMetricsParser {
   }
 
   parse(): void {
+    this.parseLines(0, this.n);
+  }
+
+  /**
+   * Reads the lines from `pos` (the start of a line) on, and stops before
+   * the first line that starts at or after `until`: returns where that line
+   * starts, or -1 once the body is read (its `# EOF`). (A large body is read
+   * a slice at a time; the lexer and the builder keep the state between
+   * slices.)
+   */
+  parseLines(pos: number, until: number): number {
     const s = this.s;
     const n = this.n;
-    let pos = 0;
     for (;;) {
+      if (pos >= until && pos < n) return pos;
       this.lx.lineStart = pos;
       if (pos >= n) this.lx.fail('the body does not end with "# EOF"', pos);
       const c = s.charCodeAt(pos);
@@ -47,7 +58,7 @@ export class OpenMetricsParser {
             this.lx.lineStart = p;
           }
           if (p < n) this.lx.fail('unexpected data after "# EOF"', p);
-          return;
+          return -1;
         }
         p = this.metadataLine(p);
       } else if (isNameStart(c)) {

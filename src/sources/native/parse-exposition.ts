@@ -52,11 +52,68 @@ export function parseExpositionWithPlaces(
   return result.ok ? { ...result, places } : result;
 }
 
-export function parseExposition(body: string, format: ExpositionFormat, limits: ParseLimits, places?: ValuePlace[]): ParseResult {
+/**
+ * parseExposition() a slice at a time, for a body too large to read in one
+ * go without holding up the event loop: each `step(chars)` reads the whole
+ * lines that start within the next `chars` characters and returns
+ * undefined, or the result once the body is read (the same result as
+ * parseExposition()'s). `position` is how far it has read.
+ */
+export interface SlicedParse {
+  step(chars: number): ParseResult | undefined;
+  readonly position: number;
+}
+
+export function startSlicedParse(body: string, format: ExpositionFormat, limits: ParseLimits): SlicedParse {
+  let result: ParseResult | undefined = refusedInput(body, format);
+  let position = 0;
+  let grammar: { parseLines(pos: number, until: number): number } | undefined;
+  let builder: FamilyBuilder | undefined;
+  if (result === undefined) {
+    const max = typeof limits?.maxSamples === 'number' && limits.maxSamples >= 0 ? limits.maxSamples : 0;
+    const lx = new ExpositionLexer(body);
+    builder = new FamilyBuilder(lx, format === 'openmetrics-1.0', max, undefined);
+    grammar = format === 'openmetrics-1.0' ? new OpenMetricsParser(lx, builder) : new TextFormatParser(lx, builder);
+  }
+  return {
+    get position() {
+      return position;
+    },
+    step(chars) {
+      if (result !== undefined) return result;
+      try {
+        const stopped = grammar!.parseLines(position, position + Math.max(1, chars));
+        if (stopped >= 0) {
+          position = stopped;
+          return undefined;
+        }
+        result = { ok: true, families: builder!.build(), samples: builder!.samples, skipped: builder!.skipped };
+      } catch (e) {
+        result = failed(e);
+      }
+      position = body.length;
+      return result;
+    },
+  };
+}
+
+function refusedInput(body: string, format: ExpositionFormat): ParseResult | undefined {
   if (typeof body !== 'string') return { ok: false, reason: 'invalid_body', message: 'body is not a string' };
   if (format !== 'text-0.0.4' && format !== 'openmetrics-1.0') {
     return { ok: false, reason: 'invalid_body', message: `unknown exposition format ${JSON.stringify(String(format)).slice(0, 40)}` };
   }
+  return undefined;
+}
+
+function failed(e: unknown): ParseResult {
+  if (e instanceof Failure) return { ok: false, reason: e.reason, message: e.message };
+  // Not expected; kept so that no input can make the caller's poll throw.
+  return { ok: false, reason: 'invalid_body', message: `parser error: ${e instanceof Error ? e.message.slice(0, 100) : 'unknown'}` };
+}
+
+export function parseExposition(body: string, format: ExpositionFormat, limits: ParseLimits, places?: ValuePlace[]): ParseResult {
+  const refused = refusedInput(body, format);
+  if (refused !== undefined) return refused;
   const max = typeof limits?.maxSamples === 'number' && limits.maxSamples >= 0 ? limits.maxSamples : 0;
   try {
     const om = format === 'openmetrics-1.0';
@@ -66,8 +123,6 @@ export function parseExposition(body: string, format: ExpositionFormat, limits: 
     else new TextFormatParser(lx, builder).parse();
     return { ok: true, families: builder.build(), samples: builder.samples, skipped: builder.skipped };
   } catch (e) {
-    if (e instanceof Failure) return { ok: false, reason: e.reason, message: e.message };
-    // Not expected; kept so that no input can make the caller's poll throw.
-    return { ok: false, reason: 'invalid_body', message: `parser error: ${e instanceof Error ? e.message.slice(0, 100) : 'unknown'}` };
+    return failed(e);
   }
 }

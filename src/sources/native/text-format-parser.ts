@@ -27,10 +27,20 @@ export class TextFormatParser {
   }
 
   parse(): void {
+    this.parseLines(0, this.n);
+  }
+
+  /**
+   * Reads the lines from `pos` (the start of a line) on, and stops before
+   * the first line that starts at or after `until`: returns where that line
+   * starts, or -1 once the body is read. (A large body is read a slice at a
+   * time; the lexer and the builder keep the state between slices.)
+   */
+  parseLines(pos: number, until: number): number {
     const s = this.s;
     const n = this.n;
-    let pos = 0;
     while (pos < n) {
+      if (pos >= until) return pos;
       this.lx.lineStart = pos;
       // A NUL opening a line ends the body, as Prometheus' text lexer reads it: what came before is stored.
       if (s.charCodeAt(pos) === 0) break;
@@ -55,6 +65,7 @@ export class TextFormatParser {
       }
       pos = p;
     }
+    return -1;
   }
 
   /** `#` comment, `# HELP name text` or `# TYPE name type`; returns the position of the line end. */
