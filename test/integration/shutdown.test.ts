@@ -1,7 +1,10 @@
+import http from 'node:http';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AgentProcess } from '../helpers/agent-process';
+import { AgentProcess, productionNodeFlags } from '../helpers/agent-process';
 import { FakeBridge } from '../helpers/fake-bridge';
+import { ScriptedReceiver, until } from '../helpers/scripted-receiver';
 
 /** SIGTERM must end the agent within its flush deadline (plus a second), whatever a bridge is doing. */
 const shutdown = suite('shutdown');
@@ -54,6 +57,59 @@ shutdown('SIGTERM as soon as the agent starts (during start-up) ends it cleanly,
     assert.ok(agent.lines.some((line) => /msg="?stopped/.test(line)), agent.lines.join('\n'));
   } finally {
     await agent.stop('SIGKILL');
+  }
+});
+
+/** The lines `EXIT-PROBE {...}` of test/helpers/exit-probe.js, parsed. */
+function probeLines(agent: AgentProcess): Array<{ at: string; handles?: string[]; resources?: string[]; afterStoppedMs?: number }> {
+  return agent.lines.filter((line) => line.startsWith('EXIT-PROBE ')).map((line) => JSON.parse(line.slice('EXIT-PROBE '.length)));
+}
+
+shutdown('with a remote-write receiver and a Pushgateway, kept-alive connections everywhere and a poll in flight, nothing holds the process after `stopped`', async () => {
+  // What an installed agent meets: both kinds of destination (their pooled connections kept alive by the
+  // receivers), a scraper keeping its connection to the agent open, two bridges (the agent's own metrics then
+  // pushed apart on their own timer) of which one never answers. A probe loaded into the agent lists, when it
+  // logs `stopped`, every handle that could still hold its event loop: there must be none, and the process must
+  // end on its own, with exit 0 (the kill in `finally` only cleans up after a failure).
+  const good = await new FakeBridge({ metrics: true }).start();
+  const remoteWrite = await new ScriptedReceiver().start();
+  const pushgateway = await new ScriptedReceiver().start();
+  const scraper = new http.Agent({ keepAlive: true });
+  const agent = AgentProcess.spawn(
+    [
+      `--jvb.url=${good.metricsUrl}`,
+      `--jvb.url=${hanging.metricsUrl}`,
+      '--poll.interval=500ms',
+      `--remote-write.url=${remoteWrite.url}/api/v1/write`,
+      `--pushgateway.url=${pushgateway.url}`,
+      '--storage.flush-deadline=5s',
+      '--web.listen-address=127.0.0.1:0',
+    ],
+    {},
+    [...productionNodeFlags(), '--require', join(__dirname, '..', 'helpers', 'exit-probe.js')],
+  );
+  try {
+    const port = await agent.metricsPort();
+    await until('pushes to both destinations, and the hanging bridge polled', () => remoteWrite.received.length >= 3 && pushgateway.received.length >= 3 && hanging.openRequests('/metrics').length > 0, 20_000);
+    // A scrape over a kept-alive connection, left open.
+    await new Promise<void>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path: '/metrics', agent: scraper }, (res) => res.resume().on('end', resolve)).on('error', reject);
+    });
+    agent.signal('SIGTERM');
+    const exited = await Promise.race([agent.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 20_000))]);
+    assert.ok(exited, `the agent did not end within 20 s of SIGTERM; log:\n${agent.lines.join('\n')}`);
+    assert.equal(exited, { code: 0, signal: null });
+    const [atStopped, atExit] = probeLines(agent);
+    assert.ok(atStopped?.at === 'stopped', `the probe saw the \`stopped\` line; log:\n${agent.lines.join('\n')}`);
+    assert.equal(atStopped!.handles, [], `nothing may hold the process after \`stopped\` (active resources: ${JSON.stringify(atStopped!.resources)})`);
+    assert.ok(atExit?.at === 'exit', 'the probe saw the exit');
+    console.log(`    exited ${atExit!.afterStoppedMs} ms after \`stopped\` (resources still ending then: ${JSON.stringify(atStopped!.resources)})`);
+  } finally {
+    scraper.destroy();
+    await agent.stop('SIGKILL');
+    await good.stop();
+    await remoteWrite.stop();
+    await pushgateway.stop();
   }
 });
 
