@@ -82,7 +82,9 @@ export function createRemoteWriteMetrics(registry: Registry, now: () => number =
       help:
         'Samples given up on, by reason: refused (a non-retryable answer such as 400), queue_full (over --storage.max-bytes or the free space of --storage.path), ' +
         'too_old (over --storage.max-age), too_big (one request over --storage.max-bytes), storage_error (a disk error kept requests from being queued, or lost queued ones), ' +
-        'corrupt (records of the queue on disk found damaged: their samples when the record header was readable, else 1 per damaged record, a lower bound).',
+        'corrupt (records of the queue on disk found damaged: their samples when the record header was readable, else 1 per damaged record, a lower bound); ' +
+        'timestamp_too_old, timestamp_too_far_ahead, timestamp_out_of_order, timestamp_duplicate (samples with a timestamp of their own that a Prometheus scrape would refuse: ' +
+        'older than 1 h before the newest sample, more than 10 min ahead, at or before the series\' last sample; left out, not sent).',
       labelNames: [...labelNames, 'reason'],
       registers,
     }),
