@@ -7,6 +7,16 @@
  * Family names are the names of the stored series' family in the 0.0.4 text
  * format: a counter's name carries its `_total`; an OpenMetrics `info`
  * family `x` is the gauge `x_info`.
+ *
+ * Sample timestamps: a sample line of the exposition may carry its own
+ * timestamp, and Prometheus stores each line at it. So every sample of the
+ * model may carry one (a scalar series', a bucket's, a quantile's, a
+ * histogram's or summary's `_sum` and `_count` each its own): integer
+ * milliseconds since the epoch, as Prometheus reads it (0.0.4: the int64 as
+ * written, exact up to 2^53; OpenMetrics: seconds times 1000, truncated
+ * toward zero). A sample without one has no such property at all (never
+ * `undefined`), so a body without timestamps gives objects of the same
+ * shape as before; it is stamped with the poll's time, as a scrape stamps it.
  */
 
 export type Labels = Readonly<Record<string, string>>;
@@ -14,6 +24,8 @@ export type Labels = Readonly<Record<string, string>>;
 export interface ScalarSeries {
   readonly labels: Labels;
   readonly value: number;
+  /** The sample's own timestamp (ms); absent: the poll's time. */
+  readonly timestampMs?: number;
 }
 
 export interface Bucket {
@@ -21,6 +33,8 @@ export interface Bucket {
   readonly le: string;
   /** Cumulative count. */
   readonly count: number;
+  /** The `_bucket` sample's own timestamp (ms); absent: the poll's time. */
+  readonly timestampMs?: number;
 }
 
 export interface HistogramSeries {
@@ -29,11 +43,16 @@ export interface HistogramSeries {
   readonly buckets: readonly Bucket[];
   readonly sum?: number;
   readonly count?: number;
+  /** The `_sum` and `_count` samples' own timestamps (ms); absent: the poll's time. */
+  readonly sumTimestampMs?: number;
+  readonly countTimestampMs?: number;
 }
 
 export interface Quantile {
   readonly quantile: string;
   readonly value: number;
+  /** The sample's own timestamp (ms); absent: the poll's time. */
+  readonly timestampMs?: number;
 }
 
 export interface SummarySeries {
@@ -41,6 +60,9 @@ export interface SummarySeries {
   readonly quantiles: readonly Quantile[];
   readonly sum?: number;
   readonly count?: number;
+  /** The `_sum` and `_count` samples' own timestamps (ms); absent: the poll's time. */
+  readonly sumTimestampMs?: number;
+  readonly countTimestampMs?: number;
 }
 
 interface FamilyBase {
@@ -87,6 +109,18 @@ export function sampleCount(family: MetricFamily): number {
       return family.series.reduce((n, s) => n + s.quantiles.length + (s.sum === undefined ? 0 : 1) + (s.count === undefined ? 0 : 1), 0);
     default:
       return family.series.length;
+  }
+}
+
+/** Whether a family has a sample with a timestamp of its own. */
+export function hasOwnTimestamps(family: MetricFamily): boolean {
+  switch (family.type) {
+    case 'histogram':
+      return family.series.some((s) => s.sumTimestampMs !== undefined || s.countTimestampMs !== undefined || s.buckets.some((b) => b.timestampMs !== undefined));
+    case 'summary':
+      return family.series.some((s) => s.sumTimestampMs !== undefined || s.countTimestampMs !== undefined || s.quantiles.some((q) => q.timestampMs !== undefined));
+    default:
+      return family.series.some((s) => s.timestampMs !== undefined);
   }
 }
 

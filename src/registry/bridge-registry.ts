@@ -2,10 +2,11 @@ import { Registry } from 'prom-client';
 import { ConditionLog } from '../log/condition-log';
 import type { Logger } from '../log/logger';
 import type { Labels, LabelledFamilies, MetricFamily } from '../model/metric-family';
-import { occupiedNames } from '../model/metric-family';
+import { hasOwnTimestamps, occupiedNames } from '../model/metric-family';
 import type { PollOutcome, SkippedField } from '../sources/source';
 import { FamilyMetric } from './family-metric';
 import { familiesFromRegistry } from './registry-families';
+import { registryText } from './timestamped-text';
 import { createPollMetrics, type PollMetrics } from './self-metrics';
 
 export interface CollectSummary {
@@ -75,9 +76,19 @@ export class BridgeRegistry {
     ];
   }
 
-  /** The same as the text exposition 0.0.4. */
+  /**
+   * The same as the text exposition 0.0.4, for pushes to a Pushgateway:
+   * without sample timestamps (a Pushgateway refuses a push that has any),
+   * so a sample with one is pushed as a sample without.
+   */
   text(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  /** What /metrics serves of this bridge: the text exposition 0.0.4 with each sample's own timestamp, when it has one. */
+  exposition(): Promise<string> {
+    if (!this.kept.some(hasOwnTimestamps)) return this.registry.metrics();
+    return registryText(this.registry, this.labels);
   }
 
   /** The "collect" step: one poll's outcome into this bridge's registry. */

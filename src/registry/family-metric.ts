@@ -1,5 +1,5 @@
 import type { Metric } from 'prom-client';
-import { type MetricFamily, sampleCount } from '../model/metric-family';
+import { type MetricFamily, hasOwnTimestamps, sampleCount } from '../model/metric-family';
 
 /** Label objects are shared, never written: readers that add labels (prom-client's default labels, the fleet's instance) replace the object. */
 type ValueLabels = Readonly<Record<string, string | number>>;
@@ -14,30 +14,36 @@ export interface FamilyValues {
   readonly type: MetricFamily['type'];
   readonly unit: string;
   readonly aggregator: 'first';
-  readonly values: ReadonlyArray<{ readonly labels: ValueLabels; readonly value: number; readonly metricName?: string }>;
+  /** `timestamp`: the sample's own (ms), for /metrics (prom-client does not write it). */
+  readonly values: ReadonlyArray<{ readonly labels: ValueLabels; readonly value: number; readonly metricName?: string; readonly timestamp?: number }>;
 }
+
+type Value = { labels: ValueLabels; value: number; metricName?: string; timestamp?: number };
+
+/** The value, with its timestamp only when the sample has one (prom-client's shape otherwise). */
+const stamped = (value: Value, timestampMs: number | undefined): Value => (timestampMs === undefined ? value : { ...value, timestamp: timestampMs });
 
 /** One family as prom-client's value list: a histogram's buckets, _sum and _count as its own Histogram gives them. */
 export function familyValues(family: MetricFamily): FamilyValues {
-  const values: Array<{ labels: ValueLabels; value: number; metricName?: string }> = [];
+  const values: Value[] = [];
   const { name } = family;
   switch (family.type) {
     case 'histogram':
       for (const s of family.series) {
-        for (const b of s.buckets) values.push({ labels: { ...s.labels, le: b.le }, value: b.count, metricName: `${name}_bucket` });
-        if (s.sum !== undefined) values.push({ labels: s.labels, value: s.sum, metricName: `${name}_sum` });
-        if (s.count !== undefined) values.push({ labels: s.labels, value: s.count, metricName: `${name}_count` });
+        for (const b of s.buckets) values.push(stamped({ labels: { ...s.labels, le: b.le }, value: b.count, metricName: `${name}_bucket` }, b.timestampMs));
+        if (s.sum !== undefined) values.push(stamped({ labels: s.labels, value: s.sum, metricName: `${name}_sum` }, s.sumTimestampMs));
+        if (s.count !== undefined) values.push(stamped({ labels: s.labels, value: s.count, metricName: `${name}_count` }, s.countTimestampMs));
       }
       break;
     case 'summary':
       for (const s of family.series) {
-        for (const q of s.quantiles) values.push({ labels: { ...s.labels, quantile: q.quantile }, value: q.value, metricName: name });
-        if (s.sum !== undefined) values.push({ labels: s.labels, value: s.sum, metricName: `${name}_sum` });
-        if (s.count !== undefined) values.push({ labels: s.labels, value: s.count, metricName: `${name}_count` });
+        for (const q of s.quantiles) values.push(stamped({ labels: { ...s.labels, quantile: q.quantile }, value: q.value, metricName: name }, q.timestampMs));
+        if (s.sum !== undefined) values.push(stamped({ labels: s.labels, value: s.sum, metricName: `${name}_sum` }, s.sumTimestampMs));
+        if (s.count !== undefined) values.push(stamped({ labels: s.labels, value: s.count, metricName: `${name}_count` }, s.countTimestampMs));
       }
       break;
     default:
-      for (const s of family.series) values.push({ labels: s.labels, value: s.value });
+      for (const s of family.series) values.push(stamped({ labels: s.labels, value: s.value }, s.timestampMs));
   }
   return { name, help: family.help, type: family.type, unit: family.unit, aggregator: 'first', values };
 }
@@ -63,6 +69,11 @@ export class FamilyMetric {
   }
   get type(): FamilyValues['type'] {
     return this.family.type;
+  }
+
+  /** Whether a sample of the family has a timestamp of its own (then /metrics writes it: timestamped-text.ts). */
+  get timestamped(): boolean {
+    return hasOwnTimestamps(this.family);
   }
 
   /** Samples this family exposes (a histogram: its buckets, _sum and _count). */

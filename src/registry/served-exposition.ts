@@ -1,5 +1,6 @@
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { BridgeRegistry } from './bridge-registry';
+import { anyTimestamps, mergedText } from './timestamped-text';
 
 /**
  * What `/metrics` serves: the agent's own metrics, then the bridges'.
@@ -13,6 +14,9 @@ import type { BridgeRegistry } from './bridge-registry';
  * `instance`, and families of the same name from different bridges are
  * merged into one (an exposition may name a family only once) by
  * prom-client's own aggregator; scrape it with `honor_labels: true`.
+ * A bridge sample with a timestamp of its own is served with it (as
+ * Prometheus' /federate serves samples), so a Prometheus scraping the agent
+ * stores what it would store scraping the bridge (timestamped-text.ts).
  */
 export class ServedExposition {
   readonly contentType: string;
@@ -58,7 +62,7 @@ export class ServedExposition {
 
   private async renderNow(): Promise<string> {
     const own = await this.agent.metrics();
-    if (this.bridges.length === 1) return joinExpositions(own, await this.bridges[0]!.registry.metrics());
+    if (this.bridges.length === 1) return joinExpositions(own, await this.bridges[0]!.exposition());
     const perBridge = await Promise.all(
       this.bridges.map(async (bridge) => {
         const families = await bridge.registry.getMetricsAsJSON();
@@ -68,6 +72,8 @@ export class ServedExposition {
         return families;
       }),
     );
+    // prom-client's aggregation drops sample timestamps: with any, the bridges are merged the same way here.
+    if (anyTimestamps(perBridge)) return joinExpositions(own, mergedText(perBridge));
     return joinExpositions(own, await AggregatorRegistry.aggregate(perBridge).metrics());
   }
 }

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AgentProcess } from '../helpers/agent-process';
-import { FakeBridge } from '../helpers/fake-bridge';
+import { FakeBridge, NATIVE_CONTENT_TYPES } from '../helpers/fake-bridge';
 import { ACTIVE_2021, fixtureJson } from '../helpers/fixtures';
 import { parseExposition, type Exposition } from '../helpers/parse-exposition';
 import { PrometheusServer } from '../helpers/prometheus-server';
@@ -314,6 +314,29 @@ e2e("a 400 (a metric's type clashes with another group's) is logged once per exp
   assert.is(familyValue(accepted, 'jitsi_participants'), PARTICIPANTS);
   await agent.waitForLine(/Pushgateway accepts pushes again/, 5000);
   assert.is(agent.lines.filter((l) => l.includes('HTTP 400')).length, refusals.length);
+});
+
+e2e('a native bridge whose samples carry timestamps: the gateway refuses a push with one, so the agent pushes them without, every sample kept', async () => {
+  const T = Date.now() - 60_000;
+  // The gateway's own rule, asked directly: a pushed sample with a timestamp is refused.
+  const direct = await gw.request('PUT', '/metrics/job/timestamp-check', `jitsi_stamped 1 ${T}\n`);
+  assert.is(direct.status, 400, direct.body);
+  const bridge = new FakeBridge({ format: 'text' });
+  const body = ['# TYPE jitsi_stamped gauge', `jitsi_stamped{k="a"} 4 ${T}`, 'jitsi_stamped{k="b"} 5', ''].join('\n');
+  bridge.respond = (request) => (request.path === '/metrics' ? { body, contentType: NATIVE_CONTENT_TYPES.text } : undefined);
+  await bridge.start();
+  try {
+    const agent = spawnAgent(gw.url, 'pg-stamped', [], bridge.metricsUrl);
+    const both = (group: GatewayGroup | undefined) => group?.families.get('jitsi_stamped')?.metrics.length === 2;
+    const group = await gw.waitForGroup({ job: 'jvb', instance: 'pg-stamped' }, both);
+    assert.ok(both(group), `groups: ${JSON.stringify((await gw.groups()).map((g) => g.labels))}\n${agent.lines.slice(-10).join('\n')}`);
+    const values = Object.fromEntries(group!.families.get('jitsi_stamped')!.metrics.map((m) => [m.labels['k'], Number(m.value)]));
+    assert.equal(values, { a: 4, b: 5 });
+    assert.is(agent.lines.filter((l) => l.includes('HTTP 400')).length, 0, agent.lines.join('\n'));
+    await agent.stop('SIGTERM');
+  } finally {
+    await bridge.stop();
+  }
 });
 
 e2e.run();

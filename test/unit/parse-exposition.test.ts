@@ -97,7 +97,7 @@ test('0.0.4: label escapes, trailing comma, spaces and tabs, values and timestam
   const series = families[0]!.series as Array<{ labels: Record<string, string>; value: number }>;
   assert.equal(series[0], { labels: { a: 'x\\y', b: 'say "hi"', c: 'l1\nl2', d: '\\t kept' }, value: 1 });
   assert.equal(series[1], { labels: { le: '0.0' }, value: 2 });
-  assert.equal(series[2], { labels: { a: 's', b: 't' }, value: 3 });
+  assert.equal(series[2], { labels: { a: 's', b: 't' }, value: 3, timestampMs: 1_700_000_000_000 });
   const byA = new Map(series.slice(3).map((s) => [s.labels['a'], s.value]));
   assert.ok(Number.isNaN(byA.get('nan')));
   assert.is(byA.get('pinf'), Infinity);
@@ -450,7 +450,7 @@ test('0.0.4: a label named __proto__ is kept as a label', () => {
 
 // ------------------------------------------------------------- OpenMetrics 1.0
 
-test('OpenMetrics: counter -> x_total family, _created skipped, exemplars and timestamps ignored, UNIT', () => {
+test('OpenMetrics: counter -> x_total family, _created skipped, exemplars ignored, timestamps kept (ms), UNIT', () => {
   const body = [
     '# TYPE req counter',
     '# HELP req Requests \\"served\\"\\n.',
@@ -473,11 +473,11 @@ test('OpenMetrics: counter -> x_total family, _created skipped, exemplars and ti
       help: 'Requests "served"\n.',
       unit: '',
       series: [
-        { labels: { code: '200' }, value: 10 },
+        { labels: { code: '200' }, value: 10, timestampMs: 1_700_000_000_123 },
         { labels: { code: '500' }, value: 1 },
       ],
     },
-    { name: 'up_seconds', type: 'gauge', help: 'Uptime.', unit: 'seconds', series: [{ labels: {}, value: 12.5 }] },
+    { name: 'up_seconds', type: 'gauge', help: 'Uptime.', unit: 'seconds', series: [{ labels: {}, value: 12.5, timestampMs: 1_700_000_000_000 }] },
     { name: 'old', type: 'untyped', help: '', unit: '', series: [{ labels: {}, value: -Infinity }] },
   ]);
   assert.is(samples, 4);

@@ -1,6 +1,7 @@
 // The reasons a destination gives up on samples, and how its log lines word them.
 
 import type { QueueDropReason } from '../queue/request-queue';
+import { TIMESTAMP_REFUSALS } from './sample-timestamps';
 
 export const DROP_MESSAGES: Readonly<Record<QueueDropReason, string>> = {
   queue_full: 'queue full (--storage.max-bytes, or the free space of --storage.path): dropped the oldest requests',
@@ -16,8 +17,12 @@ export function dropMessage(reason: QueueDropReason, samplesUnknownRecords: numb
   return `${DROP_MESSAGES[reason]}; dropped_samples is a lower bound: the samples of ${samplesUnknownRecords === 1 ? 'a record' : 'some records'} are unknown (each counted as 1)`;
 }
 
-/** Every reason of jvb_remote_write_samples_dropped_total; each exists at 0 from the start. */
-export const DROP_REASONS = ['refused', 'queue_full', 'too_old', 'too_big', 'storage_error', 'corrupt'] as const;
+/**
+ * Every reason of jvb_remote_write_samples_dropped_total; each exists at 0
+ * from the start. The timestamp_* ones are samples the encoder left out as a
+ * Prometheus scrape would refuse them (sample-timestamps.ts).
+ */
+export const DROP_REASONS = ['refused', 'queue_full', 'too_old', 'too_big', 'storage_error', 'corrupt', ...TIMESTAMP_REFUSALS] as const;
 
 /** The queue operations of jvb_remote_write_queue_errors_total; each exists at 0 from the start. */
 export const QUEUE_OPERATIONS = ['append', 'peek', 'ack', 'take_drops'] as const;

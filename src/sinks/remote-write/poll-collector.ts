@@ -1,18 +1,22 @@
 // Walks one poll of a target (its families, in the model every source and
 // registry produces) and lists its samples in order: live series first,
 // then stale markers, with where a request may be cut after each
-// (request-splitter.ts). Both remote-write encoders read this list; each
-// writes it in its own message. It finds each sample's series cheaply when
-// a poll lists what the last one did. Pure: no I/O, no clock.
+// (request-splitter.ts) and the timestamp of each that has its own. Both
+// remote-write encoders read this list; each writes it in its own message.
+// It finds each sample's series cheaply when a poll lists what the last one
+// did, and leaves out what a scrape would refuse for its timestamp
+// (sample-timestamps.ts). Pure: no I/O, no clock.
 // docs/remote-write-encoding.md has the design.
 
 import { Writer } from 'protobufjs';
 import type { HistogramSeries, Labels, LabelledFamilies, MetricFamily, SummarySeries } from '../../model/metric-family';
 import { INSIDE, ATOM_END, UNIT_END } from './request-splitter';
+import { type CollectedPoll, PollSamples } from './poll-samples';
 import { type LabelPair, canonicalLabels, metricTypeNumber } from './series-labels';
+import { SAME, SEND, SampleTimestamps, type TimedSeries, type TimestampRefusal } from './sample-timestamps';
 import { NEVER_LIVE, StalenessTracker, type TrackedSeries } from './staleness-tracker';
 
-export interface Series extends TrackedSeries {
+export interface Series extends TrackedSeries, TimedSeries {
   /**
    * The TimeSeries' Label fields (0a <len> Label, sorted), encoded once, as
    * a latin1 string (one character a byte): the series' identity, and what
@@ -37,52 +41,6 @@ export interface SeriesDetail {
   readonly type: number;
   readonly help: string;
   readonly unit: string;
-}
-
-/**
- * The samples of the poll being encoded, in order: live series first, then
- * stale markers, with the boundary after each (request-splitter.ts). Its
- * storage is kept from poll to poll; `n` says how much of it is this poll's.
- */
-export class PollSamples {
-  n = 0;
-  samples: Series[] = [];
-  values = new Float64Array(256);
-  boundary = new Uint8Array(256);
-
-  start(): void {
-    this.n = 0;
-  }
-
-  push(series: Series, value: number, boundary: number): void {
-    const n = this.n;
-    if (n === this.values.length) {
-      const values = new Float64Array(n * 2);
-      values.set(this.values);
-      this.values = values;
-      const boundaries = new Uint8Array(n * 2);
-      boundaries.set(this.boundary);
-      this.boundary = boundaries;
-    }
-    this.samples[n] = series;
-    this.values[n] = value;
-    this.boundary[n] = boundary;
-    this.n = n + 1;
-  }
-
-  /** The last sample pushed, if there is one, may be cut after as `boundary`. */
-  mark(boundary: number): void {
-    if (this.n > 0) this.boundary[this.n - 1] = boundary;
-  }
-
-  /** Ends the poll: storage beyond it lets go of the series it held. */
-  end(): void {
-    if (this.samples.length > this.n) this.samples.length = this.n;
-  }
-
-  result(liveCount: number): CollectedPoll {
-    return { samples: this.samples, values: this.values, boundary: this.boundary, n: this.n, liveCount };
-  }
 }
 
 /** Each family's series by position in the last poll it was in; `seen` is that poll. */
@@ -136,7 +94,7 @@ function sameLabels(a: Labels, b: Labels): boolean {
 }
 
 /** The last sample added ends one series of a histogram or summary (its buckets or quantiles, _sum and _count). */
-function endAtom(p: PollSamples): void {
+function endAtom(p: PollSamples<Series>): void {
   if (p.n > 0 && p.boundary[p.n - 1] === INSIDE) p.boundary[p.n - 1] = ATOM_END;
 }
 
@@ -151,22 +109,13 @@ function spells(spelling: readonly unknown[], metricName: string, registryLabels
   return j === spelling.length;
 }
 
-/** The samples of one poll, in order; valid until the next call of collect(). */
-export interface CollectedPoll {
-  readonly samples: readonly Series[];
-  readonly values: Float64Array;
-  readonly boundary: Uint8Array;
-  /** Samples of this poll: [0, n). */
-  readonly n: number;
-  /** Those from liveCount on are stale markers. */
-  readonly liveCount: number;
-}
-
 export class PollCollector {
   /** Series live in the last poll, by identity: whose label bytes are kept, and which get stale markers when gone. */
   private readonly staleness = new StalenessTracker<Series>();
+  /** What a scrape would refuse for its timestamp; each series' last sample. */
+  private readonly times = new SampleTimestamps();
   /** This poll's samples (storage reused from poll to poll). */
-  private readonly samples = new PollSamples();
+  private readonly samples = new PollSamples<Series>();
   private readonly positions = new Map<string, Positions>();
   /** Registry labels objects seen (a target has one or two). */
   private readonly knownLabels: Labels[] = [];
@@ -181,14 +130,22 @@ export class PollCollector {
     private readonly keepDetail = false,
   ) {}
 
+  /** The samples the last collect() left out for their timestamps, per family and reason. */
+  get refusals(): readonly TimestampRefusal[] {
+    return this.times.refusals;
+  }
+
   /**
-   * One poll's samples: series absent now but sent by the previous call
-   * get one stale marker. A series listed twice is taken once (the first).
-   * A histogram's or summary's series stay together (boundaries).
+   * One poll's samples, at `pollMs` unless they have a timestamp of their
+   * own: series absent now but stamped with the previous call's time get one
+   * stale marker. A series listed twice is taken once (the first). A
+   * histogram's or summary's series stay together (boundaries). Samples a
+   * scrape would refuse for their timestamp are left out (`refusals`).
    */
-  collect(groups: readonly LabelledFamilies[]): CollectedPoll {
+  collect(groups: readonly LabelledFamilies[], pollMs: number): CollectedPoll<Series> {
     // This poll's samples: live series first, then stale markers.
     const poll = this.staleness.startPoll();
+    this.times.startPoll(pollMs, poll);
     const p = this.samples;
     p.start();
     const f = this.cursor;
@@ -217,7 +174,7 @@ export class PollCollector {
             f.sumName = `${name}_sum`;
             f.countName = `${name}_count`;
             for (const s of family.series) {
-              for (const b of s.buckets) this.add(p, f, bucket, s.labels, 'le', b.le, b.count);
+              for (const b of s.buckets) this.add(p, f, bucket, s.labels, 'le', b.le, b.count, b.timestampMs);
               this.addTotals(p, f, s);
             }
             break;
@@ -226,12 +183,12 @@ export class PollCollector {
             f.sumName = `${name}_sum`;
             f.countName = `${name}_count`;
             for (const s of family.series) {
-              for (const q of s.quantiles) this.add(p, f, name, s.labels, 'quantile', q.quantile, q.value);
+              for (const q of s.quantiles) this.add(p, f, name, s.labels, 'quantile', q.quantile, q.value, q.timestampMs);
               this.addTotals(p, f, s);
             }
             break;
           default:
-            for (const s of family.series) this.add(p, f, name, s.labels, '', '', s.value);
+            for (const s of family.series) this.add(p, f, name, s.labels, '', '', s.value, s.timestampMs);
         }
         // (Had every value been a duplicate, the sample before is a family end: UNIT_END already.)
         p.mark(UNIT_END);
@@ -252,17 +209,35 @@ export class PollCollector {
     }
 
     const liveCount = p.n;
-    const stale = this.staleness.endPoll();
-    for (let i = 0; i < stale.length; i++) {
-      const s = stale[i]!;
-      if (p.n > liveCount && s.together) {
-        const before = p.samples[p.n - 1]!;
-        if (before.together && before.family === s.family) p.mark(ATOM_END); // one family's stale markers stay together too
+    // Stale markers, in the last poll's order: for the series a scrape tracked in the last poll (stamped with
+    // its time) and not in this one: gone, or (only when a sample of this poll had a timestamp of its own or
+    // was refused) still there but no longer tracked. Those gone are then let go.
+    const times = this.times;
+    const quiet = times.quiet;
+    if (!quiet) {
+      for (const s of this.staleness.lastPoll()) {
+        if (s.livePoll === poll && times.trackedIn(s, poll)) continue;
+        if (times.trackedIn(s, poll - 1) && times.staleMarker(s)) this.pushStale(p, liveCount, s);
       }
-      p.push(s, 0, UNIT_END);
     }
+    const gone = this.staleness.endPoll();
+    for (let i = 0; i < gone.length; i++) {
+      const s = gone[i]!;
+      if (quiet && times.trackedIn(s, poll - 1) && times.staleMarker(s)) this.pushStale(p, liveCount, s);
+      times.forget(s);
+    }
+    times.endPoll();
     p.end();
     return p.result(liveCount);
+  }
+
+  /** A stale marker for `s`, after the live samples (`liveCount` of them). */
+  private pushStale(p: PollSamples<Series>, liveCount: number, s: Series): void {
+    if (p.n > liveCount && s.together) {
+      const before = p.samples[p.n - 1]!;
+      if (before.together && before.family === s.family) p.mark(ATOM_END); // one family's stale markers stay together too
+    }
+    p.push(s, 0, UNIT_END);
   }
 
   /**
@@ -280,14 +255,14 @@ export class PollCollector {
   }
 
   /** A histogram's or summary's series ends with its _sum and _count samples (when it has them). */
-  private addTotals(p: PollSamples, f: FamilyCursor, s: HistogramSeries | SummarySeries): void {
-    if (s.sum !== undefined) this.add(p, f, f.sumName, s.labels, '', '', s.sum);
-    if (s.count !== undefined) this.add(p, f, f.countName, s.labels, '', '', s.count);
+  private addTotals(p: PollSamples<Series>, f: FamilyCursor, s: HistogramSeries | SummarySeries): void {
+    if (s.sum !== undefined) this.add(p, f, f.sumName, s.labels, '', '', s.sum, s.sumTimestampMs);
+    if (s.count !== undefined) this.add(p, f, f.countName, s.labels, '', '', s.count, s.countTimestampMs);
     endAtom(p);
   }
 
-  /** One sample of the family at `f`: its series (found or made), value and boundary. */
-  private add(p: PollSamples, f: FamilyCursor, metricName: string, labels: Labels, part: string, partValue: string, value: number): void {
+  /** One sample of the family at `f`: its series (found or made), value, boundary, and own timestamp if any. */
+  private add(p: PollSamples<Series>, f: FamilyCursor, metricName: string, labels: Labels, part: string, partValue: string, value: number, timestampMs: number | undefined): void {
     const i = f.count++;
     const previous = f.previous;
     let s = previous[i + f.shift];
@@ -297,9 +272,31 @@ export class PollCollector {
     }
     if (f.current !== undefined) f.current.push(s);
     else if (previous[i] !== s) (f.current = previous.slice(0, i)).push(s);
+    if (timestampMs !== undefined) return this.addOwn(p, f, s, i, value, timestampMs);
     if (!this.staleness.markLive(s)) return; // the same series twice in one poll: keep the first
     s.index = i;
-    p.push(s, value, s.together ? INSIDE : UNIT_END);
+    // (The usual sample, at the poll's time, after every earlier one: nothing more to do. The rest is kept out
+    // of this method, which runs for every sample of every poll.)
+    if (this.times.sendsAtPoll(s)) p.push(s, value, s.together ? INSIDE : UNIT_END);
+    else this.refuseAtPoll(f, s, value);
+  }
+
+  /** A sample at the poll's time that is not after the series' last one (a sample of its own ahead of the poll). */
+  private refuseAtPoll(f: FamilyCursor, s: Series, value: number): void {
+    const verdict = this.times.atPoll(s, value);
+    if (verdict !== SAME) this.times.refuse(f.family.name, verdict);
+  }
+
+  /** `add()` of a sample with a timestamp of its own. */
+  private addOwn(p: PollSamples<Series>, f: FamilyCursor, s: Series, i: number, value: number, timestampMs: number): void {
+    const liveBefore = s.livePoll;
+    if (!this.staleness.markLive(s)) return;
+    s.index = i;
+    const times = this.times;
+    // (Its sample of the last poll, if it had one there, was at that poll's time unless it was untracked.)
+    const verdict = times.own(s, timestampMs, value, liveBefore === s.livePoll - 1 && times.trackedIn(s, liveBefore));
+    if (verdict === SEND) p.pushStamped(s, value, s.together ? INSIDE : UNIT_END, timestampMs);
+    else if (verdict !== SAME) times.refuse(f.family.name, verdict);
   }
 
   /** The held series with these canonical labels (created if new), now spelt as given. */
@@ -317,7 +314,8 @@ export class PollCollector {
       const together = f.family.type === 'histogram' || f.family.type === 'summary';
       const { family } = f;
       const detail = this.keepDetail ? { labels: canonical, type: metricTypeNumber(family.type), help: family.help, unit: family.unit } : undefined;
-      s = { key, family: family.name, together, spelling: [], livePoll: NEVER_LIVE, index: -1, detail };
+      s = { key, family: family.name, together, spelling: [], livePoll: NEVER_LIVE, index: -1, detail, ownMs: -Infinity, ownValue: 0, staleMs: -Infinity, untrackedPoll: NEVER_LIVE, untrackedBefore: NEVER_LIVE };
+      this.times.restore(s);
     }
     const spelling: unknown[] = [metricName, f.registryLabels, part, partValue];
     for (const name in labels) spelling.push(name, labels[name]);

@@ -16,6 +16,7 @@ import { type MetricMetadataMessage, getWriteRequestSchema } from './write-reque
 import { MetadataSchedule } from './metadata-schedule';
 import { SampleRequestWriter, timestampVarint } from './sample-request-writer';
 import { PollCollector, type Series } from './poll-collector';
+import type { TimestampRefusal } from './sample-timestamps';
 
 export interface EncodedWriteRequest {
   /** Snappy block-compressed protobuf WriteRequest. */
@@ -30,6 +31,8 @@ export interface EncodedWriteRequest {
 /** One target's encoder: call encodePoll once per poll; `encodePoll([], ts)` ends every series it sent. */
 export interface RemoteWriteEncoder {
   encodePoll(groups: readonly LabelledFamilies[], timestampMs: number): EncodedWriteRequest[];
+  /** The samples the last encodePoll() left out for their timestamps (as a scrape would refuse them), one entry per family and reason. */
+  readonly refusals: readonly TimestampRefusal[];
 }
 
 export interface RemoteWrite1EncoderOptions {
@@ -42,6 +45,17 @@ export interface RemoteWrite1EncoderOptions {
 }
 
 const DEFAULT_MAX_SAMPLES_PER_REQUEST = 2000;
+
+/** The newest timestamp of samples [start, end): the poll's, or a later one of their own. */
+export function newestTimestamp(pollMs: number, stamps: Float64Array | undefined, start: number, end: number): number {
+  if (stamps === undefined) return pollMs;
+  let newest = -Infinity;
+  for (let i = start; i < end; i++) {
+    const ms = stamps[i]!;
+    newest = Math.max(newest, ms === ms ? ms : pollMs);
+  }
+  return newest === -Infinity ? pollMs : newest;
+}
 
 /** maxSamplesPerRequest, checked (a positive integer; default 2000). */
 export function maxSamplesOption(max: number | undefined): number {
@@ -65,13 +79,19 @@ export class RemoteWrite1Encoder implements RemoteWriteEncoder {
     this.collector = new PollCollector(opts.externalLabels ?? {});
   }
 
+  get refusals(): readonly TimestampRefusal[] {
+    return this.collector.refusals;
+  }
+
   /**
-   * One poll: every sample gets the same integer-ms timestamp; series sent
-   * by the previous call but absent now get one stale marker. A series
-   * listed twice is sent once (the first). Requests hold at most
-   * maxSamplesPerRequest samples, a histogram/summary family in one request
-   * unless it alone is larger. Metadata requests come first, on the first
-   * call and whenever metadataIntervalMs has passed since the last ones.
+   * One poll: every sample gets the poll's integer-ms timestamp, unless it
+   * has one of its own (docs/remote-write-encoding.md, "Sample timestamps":
+   * those a scrape would refuse are left out, see `refusals`); series
+   * stamped with the previous call's time but absent now get one stale
+   * marker. A series listed twice is sent once (the first). Requests hold at
+   * most maxSamplesPerRequest samples, a histogram/summary family in one
+   * request unless it alone is larger. Metadata requests come first, on the
+   * first call and whenever metadataIntervalMs has passed since the last ones.
    */
   encodePoll(groups: readonly LabelledFamilies[], timestampMs: number): EncodedWriteRequest[] {
     if (!Number.isFinite(timestampMs)) throw new RangeError(`timestamp must be a finite number of ms, got ${timestampMs}`);
@@ -79,13 +99,13 @@ export class RemoteWrite1Encoder implements RemoteWriteEncoder {
     const out: EncodedWriteRequest[] = [];
     if (this.metadata.due(ts) && this.encodeMetadata(groups, ts, out)) this.metadata.sent(ts);
 
-    const { samples, values, boundary, n, liveCount } = this.collector.collect(groups);
+    const { samples, values, boundary, stamps, n, liveCount } = this.collector.collect(groups, ts);
     const ends = splitPoints(boundary, n, this.maxSamples);
     const timestamp = timestampVarint(ts);
     ends.forEach((end, k) => {
       const start = k === 0 ? 0 : ends[k - 1]!;
-      const body = snappyBlock(this.requests.write(k, samples, values, liveCount, start, end, timestamp));
-      out.push({ body, samples: end - start, maxTimestampMs: ts, kind: 'samples' });
+      const body = snappyBlock(this.requests.write(k, samples, values, liveCount, start, end, timestamp, stamps));
+      out.push({ body, samples: end - start, maxTimestampMs: newestTimestamp(ts, stamps, start, end), kind: 'samples' });
     });
     this.requests.keep(ends.length);
     return out;

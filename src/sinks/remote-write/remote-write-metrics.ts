@@ -83,7 +83,9 @@ export function createRemoteWriteMetrics(registry: Registry, now: () => number =
         'Samples given up on, by reason: refused (a non-retryable answer such as 400), queue_full (over --storage.max-bytes or the free space of --storage.path), ' +
         'too_old (over --storage.max-age), too_big (one request over --storage.max-bytes), storage_error (a disk error kept requests from being queued, or lost queued ones), ' +
         'corrupt (records of the queue on disk damaged or lost: their samples, by the tally the queue keeps in its checkpoint; without that tally, ' +
-        'their samples when the record header was readable, else 1 per damaged record, a lower bound).',
+        'their samples when the record header was readable, else 1 per damaged record, a lower bound); ' +
+        'timestamp_too_old, timestamp_too_far_ahead, timestamp_out_of_order, timestamp_duplicate (samples with a timestamp of their own that a Prometheus scrape would refuse: ' +
+        'older than 1 h before the newest sample, more than 10 min ahead, at or before the series\' last sample; left out, not sent).',
       labelNames: [...labelNames, 'reason'],
       registers,
     }),

@@ -1,5 +1,6 @@
 import { WRITE_REQUEST_V2, type RemoteWriteOptions } from './remote-write-options';
 import type { Logger } from '../../log/logger';
+import { ConditionLog } from '../../log/condition-log';
 import { USER_AGENT } from '../../version';
 import { createHttpTransport } from '../../http/http-transport';
 import { redactUrl } from '../../log/redact-url';
@@ -14,6 +15,14 @@ import type { DestinationStatus } from '../../status/status-model';
 import { observeTransport } from '../observed-transport';
 import { queueMaxBytes, remoteWriteStatus, type QueueLimits } from './remote-write-status';
 import { AuthHold, type AuthHoldOptions } from './auth-hold';
+import type { TimestampRefusal } from './sample-timestamps';
+
+/** One target's encoder, and the condition of its samples refused for their timestamps. */
+interface HeldEncoder {
+  encoder: RemoteWriteEncoder;
+  v2: boolean;
+  refused: ConditionLog;
+}
 
 /**
  * One remote-write destination: after each poll of a target, its samples are
@@ -29,7 +38,8 @@ import { AuthHold, type AuthHoldOptions } from './auth-hold';
  * encoder that takes over.
  */
 export class RemoteWriteSink implements Sink {
-  private readonly encoders = new Map<string, { encoder: RemoteWriteEncoder; v2: boolean }>();
+  private readonly encoders = new Map<string, HeldEncoder>();
+  private readonly log: Logger;
   private readonly sender: RemoteWriteSender;
   /** Its requests' last success and failure, for the status page. */
   private readonly requests = new OutcomeRecord<{ status: number | null }>();
@@ -48,6 +58,7 @@ export class RemoteWriteSink implements Sink {
     const displayUrl = redactUrl(destination.http.url);
     this.displayUrl = displayUrl;
     const senderLog = log.with({ component: 'remote_write', remote_name: destination.name, url: displayUrl });
+    this.log = senderLog;
     const { basicAuth, bearerTokenFile } = destination.http;
     const authHold =
       destination.onAuthError === 'hold'
@@ -83,20 +94,45 @@ export class RemoteWriteSink implements Sink {
     const v2 = this.sender.protobufMessage === WRITE_REQUEST_V2;
     let held = this.encoders.get(unit.key);
     if (held === undefined) {
-      held = { encoder: this.encoder(unit, v2), v2 };
+      held = { encoder: this.encoder(unit, v2), v2, refused: new ConditionLog(this.log.with({ target: unit.instance })) };
       this.encoders.set(unit.key, held);
     }
     const groups = await unit.families();
     if (held.v2 && !v2) {
       // Fell back: the 2.0 encoder's last requests carry this poll and its stale markers (the sender sends them as 1.0).
       const last = held.encoder.encodePoll(groups, unit.timestampMs);
+      this.countRefusals(held);
       const next = this.encoder(unit, false);
-      next.encodePoll(groups, unit.timestampMs); // (primes it: which series are live; its output is the same samples)
-      this.encoders.set(unit.key, { encoder: next, v2: false });
+      next.encodePoll(groups, unit.timestampMs); // (primes it: which series are live, their last samples; its output is the same samples)
+      this.encoders.set(unit.key, { ...held, encoder: next, v2: false });
       await this.sender.enqueue(last);
       return;
     }
-    await this.sender.enqueue(held.encoder.encodePoll(groups, unit.timestampMs));
+    const requests = held.encoder.encodePoll(groups, unit.timestampMs);
+    this.countRefusals(held);
+    await this.sender.enqueue(requests);
+  }
+
+  /**
+   * Samples the poll left out for their timestamps: counted by reason, and
+   * logged (per family) when that starts, then at most once a minute while
+   * every poll has some, then when a poll has none.
+   */
+  private countRefusals(held: HeldEncoder): void {
+    const refusals: readonly TimestampRefusal[] = held.encoder.refusals;
+    if (refusals.length === 0) {
+      held.refused.end('no more samples left out for their timestamps');
+      return;
+    }
+    const labels = { remote_name: this.destination.name, url: this.displayUrl };
+    let samples = 0;
+    for (const { reason, samples: n } of refusals) {
+      this.metrics.samplesDropped.inc({ ...labels, reason }, n);
+      samples += n;
+    }
+    const families = refusals.map((r) => `${r.family}:${r.reason}:${r.samples}`).join(',');
+    const message = 'samples left out for their timestamps, as a Prometheus scrape would refuse them (too old, too far ahead, out of order or a duplicate)';
+    if (!held.refused.report(message, { families }, { refused_samples: samples })) this.log.debug(message, { families });
   }
 
   private encoder(unit: PushUnit, v2: boolean): RemoteWriteEncoder {

@@ -61,6 +61,11 @@ export class StalenessTracker<S extends TrackedSeries> {
     return true;
   }
 
+  /** The series live in the last poll, in the order they were marked (valid until endPoll()). */
+  lastPoll(): readonly S[] {
+    return this.previous;
+  }
+
   /**
    * Ends the poll: the series live in the last poll and not marked live in
    * this one, in the last poll's order, are forgotten and returned (in an

@@ -16,7 +16,7 @@
 // Created/start timestamps (TimeSeries 6 in 3.5, Sample 3 from 3.9) are not written.
 
 import type { SeriesDetail } from './poll-collector';
-import { NORMAL_NAN, STALE_NAN } from './sample-request-writer';
+import { type TimestampLengths, lengthAt, sameTimestampLengths, timestampLengths, writeSamples } from './sample-request-writer';
 
 /** What the writer needs of a series: its labels and metadata. */
 export interface DetailedSeries {
@@ -28,7 +28,7 @@ interface Template<S> {
   bytes: Uint8Array;
   view: DataView;
   valueAt: Int32Array;
-  timestampLength: number;
+  timestampLengths: TimestampLengths;
 }
 
 const varintSize = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
@@ -63,24 +63,20 @@ export class V2RequestWriter<S extends DetailedSeries> {
 
   /**
    * The uncompressed Request of samples [start, end) of a poll (those from
-   * `liveCount` on are stale markers), as request number `k`; valid until
-   * the next poll's request `k`.
+   * `liveCount` on are stale markers), as request number `k`, each at its
+   * own timestamp (`stamps`, not NaN) or the poll's; valid until the next
+   * poll's request `k`.
    */
-  write(k: number, samples: readonly S[], values: Float64Array, liveCount: number, start: number, end: number, timestamp: Uint8Array): Uint8Array {
+  write(k: number, samples: readonly S[], values: Float64Array, liveCount: number, start: number, end: number, timestamp: Uint8Array, stamps?: Float64Array): Uint8Array {
     const n = end - start;
     let t = this.templates[k];
-    let same = t !== undefined && t.series.length === n && t.timestampLength === timestamp.length;
+    let same = t !== undefined && t.series.length === n;
     for (let i = 0; same && i < n; i++) same = t!.series[i] === samples[start + i];
-    if (!same) t = this.templates[k] = this.template(samples.slice(start, end), timestamp.length);
-    const { bytes, view, valueAt } = t!;
-    for (let i = 0; i < n; i++) {
-      const o = valueAt[i]!;
-      const value = values[start + i]!;
-      if (start + i >= liveCount) bytes.set(STALE_NAN, o);
-      else if (value !== value) bytes.set(NORMAL_NAN, o);
-      else view.setFloat64(o, value, true);
-      for (let j = 0; j < timestamp.length; j++) bytes[o + 9 + j] = timestamp[j]!;
+    if (!same || !sameTimestampLengths(t!.timestampLengths, timestamp, stamps, start, end)) {
+      t = this.templates[k] = this.template(samples.slice(start, end), timestampLengths(timestamp, stamps, start, end));
     }
+    const { bytes, view, valueAt } = t!;
+    writeSamples(bytes, view, valueAt, start, n, values, liveCount, timestamp, stamps);
     return bytes;
   }
 
@@ -90,7 +86,7 @@ export class V2RequestWriter<S extends DetailedSeries> {
   }
 
   /** Lays out a request for these series: symbols, then one TimeSeries each with room for its value and timestamp. */
-  private template(series: S[], timestampLength: number): Template<S> {
+  private template(series: S[], lengths: TimestampLengths): Template<S> {
     const table = new SymbolTable();
     // Per series: its label refs, then help_ref, unit_ref and type (refs[at[i]] .. refs[at[i + 1]] - 3 are label refs).
     const refs: number[] = [];
@@ -103,7 +99,6 @@ export class V2RequestWriter<S extends DetailedSeries> {
       refs.push(detail.help === '' ? 0 : table.ref(detail.help), detail.unit === '' ? 0 : table.ref(detail.unit), detail.type);
     }
     at[series.length] = refs.length;
-    const sampleLength = 1 + 8 + 1 + timestampLength;
     const symbolBytes = table.symbols.map((s) => Buffer.byteLength(s, 'utf8'));
     let size = 0;
     for (const length of symbolBytes) size += 1 + varintSize(length) + length;
@@ -116,6 +111,7 @@ export class V2RequestWriter<S extends DetailedSeries> {
       for (let r = at[i]!; r < end; r++) packed += varintSize(refs[r]!);
       const [help, unit, type] = [refs[end]!, refs[end + 1]!, refs[end + 2]!];
       const metadata = (type === 0 ? 0 : 1 + varintSize(type)) + (help === 0 ? 0 : 1 + varintSize(help)) + (unit === 0 ? 0 : 1 + varintSize(unit));
+      const sampleLength = 1 + 8 + 1 + lengthAt(lengths, i);
       const length = 1 + varintSize(packed) + packed + 2 + sampleLength + (metadata === 0 ? 0 : 1 + varintSize(metadata) + metadata);
       packedLength[i] = packed;
       metadataLength[i] = metadata;
@@ -137,6 +133,7 @@ export class V2RequestWriter<S extends DetailedSeries> {
       bytes[o++] = 0x0a;
       o = writeVarint(bytes, o, packedLength[i]!);
       for (let r = at[i]!; r < end; r++) o = writeVarint(bytes, o, refs[r]!);
+      const sampleLength = 1 + 8 + 1 + lengthAt(lengths, i);
       bytes[o++] = 0x12;
       bytes[o++] = sampleLength;
       bytes[o++] = 0x09;
@@ -162,6 +159,6 @@ export class V2RequestWriter<S extends DetailedSeries> {
       }
     }
     if (o !== size) throw new Error(`remote-write 2.0 request laid out as ${size} bytes but ${o} written`);
-    return { series, bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), valueAt, timestampLength };
+    return { series, bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), valueAt, timestampLengths: lengths };
   }
 }

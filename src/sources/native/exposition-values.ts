@@ -117,6 +117,23 @@ export function fitsInt64(s: string, a: number, b: number): boolean {
 }
 
 /**
+ * A 0.0.4 timestamp (digits only, already checked by fitsInt64) in ms: exact
+ * up to 15 digits, else the nearest double (exact up to 2^53 ms, beyond any
+ * time a Prometheus accepts).
+ */
+export function timestampDigits(s: string, a: number, b: number): number {
+  if (b - a > 15) return Number(s.slice(a, b));
+  let ms = 0;
+  for (let i = a; i < b; i++) ms = ms * 10 + (s.charCodeAt(i) - 48);
+  return ms;
+}
+
+/** An OpenMetrics timestamp (finite seconds) in ms, as Prometheus' int64(ts * 1000): truncated toward zero (and never -0). */
+export function timestampSeconds(seconds: number): number {
+  return Math.trunc(seconds * 1000) + 0;
+}
+
+/**
  * Label value (and OpenMetrics HELP) unescaping as Prometheus does it:
  * `\\` `\"` `\n` (`\"` only when `quote`); any other backslash is kept.
  */

@@ -107,8 +107,8 @@ export class FamilyBuilder {
     }
   }
 
-  /** Stores the sample just parsed (name, value, and the labels in the lexer's SampleLabels). */
-  addSample(name: string, value: number, valueStart: number, valueEnd: number): void {
+  /** Stores the sample just parsed (name, value, its own timestamp if it has one, and the labels in the lexer's SampleLabels). */
+  addSample(name: string, value: number, valueStart: number, valueEnd: number, timestampMs: number | undefined): void {
     // Every sample line has a place, stored or not (see stored()).
     this.places?.push({ start: valueStart, end: valueEnd, target: undefined, field: '' });
     let family: Family | undefined;
@@ -157,12 +157,14 @@ export class FamilyBuilder {
       if (!isScalarType(family.type)) return this.skip(family.name, 'name_collision');
       if (!this.firstSeen(name)) return;
       this.table.count(family);
-      const series = { labels: this.labels.object(-1), value };
+      const labels = this.labels.object(-1);
+      // (Two literals, so that a series without a timestamp has no such property: the same shape as ever.)
+      const series = timestampMs === undefined ? { labels, value } : { labels, value, timestampMs };
       family.scalars.push(series);
       this.stored(series, 'value');
       return;
     }
-    this.addGrouped(name, family, role, value);
+    this.addGrouped(name, family, role, value, timestampMs);
   }
 
   /** An untyped family named by the sample, for a sample no family owns; undefined when a histogram or summary family has its name. */
@@ -177,7 +179,7 @@ export class FamilyBuilder {
   }
 
   /** A histogram or summary sample: into the series (Group) of its labels without `le`/`quantile`. */
-  private addGrouped(name: string, family: Family, role: Role, value: number): void {
+  private addGrouped(name: string, family: Family, role: Role, value: number, timestampMs: number | undefined): void {
     let skip = -1;
     if (role === Role.BUCKET) {
       if (!this.hasLabel('le')) return this.skip(family.name, 'bad_histogram');
@@ -192,19 +194,21 @@ export class FamilyBuilder {
     const groups = family.groups!;
     let group = groups.get(groupKey);
     if (group === undefined) {
-      group = { labels: this.labels.object(skip), items: [], sum: undefined, count: undefined };
+      group = { labels: this.labels.object(skip), items: [], sum: undefined, count: undefined, sumTimestampMs: undefined, countTimestampMs: undefined };
       groups.set(groupKey, group);
       family.groupList.push(group);
     }
     switch (role) {
       case Role.BUCKET: {
-        const bucket = { le: this.labels.values[skip]!, count: value };
+        const le = this.labels.values[skip]!;
+        const bucket = timestampMs === undefined ? { le, count: value } : { le, count: value, timestampMs };
         group.items.push(bucket);
         this.stored(bucket, 'count');
         break;
       }
       case Role.QUANTILE: {
-        const quantile = { quantile: this.labels.values[skip]!, value };
+        const q = this.labels.values[skip]!;
+        const quantile = timestampMs === undefined ? { quantile: q, value } : { quantile: q, value, timestampMs };
         group.items.push(quantile);
         this.stored(quantile, 'value');
         break;
@@ -212,10 +216,12 @@ export class FamilyBuilder {
       case Role.HSUM:
       case Role.SSUM:
         group.sum = value;
+        group.sumTimestampMs = timestampMs;
         this.stored(group, 'sum', true);
         break;
       default:
         group.count = value;
+        group.countTimestampMs = timestampMs;
         this.stored(group, 'count', true);
     }
   }

@@ -16,6 +16,9 @@ export interface Group {
   readonly items: Array<Bucket | Quantile>;
   sum: number | undefined;
   count: number | undefined;
+  /** The `_sum` and `_count` lines' own timestamps (ms), if they had one. */
+  sumTimestampMs: number | undefined;
+  countTimestampMs: number | undefined;
 }
 
 export interface Family {
@@ -174,16 +177,24 @@ export class FamilyTable {
   }
 }
 
-function histogramSeries(g: Group): HistogramSeries {
-  const series: { labels: Labels; buckets: Bucket[]; sum?: number; count?: number } = { labels: g.labels, buckets: (g.items as Bucket[]).slice() };
+type Totals = { sum?: number; count?: number; sumTimestampMs?: number; countTimestampMs?: number };
+
+/** A series' _sum and _count, and their timestamps, only those it has (an absent one is no property). */
+function totals(g: Group, series: Totals): void {
   if (g.sum !== undefined) series.sum = g.sum;
   if (g.count !== undefined) series.count = g.count;
+  if (g.sumTimestampMs !== undefined) series.sumTimestampMs = g.sumTimestampMs;
+  if (g.countTimestampMs !== undefined) series.countTimestampMs = g.countTimestampMs;
+}
+
+function histogramSeries(g: Group): HistogramSeries {
+  const series: { labels: Labels; buckets: Bucket[] } & Totals = { labels: g.labels, buckets: (g.items as Bucket[]).slice() };
+  totals(g, series);
   return series;
 }
 
 function summarySeries(g: Group): SummarySeries {
-  const series: { labels: Labels; quantiles: Quantile[]; sum?: number; count?: number } = { labels: g.labels, quantiles: (g.items as Quantile[]).slice() };
-  if (g.sum !== undefined) series.sum = g.sum;
-  if (g.count !== undefined) series.count = g.count;
+  const series: { labels: Labels; quantiles: Quantile[] } & Totals = { labels: g.labels, quantiles: (g.items as Quantile[]).slice() };
+  totals(g, series);
   return series;
 }

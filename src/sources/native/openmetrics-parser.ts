@@ -1,5 +1,5 @@
 import { Ch, type ExpositionLexer, isLabelChar, isLabelStart, isNameChar, isNameStart } from './exposition-lexer';
-import { parseNumber } from './exposition-values';
+import { parseNumber, timestampSeconds } from './exposition-values';
 import type { FamilyBuilder } from './family-builder';
 import type { SampleLabels } from './sample-labels';
 
@@ -8,8 +8,8 @@ const TYPES_OM: ReadonlySet<string> = new Set(['counter', 'gauge', 'histogram', 
 /**
  * The grammar of OpenMetrics 1.0, as Prometheus' openmetricslex.l (v2.42)
  * reads it: exactly one space between tokens, no trailing comma, no blank
- * line, no comment but HELP, TYPE, UNIT and the final `# EOF`; timestamps and
- * exemplars checked and ignored. Samples and metadata go to the
+ * line, no comment but HELP, TYPE, UNIT and the final `# EOF`; a sample's
+ * timestamp kept, exemplars checked and ignored. Samples and metadata go to the
  * FamilyBuilder. See docs/native-parsing.md.
  */
 export class OpenMetricsParser {
@@ -121,18 +121,20 @@ export class OpenMetricsParser {
     const value = parseNumber(s, valueStart, p);
     if (value === undefined) this.lx.fail(`invalid value ${JSON.stringify(s.slice(valueStart, Math.min(p, valueStart + 30)))}`, valueStart);
     const valueEnd = p;
+    let timestampMs: number | undefined;
     if (p < n && s.charCodeAt(p) === Ch.SP && !s.startsWith(' # {', p)) {
       const tsStart = p + 1;
       p = this.token(tsStart);
       if (p === tsStart) this.lx.fail(`expected a timestamp or an exemplar, got ${this.lx.describe(p)}`, p);
       const ts = parseNumber(s, tsStart, p);
       if (ts === undefined || !Number.isFinite(ts)) this.lx.fail(`invalid timestamp ${JSON.stringify(s.slice(tsStart, Math.min(p, tsStart + 30)))}`, tsStart);
+      timestampMs = timestampSeconds(ts);
     }
     if (s.startsWith(' # {', p)) p = this.exemplar(p + 4, name);
     if (p >= n) this.lx.fail('the body does not end with "# EOF"', p);
     if (s.charCodeAt(p) !== Ch.LF) this.lx.fail(`expected end of line, a timestamp or an exemplar, got ${this.lx.describe(p)}`, p);
     this.lx.settleLabels(p);
-    this.builder.addSample(name, value, valueStart, valueEnd);
+    this.builder.addSample(name, value, valueStart, valueEnd, timestampMs);
     return p;
   }
 

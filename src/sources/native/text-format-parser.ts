@@ -1,5 +1,5 @@
 import { Ch, type ExpositionLexer, isLabelChar, isLabelStart, isNameChar, isNameStart } from './exposition-lexer';
-import { fitsInt64, parseNumber } from './exposition-values';
+import { fitsInt64, parseNumber, timestampDigits } from './exposition-values';
 import type { FamilyBuilder } from './family-builder';
 import type { SampleLabels } from './sample-labels';
 
@@ -132,6 +132,7 @@ export class TextFormatParser {
     const value = parseNumber(s, valueStart, p);
     if (value === undefined) this.lx.fail(`invalid value ${JSON.stringify(s.slice(valueStart, Math.min(p, valueStart + 30)))}`, valueStart);
     const valueEnd = p;
+    let timestampMs: number | undefined;
     p = this.skipBlanks(p);
     if (p < n && s.charCodeAt(p) !== Ch.LF) {
       const tsStart = p;
@@ -142,11 +143,12 @@ export class TextFormatParser {
       }
       if (p === tsStart) this.lx.fail(`expected a timestamp or end of line, got ${this.lx.describe(p)}`, p);
       if (!fitsInt64(s, tsStart, p)) this.lx.fail('timestamp out of range', tsStart);
+      timestampMs = timestampDigits(s, tsStart, p);
       p = this.skipBlanks(p);
       if (p < n && s.charCodeAt(p) !== Ch.LF) this.lx.fail(`expected end of line after the timestamp, got ${this.lx.describe(p)}`, p);
     }
     this.lx.settleLabels(p);
-    this.builder.addSample(name, value, valueStart, valueEnd);
+    this.builder.addSample(name, value, valueStart, valueEnd, timestampMs);
     return p;
   }
 
