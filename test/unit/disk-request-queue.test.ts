@@ -656,6 +656,57 @@ test('a symlink planted at the next segment\'s name while the queue runs is neve
   assert.is(await fs.readFile(victim, 'utf8'), 'do not touch\n');
 });
 
+/** Counts fdatasync calls on every file handle (node:fs/promises FileHandle) while `body` runs. */
+async function countingDatasyncs<T>(dir: string, body: (count: () => number) => Promise<T>): Promise<T> {
+  await fs.mkdir(dir, { recursive: true });
+  const probe = await fs.open(path.join(dir, 'probe'), 'w');
+  const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+  await probe.close();
+  await fs.unlink(path.join(dir, 'probe'));
+  const original = proto.datasync;
+  let calls = 0;
+  proto.datasync = function (this: unknown) {
+    calls++;
+    return original.call(this);
+  };
+  try {
+    return await body(() => calls);
+  } finally {
+    proto.datasync = original;
+  }
+}
+
+test('group commit: a queue that keeps up never fdatasyncs; pending records are synced within the interval, at most once per interval, and at close', async (ctx) => {
+  await countingDatasyncs(ctx.dir, async (datasyncs) => {
+    const queue = await ctx.open({ syncIntervalMs: 200 });
+    const atOpen = datasyncs();
+    // Delivered at once, as with a healthy receiver: nothing needs the disk.
+    for (let i = 0; i < 30; i++) {
+      await queue.append(entry(i));
+      await queue.peek();
+      await queue.ack();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.is(datasyncs() - atOpen, 0, 'no fdatasync while every record was delivered within the interval');
+
+    // An outage: records stay pending; 10 appends within one interval cost one fdatasync of the segment (and none of the unchanged checkpoint).
+    for (let i = 30; i < 40; i++) await queue.append(entry(i));
+    assert.is(datasyncs() - atOpen, 0, 'appends resolve before the disk is synced');
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    assert.is(datasyncs() - atOpen, 2, 'the pending records and the checkpoint the deliveries moved, synced once');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.is(datasyncs() - atOpen, 2, 'nothing written since: no more syncs');
+
+    // One more pending record, then a clean stop: it is synced at close.
+    await queue.append(entry(40));
+    const beforeClose = datasyncs();
+    await queue.close();
+    assert.is(datasyncs() - beforeClose, 1, 'close syncs the pending record');
+    const reopened = await ctx.open();
+    assert.is(reopened.pendingEntries, 11);
+  });
+});
+
 test('SIGKILL while appending: every append that resolved survives, in order, and the dead lock is taken over', async (ctx) => {
   const dir = path.join(ctx.dir, 'q');
   const modulePath = path.resolve(__dirname, '../../src/sinks/queue/disk-request-queue.ts');

@@ -6,6 +6,7 @@
 
 import path from 'node:path';
 import { DamageReport } from './damage-report';
+import { GroupCommit } from './group-commit';
 import { checkBoundOptions, QueueBounds, type BoundOptions, type QueueBound } from './queue-bounds';
 import { CHECKPOINT_FILE, type Checkpoint } from './queue-checkpoint';
 import type { QueueDirLock } from './queue-dir-lock';
@@ -25,6 +26,8 @@ export interface DiskRequestQueueOptions extends BoundOptions {
   readonly dir: string;
   readonly now?: () => number;
   readonly log?: QueueLog;
+  /** A pending record is fdatasync'd at the latest this long after its append (group-commit.ts); default 1000. */
+  readonly syncIntervalMs?: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -45,6 +48,7 @@ export class DiskRequestQueue implements RequestQueue {
   /** The operation under way; the next waits for it. */
   private tail: Promise<unknown> = Promise.resolve();
   private closing = false;
+  private readonly commits: GroupCommit;
   /** The I/O error that left the state in doubt; the next operation rebuilds from the directory first. */
   private broken: unknown;
   /** The head whose ack failed (it was delivered): not counted lost if the rebuild no longer finds it. */
@@ -67,7 +71,9 @@ export class DiskRequestQueue implements RequestQueue {
     private readonly log: QueueLog,
     private readonly lock: QueueDirLock,
     folder: Folder,
+    syncIntervalMs: number,
   ) {
+    this.commits = new GroupCommit(syncIntervalMs, () => this.serial(() => this.sync()), (err) => this.log('sync_failed', { error: errorText(err) }));
     this.policy = new RetentionPolicy(maxAgeMs, now);
     this.damage = new DamageReport(log, now, (drop) => this.pendingDrops.push(drop));
     this.adopt(folder);
@@ -84,7 +90,7 @@ export class DiskRequestQueue implements RequestQueue {
       let queue: DiskRequestQueue | undefined;
       folder = await readFolder(dir, log, () => queue?.headMoved());
       const limits = await QueueBounds.atOpen(dir, opts, folder.fifo.diskBytes, log);
-      queue = new DiskRequestQueue(dir, limits, opts.maxAgeMs, opts.now ?? Date.now, log, lock, folder);
+      queue = new DiskRequestQueue(dir, limits, opts.maxAgeMs, opts.now ?? Date.now, log, lock, folder, opts.syncIntervalMs ?? 1000);
       await queue.finishOpen();
       return queue;
     } catch (err) {
@@ -242,14 +248,19 @@ export class DiskRequestQueue implements RequestQueue {
     return this.damage.corruptSamples;
   }
 
-  /** Waits for the operations under way, then closes the files and releases the lock. Further calls do nothing. */
+  /** Waits for the operations under way, makes what is pending durable, then closes the files and releases the lock. Further calls do nothing. */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.commits.stop();
     await this.tail;
-    await this.fifo.close();
-    await this.checkpoint.close();
-    await this.lock.release();
+    try {
+      if (this.broken === undefined) await this.fifo.sync().then(() => this.checkpoint.sync());
+    } finally {
+      await this.fifo.close();
+      await this.checkpoint.close();
+      await this.lock.release();
+    }
   }
 
   // ---- internals ----
@@ -378,5 +389,13 @@ export class DiskRequestQueue implements RequestQueue {
       }
     }
     await this.fifo.deleteDelivered();
+    this.commits.update(this.fifo.needsSync);
+  }
+
+  /** The group commit (group-commit.ts): the pending records written since the last one, and the checkpoint. */
+  private async sync(): Promise<void> {
+    if (!this.fifo.needsSync) return;
+    await this.fifo.sync();
+    await this.checkpoint.sync();
   }
 }

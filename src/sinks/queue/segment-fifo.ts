@@ -64,6 +64,8 @@ export class SegmentFifo {
   private sampleCount: number;
   private bodyByteCount: number;
   private recordByteCount: number;
+  /** Records were written to the segment being written since its last fdatasync. */
+  private unsynced = false;
 
   private constructor(
     private readonly dir: string,
@@ -178,8 +180,10 @@ export class SegmentFifo {
   }
 
   /**
-   * Appends a record, durably, in a new segment when it would take the last
-   * one past `segmentBytes` (or, into an empty queue, past the whole `bound`).
+   * Appends a record, in a new segment when it would take the last one past
+   * `segmentBytes` (or, into an empty queue, past the whole `bound`). It is
+   * in the page cache when this resolves (it survives the process), on the
+   * disk after the next sync().
    */
   async append(header: Buffer, entry: QueueEntry, segmentBytes: number, bound: number): Promise<void> {
     const size = RECORD_HEADER_BYTES + entry.body.length;
@@ -195,6 +199,7 @@ export class SegmentFifo {
       this.log('append_failed', { segment: segmentName(seg), offset: pos, error: errorText(err) });
       throw err;
     }
+    this.unsynced = true;
     this.entryCount++;
     this.sampleCount += entry.samples;
     this.bodyByteCount += entry.body.length;
@@ -205,10 +210,28 @@ export class SegmentFifo {
     if (this.oldest === undefined && entry.samples > 0) this.oldest = { offset: seg.start + pos, ts: entry.maxTimestampMs };
   }
 
+  /** Whether records written since the last fdatasync are still pending (a power loss could take them). */
+  get needsSync(): boolean {
+    return this.unsynced && this.entryCount > 0;
+  }
+
+  /**
+   * Makes the records written so far durable (fdatasync of the segment being
+   * written), if any of them is still pending: a delivered record needs no
+   * disk. Records in earlier segments were synced when their segment was
+   * left (roll).
+   */
+  async sync(): Promise<void> {
+    if (this.needsSync) await this.writeHandle?.datasync();
+    this.unsynced = false;
+  }
+
   /** Starts a new segment after the last one; when the queue is empty the head moves onto it. */
   async roll(): Promise<Segment> {
     const last = this.last;
     const seg: Segment = { start: last.start + last.size, size: 0 };
+    // What is pending in the segment being left is made durable before its handle goes.
+    await this.sync();
     const handle = await createSegment(this.dir, seg);
     await this.writeHandle?.close();
     this.writeHandle = handle;
