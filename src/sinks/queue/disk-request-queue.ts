@@ -104,7 +104,7 @@ export class DiskRequestQueue implements RequestQueue {
   private async finishOpen(): Promise<void> {
     // A lower bound than the run that wrote the backlog: the oldest go, reported through takeDrops().
     for (const reason of this.policy.overBound(this.retained, 0, this.limits.capacity)) await this.dropHead(this.pendingDrops, reason);
-    await this.commit();
+    await this.commit(true);
     const { entries, samples, bodyBytes } = this.fifo;
     this.replayed = { entries, samples };
     if (entries > 0) this.log('replay', { entries, samples, bytes: bodyBytes });
@@ -368,10 +368,11 @@ export class DiskRequestQueue implements RequestQueue {
   /**
    * Writes the checkpoint if the read position or the tally changed (after
    * every append, delivery and drop), then deletes the segments wholly
-   * before the read position. An empty queue whose segment holds delivered
-   * records starts a new segment first, so that one is deleted too.
+   * before the read position. An empty queue whose segment holds
+   * reclaimBytes of delivered records (any, at open and while a full disk
+   * lowers the bound) starts a new segment first, so that one is deleted too.
    */
-  private async commit(): Promise<void> {
+  private async commit(reclaimAll = false): Promise<void> {
     const offset = this.fifo.readOffset;
     const { tally } = this.fifo;
     const written = `${offset}:${tally.writeEnd}:${tally.entries}:${tally.samples}`;
@@ -379,7 +380,8 @@ export class DiskRequestQueue implements RequestQueue {
       await this.checkpoint.write(offset, tally);
       this.checkpointed = written;
     }
-    if (this.fifo.head === undefined && this.fifo.last.size > 0) {
+    const last = this.fifo.last.size;
+    if (this.fifo.head === undefined && last > 0 && (reclaimAll || this.limits.lowered || last >= this.limits.reclaimBytes)) {
       // The new segment starts at the read position, so the checkpoint stands as written.
       try {
         await this.fifo.roll();
