@@ -114,7 +114,7 @@ export class DiskRequestQueue implements RequestQueue {
     return this.serial(async () => {
       // Before anything changes: a malformed entry is refused with a RangeError.
       const header = encodeRecordHeader(entry.body, entry.samples, entry.maxTimestampMs);
-      await this.checkFilesStillThere();
+      this.checkFilesStillThere();
       if (this.limits.lowered) await this.limits.raise(() => this.diskBytes);
       const drops: QueueDrop[] = [];
       await this.dropTooOld(drops);
@@ -306,10 +306,10 @@ export class DiskRequestQueue implements RequestQueue {
    * written or the checkpoint file was deleted under the queue: what is
    * written there could never be read back.
    */
-  private async checkFilesStillThere(): Promise<void> {
+  private checkFilesStillThere(): void {
     const gone: string[] = [];
-    if (await this.fifo.writeFileGone()) gone.push(segmentName(this.fifo.last));
-    if ((await this.checkpoint.linkCount()) === 0) gone.push(CHECKPOINT_FILE);
+    if (this.fifo.writeFileGone()) gone.push(segmentName(this.fifo.last));
+    if (this.checkpoint.linkCount() === 0) gone.push(CHECKPOINT_FILE);
     if (gone.length === 0) return;
     const err = new Error(`${gone.join(' and ')} deleted from ${this.dir} while in use`) as NodeJS.ErrnoException;
     err.code = 'ENOENT';

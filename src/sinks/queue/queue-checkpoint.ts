@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
-import { isCode, OPEN_NEW_RW, OPEN_UPDATE, readFully, syncDir, writeFully, type QueueLog } from './queue-file-io';
+import { isCode, linkCount, OPEN_NEW_RW, OPEN_UPDATE, readFully, syncDir, writeNow, type QueueLog } from './queue-file-io';
 import { crc32c } from './queue-record-codec';
 
 /**
@@ -104,13 +104,13 @@ export class Checkpoint {
     counts.writeBigUInt64LE(BigInt(tally.samples), 16);
     counts.writeUInt32LE(tally.entries >>> 0, 24);
     counts.writeUInt32LE(crc32c(counts, 0, 28), 28);
-    await writeFully(this.handle, counts, POSITION_BYTES + at);
+    writeNow(this.handle, [counts], POSITION_BYTES + at);
     const slot = Buffer.alloc(CHECKPOINT_SLOT_BYTES);
     CHECKPOINT_MAGIC.copy(slot, 0);
     slot.writeBigUInt64LE(this.seq, 4);
     slot.writeBigUInt64LE(BigInt(offset), 12);
     slot.writeUInt32LE(crc32c(slot, 0, 20), 20);
-    await writeFully(this.handle, slot, at);
+    writeNow(this.handle, [slot], at);
     this.unsynced = true;
   }
 
@@ -122,8 +122,8 @@ export class Checkpoint {
   }
 
   /** Links to the file (0 once it was deleted while open). */
-  async linkCount(): Promise<number> {
-    return (await this.handle.stat()).nlink;
+  linkCount(): number {
+    return linkCount(this.handle);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
 import type { Tally } from './queue-checkpoint';
-import { errorText, isCode, OPEN_READ, OPEN_UPDATE, type QueueLog } from './queue-file-io';
+import { errorText, isCode, linkCount, OPEN_READ, OPEN_UPDATE, type QueueLog } from './queue-file-io';
 import { decodeRecordHeader, RECORD_HEADER_BYTES, type RecordHeader } from './queue-record-codec';
 import type { QueueEntry } from './request-queue';
 import { appendRecord, createSegment, findRecord, readPayload, SegmentReader, segmentName, segmentPath, type Segment } from './segment-file';
@@ -10,8 +10,9 @@ import { appendRecord, createSegment, findRecord, readPayload, SegmentReader, se
  * The FIFO of segment files: records appended to the last segment, read
  * from the head, delivered segments deleted; what is pending in between,
  * counted. Moving the head is memory only: the queue's checkpoint makes it
- * durable. Memory: the segment list, the head's header and the position of
- * the oldest entry with samples; nothing per pending entry.
+ * durable. Memory: the segment list, the head's header (and its body, when
+ * it was appended into an empty queue) and the position of the oldest entry
+ * with samples; nothing per pending entry.
  */
 
 export interface OldestSample {
@@ -66,6 +67,8 @@ export class SegmentFifo {
   private recordByteCount: number;
   /** Records were written to the segment being written since its last fdatasync. */
   private unsynced = false;
+  /** The head's body when the head was appended into an empty queue: what it wrote, so peek reads nothing (one body, not one per entry). */
+  private headBody: Buffer | undefined;
 
   private constructor(
     private readonly dir: string,
@@ -136,9 +139,9 @@ export class SegmentFifo {
     return total;
   }
 
-  /** The head's payload as it is on disk (the caller checks it). */
+  /** The head's payload as written (the caller checks it): from memory when it was appended into an empty queue, else from the disk. */
   async readHead(): Promise<Buffer> {
-    return readPayload((await this.readerFor(this.headSeg)).handle, this.headPos, this.headHeader!);
+    return this.headBody ?? readPayload((await this.readerFor(this.headSeg)).handle, this.headPos, this.headHeader!);
   }
 
   /**
@@ -206,6 +209,7 @@ export class SegmentFifo {
     this.recordByteCount += size;
     if (emptyQueue) {
       this.setHead({ seg, pos, header: decodeRecordHeader(header)! });
+      this.headBody = entry.body;
     }
     if (this.oldest === undefined && entry.samples > 0) this.oldest = { offset: seg.start + pos, ts: entry.maxTimestampMs };
   }
@@ -255,8 +259,8 @@ export class SegmentFifo {
   }
 
   /** Whether the file appends go to was deleted under the queue: what is written there could never be read back. */
-  async writeFileGone(): Promise<boolean> {
-    return this.writeHandle !== undefined && (await this.writeHandle.stat()).nlink === 0;
+  writeFileGone(): boolean {
+    return this.writeHandle !== undefined && linkCount(this.writeHandle) === 0;
   }
 
   async close(): Promise<void> {
@@ -267,6 +271,7 @@ export class SegmentFifo {
   }
 
   private setHead(at: Located): void {
+    this.headBody = undefined;
     this.headSeg = at.seg;
     this.headPos = at.pos;
     this.headHeader = at.header;

@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
-import { OPEN_NEW, readFully, syncDir, writeFully } from './queue-file-io';
+import { OPEN_NEW, readFully, syncDir, writeNow } from './queue-file-io';
 import { decodeRecordHeader, RECORD_HEADER_BYTES, RECORD_MAGIC, type RecordHeader } from './queue-record-codec';
 
 /**
@@ -68,8 +68,7 @@ export async function createSegment(dir: string, seg: Segment): Promise<FileHand
 export async function appendRecord(handle: FileHandle, seg: Segment, header: Buffer, body: Buffer): Promise<void> {
   const pos = seg.size;
   try {
-    await writeFully(handle, header, pos);
-    await writeFully(handle, body, pos + RECORD_HEADER_BYTES);
+    writeNow(handle, [header, body], pos);
   } catch (err) {
     try {
       await handle.truncate(pos);
