@@ -13,7 +13,7 @@ import type { Source } from '../sources/source';
 import type { BridgeStatus } from '../status/status-model';
 import { BridgePoller, PollClock } from './bridge-poller';
 import { PollScheduler } from './poll-scheduler';
-import { pushUnit, registryPart } from './push-unit';
+import { pushUnit, registryPart, SELF_METRICS_INTERVAL_MS } from './push-unit';
 
 /** The job of the agent's own metrics when they are pushed on their own (several bridges). */
 export const AGENT_JOB = 'jvb-prometheus-adapter';
@@ -205,13 +205,13 @@ export class BridgeFleet {
     this.opts.exposition.setBridges(this.bridges.flatMap((bridge) => (bridge.shown ? [bridge.shown] : [])));
   }
 
-  /** With several bridges, the agent's own metrics are a target of their own: job=jvb-prometheus-adapter, instance=this host. */
+  /** With several bridges, the agent's own metrics are a target of their own: job=jvb-prometheus-adapter, instance=this host, pushed every poll interval but at most every SELF_METRICS_INTERVAL_MS. */
   private agentPushScheduler(intervalMs: number): PollScheduler {
     const { agentRegistry: registry, sinks, log } = this.opts;
     const clock = new PollClock();
     const instance = hostname();
     return new PollScheduler(
-      intervalMs,
+      Math.max(intervalMs, SELF_METRICS_INTERVAL_MS),
       async () => {
         if (sinks.current.length === 0) return;
         const unit = pushUnit({ key: '', job: AGENT_JOB, instance, timestampMs: clock.next() }, [registryPart(registry)]);

@@ -8,7 +8,7 @@ import type { CollectSummary } from '../registry/bridge-registry';
 import { redactUrl } from '../log/redact-url';
 import { OutcomeRecord } from '../status/outcome-record';
 import { isoTime, type BridgeStatus } from '../status/status-model';
-import { pushUnit, registryPart } from './push-unit';
+import { pushUnit, SelfMetrics } from './push-unit';
 
 /** Timestamps of one target's polls: the wall clock, but strictly increasing even if the clock steps back. */
 export class PollClock {
@@ -31,6 +31,8 @@ export class BridgePoller {
   private lastPoll: { atMs: number; durationMs: number; series: number; ok: boolean } | undefined;
   /** The kind of endpoint that answered last (auto may switch); known from the start when there is one. */
   private endpointKind: string | undefined;
+  /** The agent's own metrics, pushed with this bridge's at their own cadence when it is the only bridge. */
+  private readonly self: SelfMetrics | undefined;
 
   constructor(
     private readonly bridge: BridgeOptions,
@@ -51,6 +53,7 @@ export class BridgePoller {
     },
   ) {
     if (bridge.endpoints.length === 1) this.endpointKind = bridge.endpoints[0]!.kind;
+    this.self = opts.agentRegistry === undefined ? undefined : new SelfMetrics(opts.agentRegistry);
   }
 
   /** Whether a poll of this bridge ever succeeded. */
@@ -107,9 +110,8 @@ export class BridgePoller {
   }
 
   private pushUnit(timestampMs: number): PushUnit {
-    const agent = this.opts.agentRegistry;
     const { name, job } = this.bridge;
-    return pushUnit({ key: name, job, instance: name, timestampMs }, agent === undefined ? [this.registry] : [registryPart(agent), this.registry]);
+    return pushUnit({ key: name, job, instance: name, timestampMs }, [this.registry], this.self?.forPoll(timestampMs));
   }
 
 }

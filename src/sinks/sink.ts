@@ -14,8 +14,16 @@ export interface PushUnit {
   readonly timestampMs: number;
   /** The samples, read once however many sinks ask. */
   readonly families: () => Promise<readonly LabelledFamilies[]>;
-  /** The same samples as text exposition 0.0.4, rendered once however many sinks ask. */
+  /** The same samples as text exposition 0.0.4 (with the agent's own metrics when `self` is there), rendered once however many sinks ask. */
   readonly text: () => Promise<string>;
+  /**
+   * The agent's own metrics when they travel with this target (one bridge),
+   * not among `families()`: read at their own, slower cadence
+   * (scheduler/push-unit.ts). `fresh` is false for polls between two reads:
+   * nothing of them to push, their series stay live. Absent when the target
+   * carries none.
+   */
+  readonly self?: { readonly fresh: boolean; families(): Promise<readonly LabelledFamilies[]> };
 }
 
 /** Where a poll's metrics go after the registry: a push destination. */

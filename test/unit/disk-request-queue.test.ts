@@ -656,6 +656,61 @@ test('a symlink planted at the next segment\'s name while the queue runs is neve
   assert.is(await fs.readFile(victim, 'utf8'), 'do not touch\n');
 });
 
+/** Counts fdatasync calls on every file handle (node:fs/promises FileHandle) while `body` runs. */
+async function countingDatasyncs<T>(dir: string, body: (count: () => number) => Promise<T>): Promise<T> {
+  await fs.mkdir(dir, { recursive: true });
+  const probe = await fs.open(path.join(dir, 'probe'), 'w');
+  const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+  await probe.close();
+  await fs.unlink(path.join(dir, 'probe'));
+  const original = proto.datasync;
+  let calls = 0;
+  proto.datasync = function (this: unknown) {
+    calls++;
+    return original.call(this);
+  };
+  try {
+    return await body(() => calls);
+  } finally {
+    proto.datasync = original;
+  }
+}
+
+test('group commit: a queue that keeps up never fdatasyncs; pending records and the checkpoint are synced at close', async (ctx) => {
+  await countingDatasyncs(ctx.dir, async (datasyncs) => {
+    // An interval no test run reaches: only close may sync here.
+    const queue = await ctx.open({ syncIntervalMs: 3_600_000 });
+    const atOpen = datasyncs();
+    // Delivered at once, as with a healthy receiver: nothing needs the disk.
+    for (let i = 0; i < 30; i++) {
+      await queue.append(entry(i));
+      await queue.peek();
+      await queue.ack();
+    }
+    assert.is(datasyncs() - atOpen, 0, 'no fdatasync while every record was delivered');
+    // An outage: the appends resolve before anything is synced.
+    for (let i = 30; i < 40; i++) await queue.append(entry(i));
+    assert.is(datasyncs() - atOpen, 0, 'appends resolve before the disk is synced');
+    await queue.close();
+    assert.is(datasyncs() - atOpen, 2, 'close syncs the segment with the pending records and the checkpoint, once each');
+    const reopened = await ctx.open();
+    assert.is(reopened.pendingEntries, 10);
+  });
+});
+
+test('group commit: records left pending are fdatasynced by the timer, without a close', async (ctx) => {
+  await countingDatasyncs(ctx.dir, async (datasyncs) => {
+    const queue = await ctx.open({ syncIntervalMs: 20 });
+    const atOpen = datasyncs();
+    for (let i = 0; i < 10; i++) await queue.append(entry(i));
+    // Waits for the event (a sync), bounded; no timing is asserted.
+    for (let tries = 0; tries < 500 && datasyncs() - atOpen < 2; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(datasyncs() - atOpen >= 2, 'the pending segment and the checkpoint were synced by the timer');
+    await queue.close();
+    assert.is((await ctx.open()).pendingEntries, 10);
+  });
+});
+
 test('SIGKILL while appending: every append that resolved survives, in order, and the dead lock is taken over', async (ctx) => {
   const dir = path.join(ctx.dir, 'q');
   const modulePath = path.resolve(__dirname, '../../src/sinks/queue/disk-request-queue.ts');

@@ -6,6 +6,7 @@
 
 import path from 'node:path';
 import { DamageReport } from './damage-report';
+import { GroupCommit } from './group-commit';
 import { checkBoundOptions, QueueBounds, type BoundOptions, type QueueBound } from './queue-bounds';
 import { CHECKPOINT_FILE, type Checkpoint } from './queue-checkpoint';
 import type { QueueDirLock } from './queue-dir-lock';
@@ -25,6 +26,8 @@ export interface DiskRequestQueueOptions extends BoundOptions {
   readonly dir: string;
   readonly now?: () => number;
   readonly log?: QueueLog;
+  /** A pending record is fdatasync'd at the latest this long after its append (group-commit.ts); default 1000. */
+  readonly syncIntervalMs?: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -45,6 +48,7 @@ export class DiskRequestQueue implements RequestQueue {
   /** The operation under way; the next waits for it. */
   private tail: Promise<unknown> = Promise.resolve();
   private closing = false;
+  private readonly commits: GroupCommit;
   /** The I/O error that left the state in doubt; the next operation rebuilds from the directory first. */
   private broken: unknown;
   /** The head whose ack failed (it was delivered): not counted lost if the rebuild no longer finds it. */
@@ -67,7 +71,9 @@ export class DiskRequestQueue implements RequestQueue {
     private readonly log: QueueLog,
     private readonly lock: QueueDirLock,
     folder: Folder,
+    syncIntervalMs: number,
   ) {
+    this.commits = new GroupCommit(syncIntervalMs, () => this.serial(() => this.sync()), (err) => this.log('sync_failed', { error: errorText(err) }));
     this.policy = new RetentionPolicy(maxAgeMs, now);
     this.damage = new DamageReport(log, now, (drop) => this.pendingDrops.push(drop));
     this.adopt(folder);
@@ -84,7 +90,7 @@ export class DiskRequestQueue implements RequestQueue {
       let queue: DiskRequestQueue | undefined;
       folder = await readFolder(dir, log, () => queue?.headMoved());
       const limits = await QueueBounds.atOpen(dir, opts, folder.fifo.diskBytes, log);
-      queue = new DiskRequestQueue(dir, limits, opts.maxAgeMs, opts.now ?? Date.now, log, lock, folder);
+      queue = new DiskRequestQueue(dir, limits, opts.maxAgeMs, opts.now ?? Date.now, log, lock, folder, opts.syncIntervalMs ?? 1000);
       await queue.finishOpen();
       return queue;
     } catch (err) {
@@ -98,7 +104,7 @@ export class DiskRequestQueue implements RequestQueue {
   private async finishOpen(): Promise<void> {
     // A lower bound than the run that wrote the backlog: the oldest go, reported through takeDrops().
     for (const reason of this.policy.overBound(this.retained, 0, this.limits.capacity)) await this.dropHead(this.pendingDrops, reason);
-    await this.commit();
+    await this.commit(true);
     const { entries, samples, bodyBytes } = this.fifo;
     this.replayed = { entries, samples };
     if (entries > 0) this.log('replay', { entries, samples, bytes: bodyBytes });
@@ -108,7 +114,7 @@ export class DiskRequestQueue implements RequestQueue {
     return this.serial(async () => {
       // Before anything changes: a malformed entry is refused with a RangeError.
       const header = encodeRecordHeader(entry.body, entry.samples, entry.maxTimestampMs);
-      await this.checkFilesStillThere();
+      this.checkFilesStillThere();
       if (this.limits.lowered) await this.limits.raise(() => this.diskBytes);
       const drops: QueueDrop[] = [];
       await this.dropTooOld(drops);
@@ -242,14 +248,19 @@ export class DiskRequestQueue implements RequestQueue {
     return this.damage.corruptSamples;
   }
 
-  /** Waits for the operations under way, then closes the files and releases the lock. Further calls do nothing. */
+  /** Waits for the operations under way, makes what is pending durable, then closes the files and releases the lock. Further calls do nothing. */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.commits.stop();
     await this.tail;
-    await this.fifo.close();
-    await this.checkpoint.close();
-    await this.lock.release();
+    try {
+      if (this.broken === undefined) await this.fifo.sync().then(() => this.checkpoint.sync());
+    } finally {
+      await this.fifo.close();
+      await this.checkpoint.close();
+      await this.lock.release();
+    }
   }
 
   // ---- internals ----
@@ -295,10 +306,10 @@ export class DiskRequestQueue implements RequestQueue {
    * written or the checkpoint file was deleted under the queue: what is
    * written there could never be read back.
    */
-  private async checkFilesStillThere(): Promise<void> {
+  private checkFilesStillThere(): void {
     const gone: string[] = [];
-    if (await this.fifo.writeFileGone()) gone.push(segmentName(this.fifo.last));
-    if ((await this.checkpoint.linkCount()) === 0) gone.push(CHECKPOINT_FILE);
+    if (this.fifo.writeFileGone()) gone.push(segmentName(this.fifo.last));
+    if (this.checkpoint.linkCount() === 0) gone.push(CHECKPOINT_FILE);
     if (gone.length === 0) return;
     const err = new Error(`${gone.join(' and ')} deleted from ${this.dir} while in use`) as NodeJS.ErrnoException;
     err.code = 'ENOENT';
@@ -357,10 +368,11 @@ export class DiskRequestQueue implements RequestQueue {
   /**
    * Writes the checkpoint if the read position or the tally changed (after
    * every append, delivery and drop), then deletes the segments wholly
-   * before the read position. An empty queue whose segment holds delivered
-   * records starts a new segment first, so that one is deleted too.
+   * before the read position. An empty queue whose segment holds
+   * reclaimBytes of delivered records (any, at open and while a full disk
+   * lowers the bound) starts a new segment first, so that one is deleted too.
    */
-  private async commit(): Promise<void> {
+  private async commit(reclaimAll = false): Promise<void> {
     const offset = this.fifo.readOffset;
     const { tally } = this.fifo;
     const written = `${offset}:${tally.writeEnd}:${tally.entries}:${tally.samples}`;
@@ -368,7 +380,8 @@ export class DiskRequestQueue implements RequestQueue {
       await this.checkpoint.write(offset, tally);
       this.checkpointed = written;
     }
-    if (this.fifo.head === undefined && this.fifo.last.size > 0) {
+    const last = this.fifo.last.size;
+    if (this.fifo.head === undefined && last > 0 && (reclaimAll || this.limits.lowered || last >= this.limits.reclaimBytes)) {
       // The new segment starts at the read position, so the checkpoint stands as written.
       try {
         await this.fifo.roll();
@@ -378,5 +391,13 @@ export class DiskRequestQueue implements RequestQueue {
       }
     }
     await this.fifo.deleteDelivered();
+    this.commits.update(this.fifo.needsSync);
+  }
+
+  /** The group commit (group-commit.ts): the pending records written since the last one, and the checkpoint. */
+  private async sync(): Promise<void> {
+    if (!this.fifo.needsSync) return;
+    await this.fifo.sync();
+    await this.checkpoint.sync();
   }
 }

@@ -36,6 +36,8 @@ export interface BoundOptions {
 }
 
 const MAX_SEGMENT_BYTES = 8 * 1024 * 1024;
+/** Delivered bytes an empty queue keeps in the segment being written before it starts a new one and deletes the old. */
+const RECLAIM_BYTES = 1024 * 1024;
 /** The least bound adapting to the free space lowers to (unless maxBytes is lower). */
 const MIN_ADAPTED_BOUND = 64 * 1024;
 const DEFAULT_FREE_SPACE_SHARE = 0.5;
@@ -92,6 +94,15 @@ export class QueueBounds {
   /** Size at which a new segment is started. */
   get segmentBytes(): number {
     return this.segBytes;
+  }
+  /**
+   * When the queue is empty and the segment being written holds this many
+   * (delivered) bytes, a new segment is started and the old one deleted: 1 MiB,
+   * or a segment if smaller. Rolling at every delivery would cost a file
+   * creation, two fsyncs and a deletion a poll.
+   */
+  get reclaimBytes(): number {
+    return Math.min(RECLAIM_BYTES, this.segBytes);
   }
   /** Room for pending records: the bound less one segment, the reserve for the delivered part of the oldest segment. */
   get capacity(): number {

@@ -1,15 +1,17 @@
 import type { FileHandle } from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
-import { isCode, OPEN_NEW_RW, OPEN_UPDATE, readFully, syncDir, writeFully, type QueueLog } from './queue-file-io';
+import { isCode, linkCount, OPEN_NEW_RW, OPEN_UPDATE, readFully, syncDir, writeNow, type QueueLog } from './queue-file-io';
 import { crc32c } from './queue-record-codec';
 
 /**
  * The queue's read position and its tally, in two alternating pairs of slots
  * (format in docs/queue-format.md): a torn write falls back to the pair
- * written before, at one fdatasync per write. The position slots are the
- * first 64 bytes, as earlier versions wrote them (and still read them: they
- * read no further); the tally slots follow.
+ * written before. The position slots are the first 64 bytes, as earlier
+ * versions wrote them (and still read them: they read no further); the tally
+ * slots follow. A write reaches the page cache at once (it survives the
+ * process) and the disk at the queue's next sync() (a position lost to a
+ * power loss only sends delivered entries once more).
  */
 
 export const CHECKPOINT_FILE = 'checkpoint';
@@ -32,6 +34,9 @@ export interface Tally {
 }
 
 export class Checkpoint {
+  /** Written since the last sync(). */
+  private unsynced = false;
+
   private constructor(
     private readonly handle: FileHandle,
     private seq: bigint,
@@ -85,8 +90,9 @@ export class Checkpoint {
   }
 
   /**
-   * The tally slot first, then the position slot, then one fdatasync: a
-   * process killed between the two writes leaves the previous pair whole.
+   * The tally slot first, then the position slot (fdatasync'd at the next
+   * sync()): a process killed between the two writes leaves the previous pair
+   * whole.
    */
   async write(offset: number, tally: Tally): Promise<void> {
     this.seq++;
@@ -98,19 +104,26 @@ export class Checkpoint {
     counts.writeBigUInt64LE(BigInt(tally.samples), 16);
     counts.writeUInt32LE(tally.entries >>> 0, 24);
     counts.writeUInt32LE(crc32c(counts, 0, 28), 28);
-    await writeFully(this.handle, counts, POSITION_BYTES + at);
+    writeNow(this.handle, [counts], POSITION_BYTES + at);
     const slot = Buffer.alloc(CHECKPOINT_SLOT_BYTES);
     CHECKPOINT_MAGIC.copy(slot, 0);
     slot.writeBigUInt64LE(this.seq, 4);
     slot.writeBigUInt64LE(BigInt(offset), 12);
     slot.writeUInt32LE(crc32c(slot, 0, 20), 20);
-    await writeFully(this.handle, slot, at);
+    writeNow(this.handle, [slot], at);
+    this.unsynced = true;
+  }
+
+  /** fdatasync, if anything was written since the last one. */
+  async sync(): Promise<void> {
+    if (!this.unsynced) return;
     await this.handle.datasync();
+    this.unsynced = false;
   }
 
   /** Links to the file (0 once it was deleted while open). */
-  async linkCount(): Promise<number> {
-    return (await this.handle.stat()).nlink;
+  linkCount(): number {
+    return linkCount(this.handle);
   }
 
   async close(): Promise<void> {

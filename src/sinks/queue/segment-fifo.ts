@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
 import type { Tally } from './queue-checkpoint';
-import { errorText, isCode, OPEN_READ, OPEN_UPDATE, type QueueLog } from './queue-file-io';
+import { errorText, isCode, linkCount, OPEN_READ, OPEN_UPDATE, type QueueLog } from './queue-file-io';
 import { decodeRecordHeader, RECORD_HEADER_BYTES, type RecordHeader } from './queue-record-codec';
 import type { QueueEntry } from './request-queue';
 import { appendRecord, createSegment, findRecord, readPayload, SegmentReader, segmentName, segmentPath, type Segment } from './segment-file';
@@ -10,8 +10,9 @@ import { appendRecord, createSegment, findRecord, readPayload, SegmentReader, se
  * The FIFO of segment files: records appended to the last segment, read
  * from the head, delivered segments deleted; what is pending in between,
  * counted. Moving the head is memory only: the queue's checkpoint makes it
- * durable. Memory: the segment list, the head's header and the position of
- * the oldest entry with samples; nothing per pending entry.
+ * durable. Memory: the segment list, the head's header (and its body, when
+ * it was appended into an empty queue) and the position of the oldest entry
+ * with samples; nothing per pending entry.
  */
 
 export interface OldestSample {
@@ -64,6 +65,10 @@ export class SegmentFifo {
   private sampleCount: number;
   private bodyByteCount: number;
   private recordByteCount: number;
+  /** Records were written to the segment being written since its last fdatasync. */
+  private unsynced = false;
+  /** The head's body when the head was appended into an empty queue: what it wrote, so peek reads nothing (one body, not one per entry). */
+  private headBody: Buffer | undefined;
 
   private constructor(
     private readonly dir: string,
@@ -134,9 +139,9 @@ export class SegmentFifo {
     return total;
   }
 
-  /** The head's payload as it is on disk (the caller checks it). */
+  /** The head's payload as written (the caller checks it): from memory when it was appended into an empty queue, else from the disk. */
   async readHead(): Promise<Buffer> {
-    return readPayload((await this.readerFor(this.headSeg)).handle, this.headPos, this.headHeader!);
+    return this.headBody ?? readPayload((await this.readerFor(this.headSeg)).handle, this.headPos, this.headHeader!);
   }
 
   /**
@@ -178,8 +183,10 @@ export class SegmentFifo {
   }
 
   /**
-   * Appends a record, durably, in a new segment when it would take the last
-   * one past `segmentBytes` (or, into an empty queue, past the whole `bound`).
+   * Appends a record, in a new segment when it would take the last one past
+   * `segmentBytes` (or, into an empty queue, past the whole `bound`). It is
+   * in the page cache when this resolves (it survives the process), on the
+   * disk after the next sync().
    */
   async append(header: Buffer, entry: QueueEntry, segmentBytes: number, bound: number): Promise<void> {
     const size = RECORD_HEADER_BYTES + entry.body.length;
@@ -195,20 +202,40 @@ export class SegmentFifo {
       this.log('append_failed', { segment: segmentName(seg), offset: pos, error: errorText(err) });
       throw err;
     }
+    this.unsynced = true;
     this.entryCount++;
     this.sampleCount += entry.samples;
     this.bodyByteCount += entry.body.length;
     this.recordByteCount += size;
     if (emptyQueue) {
       this.setHead({ seg, pos, header: decodeRecordHeader(header)! });
+      this.headBody = entry.body;
     }
     if (this.oldest === undefined && entry.samples > 0) this.oldest = { offset: seg.start + pos, ts: entry.maxTimestampMs };
+  }
+
+  /** Whether records written since the last fdatasync are still pending (a power loss could take them). */
+  get needsSync(): boolean {
+    return this.unsynced && this.entryCount > 0;
+  }
+
+  /**
+   * Makes the records written so far durable (fdatasync of the segment being
+   * written), if any of them is still pending: a delivered record needs no
+   * disk. Records in earlier segments were synced when their segment was
+   * left (roll).
+   */
+  async sync(): Promise<void> {
+    if (this.needsSync) await this.writeHandle?.datasync();
+    this.unsynced = false;
   }
 
   /** Starts a new segment after the last one; when the queue is empty the head moves onto it. */
   async roll(): Promise<Segment> {
     const last = this.last;
     const seg: Segment = { start: last.start + last.size, size: 0 };
+    // What is pending in the segment being left is made durable before its handle goes.
+    await this.sync();
     const handle = await createSegment(this.dir, seg);
     await this.writeHandle?.close();
     this.writeHandle = handle;
@@ -232,8 +259,8 @@ export class SegmentFifo {
   }
 
   /** Whether the file appends go to was deleted under the queue: what is written there could never be read back. */
-  async writeFileGone(): Promise<boolean> {
-    return this.writeHandle !== undefined && (await this.writeHandle.stat()).nlink === 0;
+  writeFileGone(): boolean {
+    return this.writeHandle !== undefined && linkCount(this.writeHandle) === 0;
   }
 
   async close(): Promise<void> {
@@ -244,6 +271,7 @@ export class SegmentFifo {
   }
 
   private setHead(at: Located): void {
+    this.headBody = undefined;
     this.headSeg = at.seg;
     this.headPos = at.pos;
     this.headHeader = at.header;

@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
-import { OPEN_NEW, readFully, syncDir, writeFully } from './queue-file-io';
+import { OPEN_NEW, readFully, syncDir, writeNow } from './queue-file-io';
 import { decodeRecordHeader, RECORD_HEADER_BYTES, RECORD_MAGIC, type RecordHeader } from './queue-record-codec';
 
 /**
@@ -59,17 +59,16 @@ export async function createSegment(dir: string, seg: Segment): Promise<FileHand
 }
 
 /**
- * Writes a record at the end of `seg` and fdatasyncs it before it counts.
- * A failed write is cut off again so no partial record stays; if even that
- * fails, what is there is kept as part of the segment and later reads
- * resynchronise past it.
+ * Writes a record at the end of `seg`. Written, it survives the process (a
+ * crash, SIGKILL: it is in the kernel's page cache); the disk is the
+ * caller's business (SegmentFifo.sync). A failed write is cut off again so
+ * no partial record stays; if even that fails, what is there is kept as
+ * part of the segment and later reads resynchronise past it.
  */
 export async function appendRecord(handle: FileHandle, seg: Segment, header: Buffer, body: Buffer): Promise<void> {
   const pos = seg.size;
   try {
-    await writeFully(handle, header, pos);
-    await writeFully(handle, body, pos + RECORD_HEADER_BYTES);
-    await handle.datasync();
+    writeNow(handle, [header, body], pos);
   } catch (err) {
     try {
       await handle.truncate(pos);

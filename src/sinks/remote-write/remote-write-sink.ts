@@ -23,6 +23,10 @@ interface HeldEncoder {
   v2: boolean;
   refused: ConditionLog;
 }
+import type { LabelledFamilies } from '../../model/metric-family';
+
+/** The encoder key of the agent's own metrics travelling with a target: the target's key and this. */
+const SELF_KEY = '\u0000self';
 
 /**
  * One remote-write destination: after each poll of a target, its samples are
@@ -91,20 +95,27 @@ export class RemoteWriteSink implements Sink {
   }
 
   async afterPoll(unit: PushUnit): Promise<void> {
+    await this.encodePoll(unit.key, unit, await unit.families());
+    // The agent's own metrics travelling with this target: read at their own cadence, so their series have an encoder (staleness) of their own.
+    const selfKey = unit.key + SELF_KEY;
+    if (unit.self === undefined) await this.retireOne(selfKey, unit.timestampMs);
+    else if (unit.self.fresh) await this.encodePoll(selfKey, unit, await unit.self.families());
+  }
+
+  private async encodePoll(key: string, unit: PushUnit, groups: readonly LabelledFamilies[]): Promise<void> {
     const v2 = this.sender.protobufMessage === WRITE_REQUEST_V2;
-    let held = this.encoders.get(unit.key);
+    let held = this.encoders.get(key);
     if (held === undefined) {
       held = { encoder: this.encoder(unit, v2), v2, refused: new ConditionLog(this.log.with({ target: unit.instance })) };
-      this.encoders.set(unit.key, held);
+      this.encoders.set(key, held);
     }
-    const groups = await unit.families();
     if (held.v2 && !v2) {
       // Fell back: the 2.0 encoder's last requests carry this poll and its stale markers (the sender sends them as 1.0).
       const last = held.encoder.encodePoll(groups, unit.timestampMs);
       this.countRefusals(held);
       const next = this.encoder(unit, false);
       next.encodePoll(groups, unit.timestampMs); // (primes it: which series are live, their last samples; its output is the same samples)
-      this.encoders.set(unit.key, { ...held, encoder: next, v2: false });
+      this.encoders.set(key, { ...held, encoder: next, v2: false });
       await this.sender.enqueue(last);
       return;
     }
@@ -144,8 +155,13 @@ export class RemoteWriteSink implements Sink {
     return v2 ? new RemoteWrite2Encoder(options) : new RemoteWrite1Encoder(options);
   }
 
-  /** Stale markers for every series the target had, then its state is forgotten. */
+  /** Stale markers for every series the target had (the agent's own metrics that travelled with it included), then its state is forgotten. */
   async retire(key: string, timestampMs: number): Promise<void> {
+    await this.retireOne(key, timestampMs);
+    await this.retireOne(key + SELF_KEY, timestampMs);
+  }
+
+  private async retireOne(key: string, timestampMs: number): Promise<void> {
     const held = this.encoders.get(key);
     if (held === undefined) return;
     this.encoders.delete(key);
