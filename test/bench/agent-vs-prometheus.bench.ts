@@ -42,7 +42,7 @@ import { join, resolve } from 'node:path';
 import { productionNodeFlags } from '../helpers/agent-process';
 import { PrometheusServer } from '../helpers/prometheus-server';
 import { sidComponents, versionOf } from '../helpers/sid-components';
-import { fmt, machineDescription, onCleanup, runBounded } from './bench-support';
+import { fmt, loadAverage, machineDescription, onCleanup, runBounded } from './bench-support';
 import { ALL_WHO, startContestant, WHO_ALIASES, type OurSettings, type Scenario, type Who } from './contestants';
 import { FakeFleet } from './fake-targets';
 import { measure, type Result } from './measure';
@@ -173,7 +173,7 @@ async function main(): Promise<number> {
   const close = results.filter((r) => r.marginMs < 100);
   console.log(
     `\n${missing.length === 0 ? 'every run: received == expected' : `MISSING or EXTRA samples in ${missing.length} run(s): ${missing.map((r) => `${r.scenario.label} ${r.who}`).join(', ')}`}` +
-      `${close.length > 0 ? `; ${close.length} run(s) with a poll within 100 ms of a window boundary` : ''}; total runtime ${fmt((Date.now() - began) / 1000)} s`,
+      `${close.length > 0 ? `; ${close.length} run(s) with a poll within 100 ms of a window boundary` : ''}; total runtime ${fmt((Date.now() - began) / 1000)} s; at the end ${loadAverage()}`,
   );
   return missing.length === 0 && close.length === 0 ? 0 : 1;
 }

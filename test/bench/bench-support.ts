@@ -7,7 +7,7 @@
 
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // ---------------------------------------------------------------- /proc
@@ -103,9 +103,14 @@ export function machineDescription(): string {
   return [
     `date:    ${new Date().toISOString()}`,
     `git:     ${gitRevision()}`,
-    `machine: ${model}, ${cpus().length} cores, ${memGiB.toFixed(1)} GiB RAM, CLK_TCK ${CLK_TCK}`,
+    `machine: ${model}, ${cpus().length} cores, ${memGiB.toFixed(1)} GiB RAM, CLK_TCK ${CLK_TCK}; ${loadAverage()}`,
     `node:    ${process.version}; agent: dist/cli.js (build-info revision ${revision}); ${prometheus}`,
   ].join('\n');
+}
+
+/** "load average 1.20 0.90 0.80 (1, 5, 15 min)": what else ran on the machine. */
+export function loadAverage(): string {
+  return `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min)`;
 }
 
 /** The checkout's commit (short hash, date, subject) and whether tracked files had uncommitted changes (then those were measured). */
