@@ -85,10 +85,14 @@ interface Reading {
   readonly pending: number;
 }
 
-/** The sum of an instant query's values (NaN when it returns nothing). */
+/** The sum of an instant query's values (NaN when it returns nothing, or the query fails: a reading is not worth the run). */
 async function instant(receiver: PrometheusServer, promql: string): Promise<number> {
-  const result = await receiver.query(promql);
-  return result.length === 0 ? NaN : result.reduce((sum, s) => sum + Number(s.value[1]), 0);
+  try {
+    const result = await receiver.query(promql);
+    return result.length === 0 ? NaN : result.reduce((sum, s) => sum + Number(s.value[1]), 0);
+  } catch {
+    return NaN;
+  }
 }
 
 /** Least-squares slope of y over x. */
