@@ -52,6 +52,8 @@ export interface Result {
   readonly rssAnonMedian: number;
   readonly rssAnonMax: number;
   readonly marginMs: number;
+  /** When samples are missing: the contestant's last log lines saying error or warn, for the why. */
+  readonly logHints: readonly string[];
 }
 
 export const cpuMsOf = (r: Result): number => r.userMs + r.sysMs;
@@ -70,6 +72,15 @@ async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Prom
       while (next < items.length) await fn(items[next++]!);
     }),
   );
+}
+
+/** The last few lines of a log that say error or warn (logfmt's level=, vmagent's tab-separated level, Prometheus' level=). */
+function logHints(log: string): string[] {
+  return log
+    .split('\n')
+    .filter((line) => /level=(error|warn)|\t(error|warn)\t/i.test(line))
+    .slice(-5)
+    .map((line) => (line.length > 300 ? `${line.slice(0, 297)}...` : line));
 }
 
 export async function measure(
@@ -173,6 +184,7 @@ export async function measure(
       rssAnonMedian: median(memory.map((m) => m.rssAnon)),
       rssAnonMax: Math.max(...memory.map((m) => m.rssAnon)),
       marginMs: Math.min(...perBridge.map((b) => b.margin)),
+      logHints: perBridge.some((b) => b.matching !== b.expected) ? logHints(proc.log()) : [],
     };
   } finally {
     await proc.stop();

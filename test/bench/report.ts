@@ -72,7 +72,8 @@ export function progressLine(r: Result, results: readonly Result[]): string {
   if (r.received !== r.expected) flags.push(delivery(r));
   if (r.marginMs < 100) flags.push(`a poll within ${fmt(r.marginMs)} ms of a window boundary`);
   const keep = ['polls', 'expected', 'received', 'CPU-ms', 'sys', 'CPU-ms/1k', 'RSS med', 'RssAnon med', 'margin ms'];
-  return `  ${r.who.padEnd(12)} ${HEADER.map((h, i) => (keep.includes(h) ? `${h.replace(/ /g, '_')}=${cells[i]}` : '')).filter((x) => x !== '').join(' ')} all=${fmt(r.all)}${flags.length ? `   <- ${flags.join('; ')}` : ''}`;
+  const line = `  ${r.who.padEnd(12)} ${HEADER.map((h, i) => (keep.includes(h) ? `${h.replace(/ /g, '_')}=${cells[i]}` : '')).filter((x) => x !== '').join(' ')} all=${fmt(r.all)}${flags.length ? `   <- ${flags.join('; ')}` : ''}`;
+  return [line, ...r.logHints.map((hint) => `      ${r.who} log: ${hint.trim()}`)].join('\n');
 }
 
 export function resultsTable(results: readonly Result[]): string {
