@@ -26,12 +26,15 @@
 // The verdict: a least-squares line through the per-minute medians of
 // RssAnon from minute 2 to the last (minute 1 holds the start-up: module
 // loading, the first polls filling the caches, V8 growing its heap to what
-// the workload needs, the queue's first segment), its slope in MiB per hour,
-// and the growth it makes over those minutes against its value at minute 2:
-// "flat" up to GROWTH_LIMIT (10%, soak.ts' limit), else "growing" (exit 1).
-// RssAnon rather than RSS: it is the memory the process allocated, without
-// the pages of the node executable and libraries that the kernel may map in
-// or drop. The slopes of RSS and of the heap are printed too.
+// the workload needs, the queue's first segment), its slope in MiB per hour
+// with its standard error, and the growth the line makes over those minutes
+// against the median of minute 2: "flat" up to GROWTH_LIMIT (10%, soak.ts'
+// limit), else "growing" (exit 1). Fewer than three minutes on the line
+// (SOAK_MINUTES under 4) cannot tell: the verdict is then "too short to
+// tell", and only the delivery decides the exit code. RssAnon rather than
+// RSS: it is the memory the process allocated, without the pages of the node
+// executable and libraries that the kernel may map in or drop. The slopes of
+// RSS and of the heap are printed too.
 //
 // The delivery check, at the end, while the agent still runs: per bridge, the
 // requests the fake answered from the first to the last (a window from half
@@ -95,14 +98,17 @@ async function instant(receiver: PrometheusServer, promql: string): Promise<numb
   }
 }
 
-/** Least-squares slope of y over x. */
-function slope(points: readonly { x: number; y: number }[]): number {
+/** Least-squares slope of y over x, and its standard error (NaN with fewer than three points). */
+function fitLine(points: readonly { x: number; y: number }[]): { slope: number; stdError: number } {
   const n = points.length;
   const mx = points.reduce((s, p) => s + p.x, 0) / n;
   const my = points.reduce((s, p) => s + p.y, 0) / n;
   const sxy = points.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0);
   const sxx = points.reduce((s, p) => s + (p.x - mx) ** 2, 0);
-  return sxx === 0 ? NaN : sxy / sxx;
+  if (sxx === 0) return { slope: NaN, stdError: NaN };
+  const slope = sxy / sxx;
+  const residuals = points.reduce((s, p) => s + (p.y - my - slope * (p.x - mx)) ** 2, 0);
+  return { slope, stdError: n > 2 ? Math.sqrt(residuals / (n - 2) / sxx) : NaN };
 }
 
 async function main(): Promise<number> {
@@ -191,17 +197,20 @@ async function main(): Promise<number> {
   console.log(table(minuteHeader, minutes, 0));
 
   const fitted = perMinute.filter((p) => p.minute >= 2);
-  const perHour = (f: (p: (typeof fitted)[number]) => number) => slope(fitted.map((p) => ({ x: p.minute, y: f(p) }))) * 60;
-  const anonSlope = perHour((p) => p.rssAnon); // bytes per hour
-  const spanMinutes = fitted[fitted.length - 1]!.minute - fitted[0]!.minute;
-  const level = fitted[0]!.rssAnon;
-  const growth = (anonSlope / 60) * spanMinutes / level;
+  const fit = (f: (p: (typeof fitted)[number]) => number) => fitLine(fitted.map((p) => ({ x: p.minute, y: f(p) })));
+  const perHour = (n: number) => `${n >= 0 ? '+' : ''}${fmt((n * 60) / MiB, 1)}`; // bytes per minute -> "+1.2" MiB per hour
+  const anon = fit((p) => p.rssAnon);
+  const first = fitted[0]!;
+  const lastMinute = fitted[fitted.length - 1]!;
+  const spanMinutes = lastMinute.minute - first.minute;
+  const growth = (anon.slope * spanMinutes) / first.rssAnon;
   console.log(
-    `\nslopes over minutes ${fitted[0]!.minute}-${fitted[fitted.length - 1]!.minute} (least squares through the per-minute medians): ` +
-      `RssAnon ${fmt(anonSlope / MiB, 1)} MiB/h, RSS ${fmt(perHour((p) => p.rss) / MiB, 1)} MiB/h, heap used ${fmt(perHour((p) => p.heapUsed) / MiB, 1)} MiB/h`,
+    `\nslopes over minutes ${first.minute}-${lastMinute.minute} (least squares through the per-minute medians, MiB per hour): ` +
+      `RssAnon ${perHour(anon.slope)}${Number.isFinite(anon.stdError) ? ` ± ${fmt((anon.stdError * 60) / MiB, 1)}` : ''}, ` +
+      `RSS ${perHour(fit((p) => p.rss).slope)}, heap used ${perHour(fit((p) => p.heapUsed).slope)}`,
   );
   console.log(
-    `RssAnon: ${fmt(level / MiB, 1)} MiB in minute ${fitted[0]!.minute}, ${fmt(fitted[fitted.length - 1]!.rssAnon / MiB, 1)} MiB in minute ${fitted[fitted.length - 1]!.minute}; ` +
+    `RssAnon: ${fmt(first.rssAnon / MiB, 1)} MiB in minute ${first.minute}, ${fmt(lastMinute.rssAnon / MiB, 1)} MiB in minute ${lastMinute.minute}; ` +
       `the line grows ${(growth * 100).toFixed(1)}% over ${spanMinutes} minute(s) (limit ${GROWTH_LIMIT * 100}%); max RSS ${fmt(Math.max(...readings.map((r) => r.rss)) / MiB, 1)} MiB`,
   );
   const polls = bridges.reduce((s, b) => s + b.polls, 0);
@@ -212,9 +221,9 @@ async function main(): Promise<number> {
     `delivery: ${fmt(polls)} polls of ${BRIDGES} bridges, ${fmt(expected)} samples expected, ${fmt(received)} received` +
       (short.length === 0 ? ' (all)' : `: MISSING ${fmt(expected - received)} samples of ${short.length} bridge(s): ${short.slice(0, 5).map((b) => `${b.instance} ${fmt(b.expected - b.received)}`).join(', ')}${short.length > 5 ? ', ...' : ''}`),
   );
-  const verdict = growth <= GROWTH_LIMIT ? 'flat' : Number.isFinite(growth) ? 'growing' : 'unknown (no slope)';
-  console.log(`\nmemory: ${verdict} (RssAnon ${anonSlope >= 0 ? '+' : ''}${fmt(anonSlope / MiB, 1)} MiB/h); samples: ${short.length === 0 ? 'all arrived' : 'MISSING'}`);
-  const ok = verdict === 'flat' && short.length === 0;
+  const verdict = fitted.length < 3 ? `too short to tell (${fitted.length} minute(s) on the line; SOAK_MINUTES=4 or more for a verdict)` : growth <= GROWTH_LIMIT ? 'flat' : 'growing';
+  console.log(`\nmemory: ${verdict} (RssAnon ${perHour(anon.slope)} MiB/h); samples: ${short.length === 0 ? 'all arrived' : 'MISSING'}`);
+  const ok = verdict !== 'growing' && short.length === 0;
   console.log(ok ? 'PASS' : 'FAIL');
   return ok ? 0 : 1;
 }
