@@ -111,6 +111,36 @@ function fitLine(points: readonly { x: number; y: number }[]): { slope: number; 
   return { slope, stdError: n > 2 ? Math.sqrt(residuals / (n - 2) / sxx) : NaN };
 }
 
+/**
+ * For bridges whose samples did not all arrive: which of the fake's requests
+ * have no sample of the bridge's first series (jitsi_jvb_bench_0) with a
+ * timestamp from half an interval before the request to 100 ms after it (the
+ * poll's timestamp is taken when it starts, before the request arrives).
+ */
+async function diagnose(
+  receiver: PrometheusServer,
+  short: readonly { instance: string; from: number; to: number }[],
+  fleet: FakeFleet,
+  began: number,
+): Promise<string[]> {
+  const lines: string[] = [];
+  for (const b of short) {
+    const target = fleet.targets.find((t) => instanceOf(t) === b.instance)!;
+    const promql = `jitsi_jvb_bench_0{job="${JOB}",instance="${b.instance}"}[${b.to - b.from - 1}ms]`;
+    const res = await fetch(`${receiver.url}/api/v1/query?query=${encodeURIComponent(promql)}&time=${(b.to / 1000).toFixed(3)}`);
+    const body = (await res.json()) as { data?: { result: { values: [number, string][] }[] } };
+    const stamps = (body.data?.result[0]?.values ?? []).map(([t]) => Math.round(t * 1000));
+    const requests = target.times('/metrics').filter((at) => at > b.from && at <= b.to);
+    const unmatched = requests.filter((at) => !stamps.some((ts) => ts > at - INTERVAL_MS / 2 && ts <= at + 100));
+    const describe = (at: number) => `${new Date(at).toISOString()} (${fmt((at - began) / 1000, 1)} s after the agent's start)`;
+    lines.push(
+      `${b.instance}: ${requests.length} requests, ${stamps.length} samples of jitsi_jvb_bench_0; requests without a sample: ` +
+        (unmatched.length === 0 ? 'none (the missing samples are of other series)' : unmatched.slice(0, 5).map(describe).join(', ')),
+    );
+  }
+  return lines;
+}
+
 async function main(): Promise<number> {
   console.log(`soak, fleet: one agent polling ${BRIDGES} bridges x ${fmt(SERIES)} series every ${INTERVAL_MS / 1000} s and pushing by remote_write, for ${MINUTES} minutes`);
   console.log(machineDescription());
@@ -191,6 +221,8 @@ async function main(): Promise<number> {
     if (bridges.every((b) => b.received >= b.expected) || Date.now() > deadline) break;
     await sleep(2000);
   }
+  const diagnosis = await diagnose(receiver, bridges.filter((b) => b.received < b.expected).slice(0, 3), fleet, began);
+  const agentWarnings = agent.lines.filter((line) => /level=(warn|error)/.test(line)).slice(-10);
   await agent.stop();
 
   console.log('');
@@ -221,6 +253,10 @@ async function main(): Promise<number> {
     `delivery: ${fmt(polls)} polls of ${BRIDGES} bridges, ${fmt(expected)} samples expected, ${fmt(received)} received` +
       (short.length === 0 ? ' (all)' : `: MISSING ${fmt(expected - received)} samples of ${short.length} bridge(s): ${short.slice(0, 5).map((b) => `${b.instance} ${fmt(b.expected - b.received)}`).join(', ')}${short.length > 5 ? ', ...' : ''}`),
   );
+  for (const line of diagnosis) console.log(`  ${line}`);
+  if (short.length > 0) {
+    console.log(agentWarnings.length === 0 ? '  the agent logged no warning or error' : `  the agent's last warnings and errors:\n${agentWarnings.map((line) => `    ${line}`).join('\n')}`);
+  }
   const verdict = fitted.length < 3 ? `too short to tell (${fitted.length} minute(s) on the line; SOAK_MINUTES=4 or more for a verdict)` : growth <= GROWTH_LIMIT ? 'flat' : 'growing';
   console.log(`\nmemory: ${verdict} (RssAnon ${perHour(anon.slope)} MiB/h); samples: ${short.length === 0 ? 'all arrived' : 'MISSING'}`);
   const ok = verdict !== 'growing' && short.length === 0;
