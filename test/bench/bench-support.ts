@@ -1,17 +1,14 @@
-// Shared by test/bench/agent-vs-prometheus.bench.ts and test/bench/soak.ts
-// (not a benchmark itself): reading a process' CPU time and RSS from /proc,
-// the machine's description, a fake scrape target, Prometheus in agent mode,
-// and stopping everything that was started on any way out (error, SIGINT,
-// SIGTERM, a watchdog).
+// Shared by the benchmarks and soak runs of test/bench/ (not a benchmark
+// itself): reading a process' CPU time and memory from /proc, the machine's
+// description, counting samples at the receiver, and stopping everything
+// that was started on any way out (error, SIGINT, SIGTERM, a watchdog). The
+// fake bridges are in fake-targets.ts, the peers (Prometheus' agent mode,
+// vmagent) in peers.ts.
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closeServer } from '../helpers/close-server';
-import { unusedPort } from '../helpers/ports';
 
 // ---------------------------------------------------------------- /proc
 
@@ -37,10 +34,23 @@ export function cpuTimes(pid: number): { user: number; system: number } {
 
 /** Resident set size in bytes (VmRSS of /proc/<pid>/status). */
 export function rssBytes(pid: number): number {
+  return memoryOf(pid).rss;
+}
+
+/**
+ * Resident memory in bytes from one read of /proc/<pid>/status: VmRSS (all
+ * resident pages) and RssAnon (the anonymous ones: heaps, stacks, what the
+ * process allocated; not the pages of its executable and libraries, RssFile,
+ * nor shared memory, RssShmem). /proc's "kB" are 1024 bytes.
+ */
+export function memoryOf(pid: number): { rss: number; rssAnon: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
-  if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
-  return Number(match[1]) * 1024;
+  const field = (name: string) => {
+    const match = new RegExp(`^${name}:\\s+(\\d+)\\s+kB$`, 'm').exec(status);
+    if (!match) throw new Error(`no ${name} in /proc/${pid}/status`);
+    return Number(match[1]) * 1024;
+  };
+  return { rss: field('VmRSS'), rssAnon: field('RssAnon') };
 }
 
 // ---------------------------------------------------------------- numbers
@@ -92,9 +102,29 @@ export function machineDescription(): string {
   const memGiB = Number(/^MemTotal:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1024 / 1024;
   return [
     `date:    ${new Date().toISOString()}`,
-    `machine: ${model}, ${cpus().length} cores, ${memGiB.toFixed(1)} GiB RAM, CLK_TCK ${CLK_TCK}`,
+    `git:     ${gitRevision()}`,
+    `machine: ${model}, ${cpus().length} cores, ${memGiB.toFixed(1)} GiB RAM, CLK_TCK ${CLK_TCK}; ${loadAverage()}`,
     `node:    ${process.version}; agent: dist/cli.js (build-info revision ${revision}); ${prometheus}`,
   ].join('\n');
+}
+
+/** "load average 1.20 0.90 0.80 (1, 5, 15 min)": what else ran on the machine. */
+export function loadAverage(): string {
+  return `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min)`;
+}
+
+/** The checkout's commit (short hash, date, subject) and whether tracked files had uncommitted changes (then those were measured). */
+export function gitRevision(): string {
+  try {
+    const root = join(__dirname, '..', '..');
+    const commit = execFileSync('git', ['-C', root, 'log', '-1', '--format=%h %cI %s'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).toString().trim();
+    const dirty = execFileSync('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).toString().trim() !== '';
+    const [hash, date, ...subject] = commit.split(' ');
+    const title = subject.join(' ');
+    return `${hash}${dirty ? ' (with uncommitted changes)' : ''}, committed ${date}: ${title.length > 80 ? `${title.slice(0, 77)}...` : title}`;
+  } catch {
+    return 'unknown (no git)';
+  }
 }
 
 // ---------------------------------------------------------------- cleanup
@@ -162,102 +192,6 @@ export function temporaryDir(prefix: string): string {
   return dir;
 }
 
-// ---------------------------------------------------------------- fake target
-
-/**
- * A stand-in bridge on a loopback port serving N series whose values change
- * on every request:
- *   /metrics        Prometheus text 0.0.4: N gauges `jitsi_jvb_bench_<i>`, each with HELP and TYPE;
- *   /colibri/stats  a JVB-shaped JSON object: `total_bytes_received`, `bit_rate_download` (so it is
- *                   recognised as a JVB) and N numeric fields `bench_<i>` (mapped to gauges `jitsi_bench_<i>`).
- * Half the series carry integer values, half fractional ones (as a JVB's do).
- * Every answered request's arrival time (Date.now()) is recorded.
- */
-export class FakeTarget {
-  /** Arrival times (ms since the epoch) of the answered requests, per path, since the last reset(). */
-  readonly served = new Map<string, number[]>();
-  private server: http.Server | undefined;
-  private port = 0;
-  private requestNo = 0;
-  private readonly nativeHead: string[];
-
-  constructor(readonly series: number) {
-    this.nativeHead = Array.from(
-      { length: series },
-      (_, i) => `# HELP jitsi_jvb_bench_${i} Benchmark gauge number ${i}.\n# TYPE jitsi_jvb_bench_${i} gauge\njitsi_jvb_bench_${i} `,
-    );
-  }
-
-  get baseUrl(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  get hostPort(): string {
-    return `127.0.0.1:${this.port}`;
-  }
-
-  reset(): void {
-    this.served.clear();
-  }
-
-  times(path: string): number[] {
-    return this.served.get(path) ?? [];
-  }
-
-  private value(i: number): number {
-    const r = this.requestNo;
-    return i % 2 === 0 ? (r * 7919 + i * 104_729) % 1_000_003 : Math.round(((r * 31 + i) % 9973) * 1.37 * 1000) / 1000 + Math.random();
-  }
-
-  private nativeBody(): string {
-    const parts: string[] = new Array(this.series);
-    for (let i = 0; i < this.series; i++) parts[i] = this.nativeHead[i]! + this.value(i) + '\n';
-    return parts.join('');
-  }
-
-  private colibriBody(): string {
-    const r = this.requestNo;
-    const parts: string[] = [`"total_bytes_received":${1_000_000 + r * 12_345}`, `"bit_rate_download":${(r * 37) % 5000}`];
-    for (let i = 0; i < this.series; i++) parts.push(`"bench_${i}":${this.value(i)}`);
-    return `{${parts.join(',')}}`;
-  }
-
-  async start(): Promise<this> {
-    const server = http.createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0]!;
-      this.requestNo++;
-      let body: string;
-      let type: string;
-      if (path === '/metrics') {
-        body = this.nativeBody();
-        type = 'text/plain; version=0.0.4; charset=utf-8';
-      } else if (path === '/colibri/stats') {
-        body = this.colibriBody();
-        type = 'application/json';
-      } else {
-        res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
-        return;
-      }
-      let list = this.served.get(path);
-      if (!list) this.served.set(path, (list = []));
-      list.push(Date.now());
-      res.writeHead(200, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) }).end(body);
-    });
-    server.keepAliveTimeout = 30_000;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
-    onCleanup(() => this.stop());
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (server) await closeServer(server);
-  }
-}
-
 // ---------------------------------------------------------------- processes
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves when the child has exited. */
@@ -268,86 +202,6 @@ export async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
-}
-
-/**
- * Prometheus in agent mode (`--enable-feature=agent`): scrapes one target
- * every `interval` and remote-writes everything to `remoteWriteUrl` with the
- * default queue settings. (test/helpers/prometheus-server.ts always passes
- * --storage.tsdb.path, which agent mode refuses, hence this.)
- */
-export class PrometheusAgent {
-  readonly output: string[] = [];
-  private constructor(
-    readonly child: ChildProcess,
-    readonly url: string,
-  ) {
-    child.stdout!.on('data', (d: Buffer) => this.output.push(d.toString()));
-    child.stderr!.on('data', (d: Buffer) => this.output.push(d.toString()));
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  static async start(opts: { job: string; target: string; interval: string; remoteWriteUrl: string }): Promise<PrometheusAgent> {
-    const dir = temporaryDir('jvb-bench-prom-agent-');
-    writeFileSync(
-      join(dir, 'prometheus.yml'),
-      `global:
-  scrape_interval: ${opts.interval}
-  scrape_timeout: ${opts.interval}
-scrape_configs:
-  - job_name: ${JSON.stringify(opts.job)}
-    static_configs:
-      - targets: [${JSON.stringify(opts.target)}]
-remote_write:
-  - url: ${JSON.stringify(opts.remoteWriteUrl)}
-`,
-    );
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const port = await unusedPort();
-      const child = spawn(
-        'prometheus',
-        [
-          '--enable-feature=agent',
-          `--config.file=${join(dir, 'prometheus.yml')}`,
-          `--storage.agent.path=${join(dir, `data-${attempt}`)}`,
-          `--web.listen-address=127.0.0.1:${port}`,
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      const agent = new PrometheusAgent(child, `http://127.0.0.1:${port}`);
-      const unregister = onCleanup(() => stopChild(child, 10_000));
-      if (await agent.waitReady()) {
-        return agent;
-      }
-      await stopChild(child, 10_000);
-      unregister();
-      if (!agent.output.join('').includes('address already in use')) {
-        throw new Error(`prometheus (agent mode) did not start:\n${agent.output.join('').slice(-3000)}`);
-      }
-    }
-    throw new Error('prometheus (agent mode) could not find a free port');
-  }
-
-  private async waitReady(): Promise<boolean> {
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && this.child.exitCode === null) {
-      try {
-        const res = await fetch(`${this.url}/-/ready`, { signal: AbortSignal.timeout(1000) });
-        if (res.ok) return true;
-      } catch {
-        // not yet
-      }
-      await sleep(200);
-    }
-    return false;
-  }
-
-  stop(): Promise<void> {
-    return stopChild(this.child, 10_000);
-  }
 }
 
 /**
