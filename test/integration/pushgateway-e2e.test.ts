@@ -269,10 +269,11 @@ e2e('a gateway that is down, then up, receives the next push; the agent never st
   await gw2.start();
   const back = await gw2.waitForGroup(group, hasParticipants);
   assert.is(familyValue(back, 'jitsi_participants'), PARTICIPANTS, 'the next push landed');
-  // The pushed data itself says that earlier pushes failed.
-  const pushed = back!.families.get('jvb_pushgateway_pushes_total')!;
-  const failedPushed = pushed.metrics.filter((s) => s.labels['result'] === 'failed').reduce((sum, s) => sum + Number(s.value), 0);
-  assert.ok(failedPushed >= 1, 'jvb_pushgateway_pushes_total{result="failed"} reached the gateway');
+  // The pushed data itself says that earlier pushes failed: the agent's own metrics are read every 10 s (docs/metrics.md), so a push carries them at the latest from the next read on.
+  const failedPushed = (g: GatewayGroup | undefined) =>
+    (g?.families.get('jvb_pushgateway_pushes_total')?.metrics ?? []).filter((s) => s.labels['result'] === 'failed').reduce((sum, s) => sum + Number(s.value), 0);
+  const told = await gw2.waitForGroup(group, (g) => failedPushed(g) >= 1, 60_000);
+  assert.ok(failedPushed(told) >= 1, 'jvb_pushgateway_pushes_total{result="failed"} reached the gateway');
 
   // The served text is rendered once per poll, so the agent's own counters show a push from the poll after it on.
   const succeeded = (x: Exposition) =>

@@ -31,7 +31,6 @@ export interface DiskRequestQueueOptions extends BoundOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
-
 export class DiskRequestQueue implements RequestQueue {
   private fifo!: SegmentFifo;
   /** The head as returned by peek() (body read and checked), until it leaves. */
@@ -39,9 +38,7 @@ export class DiskRequestQueue implements RequestQueue {
   /** Bumped whenever the head leaves, so that ack() knows whether the entry it acknowledges is still there. */
   private headSeq = 0;
   private peekedSeq: number | undefined;
-
   private pendingDrops: QueueDrop[] = [];
-
   private checkpoint!: Checkpoint;
   /** The read position and tally last written to the checkpoint ("offset:writeEnd:entries:samples"). */
   private checkpointed = '';
@@ -53,7 +50,6 @@ export class DiskRequestQueue implements RequestQueue {
   private broken: unknown;
   /** The head whose ack failed (it was delivered): not counted lost if the rebuild no longer finds it. */
   private failedAck: { readonly offset: number; readonly samples: number } | undefined;
-
   private replayed = { entries: 0, samples: 0 };
   private readonly policy: RetentionPolicy;
   private readonly damage: DamageReport;
