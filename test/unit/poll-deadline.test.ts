@@ -87,6 +87,34 @@ for (const format of ['text-0.0.4', 'openmetrics-1.0'] as const) {
   });
 }
 
+for (const format of ['text-0.0.4', 'openmetrics-1.0'] as const) {
+  test(`${format}: a large body with only new values reuses the last parse (same objects, new values), read at once; a new shape is parsed in slices again`, async () => {
+    const reader = createNativeReader();
+    const first = largeBody(20_000, format === 'openmetrics-1.0');
+    const a = await reader.read(fetched(first, format), 100_000, NO_DEADLINE);
+    assert.ok(a.ok);
+    // The same text with other values: every "<n>.25" becomes "<n>.75".
+    const second = first.replace(/\.25$/gm, '.75');
+    assert.is.not(second, first);
+    const b = reader.read(fetched(second, format), 100_000, NO_DEADLINE);
+    assert.not.instance(b, Promise, 'reused at once, not parsed in slices');
+    const whole = parseExposition(second, format, { maxSamples: 100_000 });
+    assert.ok(!(b instanceof Promise) && b.ok && whole.ok && a.ok);
+    if (!(b instanceof Promise) && b.ok && whole.ok && a.ok) {
+      assert.ok(b.families === a.families, 'the same family objects');
+      assert.equal(b.families, whole.families, 'with the new values');
+    }
+    // A new series: not the same shape, parsed afresh in slices.
+    const third = second.replace('# TYPE lat histogram', 'fam_0{conference="new",endpoint="new"} 1\n# TYPE lat histogram');
+    const c = reader.read(fetched(third, format), 100_000, NO_DEADLINE);
+    assert.instance(c, Promise);
+    const read = await c;
+    const expected = parseExposition(third, format, { maxSamples: 100_000 });
+    assert.ok(read.ok && expected.ok);
+    if (read.ok && expected.ok) assert.equal(read.families, expected.families);
+  });
+}
+
 test('a large body refused (a bad line near its end, or too many series) is refused as parseExposition() refuses it', async () => {
   const bad = `${largeBody(20_000, false)}fam_0{conference="x" 1\n`;
   const reading = await createNativeReader().read(fetched(bad, 'text-0.0.4'), 100_000, NO_DEADLINE);

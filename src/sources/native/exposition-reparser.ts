@@ -37,14 +37,25 @@ export class ExpositionReparser {
   private template: Template | undefined;
 
   parse(body: string, format: ExpositionFormat, limits: ParseLimits): ParseResult {
+    const reused = this.reuse(body, format, limits);
+    if (reused !== undefined) return reused;
+    const parsed = parseExpositionWithPlaces(body, format, limits);
+    if (parsed.ok) this.remember(body, format, limits, parsed, parsed.places);
+    return parsed.ok ? { ok: true, families: parsed.families, samples: parsed.samples, skipped: parsed.skipped } : parsed;
+  }
+
+  /** The last result with this body's values written in, when `body` differs from the last one only in its values; else undefined (and the last is forgotten). */
+  reuse(body: string, format: ExpositionFormat, limits: ParseLimits): ParseResult | undefined {
     const t = this.template;
     if (t !== undefined && t.format === format && t.maxSamples === limits.maxSamples && this.reread(t, body)) {
       return { ok: true, families: t.families, samples: t.samples, skipped: t.skipped };
     }
     this.template = undefined;
-    const parsed = parseExpositionWithPlaces(body, format, limits);
-    if (!parsed.ok) return parsed;
-    const { places } = parsed;
+    return undefined;
+  }
+
+  /** Keeps a body parsed elsewhere (a slice at a time), with where each value went, for the next reuse(). */
+  remember(body: string, format: ExpositionFormat, limits: ParseLimits, parsed: ParseResult & { readonly ok: true }, places: readonly ValuePlace[]): void {
     const gapStart = new Int32Array(places.length + 1);
     const gapEnd = new Int32Array(places.length + 1);
     let from = 0;
@@ -67,7 +78,6 @@ export class ExpositionReparser {
       skipped: parsed.skipped,
       values: new Float64Array(places.length),
     };
-    return { ok: true, families: parsed.families, samples: parsed.samples, skipped: parsed.skipped };
   }
 
   /** Whether `body` is the template's text with other values; if so, the values are written into the template's families. */

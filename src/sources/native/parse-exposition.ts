@@ -64,7 +64,7 @@ export interface SlicedParse {
   readonly position: number;
 }
 
-export function startSlicedParse(body: string, format: ExpositionFormat, limits: ParseLimits): SlicedParse {
+export function startSlicedParse(body: string, format: ExpositionFormat, limits: ParseLimits, places?: ValuePlace[]): SlicedParse {
   let result: ParseResult | undefined = refusedInput(body, format);
   let position = 0;
   let grammar: { parseLines(pos: number, until: number): number } | undefined;
@@ -72,7 +72,7 @@ export function startSlicedParse(body: string, format: ExpositionFormat, limits:
   if (result === undefined) {
     const max = typeof limits?.maxSamples === 'number' && limits.maxSamples >= 0 ? limits.maxSamples : 0;
     const lx = new ExpositionLexer(body);
-    builder = new FamilyBuilder(lx, format === 'openmetrics-1.0', max, undefined);
+    builder = new FamilyBuilder(lx, format === 'openmetrics-1.0', max, places);
     grammar = format === 'openmetrics-1.0' ? new OpenMetricsParser(lx, builder) : new TextFormatParser(lx, builder);
   }
   return {
