@@ -1,13 +1,14 @@
-import { Registry } from 'prom-client';
+import { Registry, type Counter, type Gauge } from 'prom-client';
 import { ConditionLog } from '../log/condition-log';
 import type { Logger } from '../log/logger';
 import type { Labels, LabelledFamilies, MetricFamily } from '../model/metric-family';
 import { hasOwnTimestamps, occupiedNames } from '../model/metric-family';
 import type { PollOutcome, SkippedField } from '../sources/source';
 import { FamilyMetric } from './family-metric';
-import { familiesFromRegistry } from './registry-families';
 import { registryText } from './timestamped-text';
+import { PollFamilies } from './poll-families';
 import { createPollMetrics, type PollMetrics } from './self-metrics';
+import { POLL_FAILURE_REASONS, SKIP_REASONS } from '../sources/source';
 
 export interface CollectSummary {
   readonly ok: boolean;
@@ -34,10 +35,10 @@ export interface CollectSummary {
 export class BridgeRegistry {
   /** What /metrics serves for this bridge: the poll metrics and the bridge's families. */
   readonly registry = new Registry();
-  /** The poll metrics alone, for pushes. */
-  private readonly pollRegistry = new Registry();
   private readonly labels: Labels;
   private readonly metrics: PollMetrics;
+  /** The poll metrics as pushes read them: the same numbers as the registry's, written by collect(). */
+  private readonly pushed: PollFamilies;
   /** The families of the last successful poll that are exposed (none after a failed poll), and their samples. */
   private kept: readonly MetricFamily[] = [];
   private keptSeries = 0;
@@ -61,18 +62,23 @@ export class BridgeRegistry {
   ) {
     this.labels = Object.freeze({ ...labels });
     this.registry.setDefaultLabels({ ...labels });
-    this.pollRegistry.setDefaultLabels({ ...labels });
-    this.metrics = createPollMetrics(this.registry, this.pollRegistry);
+    const pollRegistry = new Registry();
+    this.metrics = createPollMetrics(this.registry, pollRegistry);
+    this.pushed = new PollFamilies(
+      pollRegistry,
+      new Map([
+        [this.metrics.failures, { label: 'reason', values: POLL_FAILURE_REASONS }],
+        [this.metrics.skipped, { label: 'reason', values: SKIP_REASONS }],
+      ]),
+    );
     this.down = new ConditionLog(log, { now });
   }
 
   /** What a push of this bridge carries: its poll metrics, then the families of its last poll. */
   async families(): Promise<LabelledFamilies[]> {
-    const kept = this.kept; // (read before the await: a push carries the poll it was made for)
-    const poll = familiesFromRegistry(await this.pollRegistry.getMetricsAsJSON());
     return [
-      { families: poll, labels: NO_LABELS },
-      { families: kept, labels: this.labels },
+      { families: this.pushed.families, labels: this.labels },
+      { families: this.kept, labels: this.labels },
     ];
   }
 
@@ -93,15 +99,15 @@ export class BridgeRegistry {
 
   /** The "collect" step: one poll's outcome into this bridge's registry. */
   collect(outcome: PollOutcome): CollectSummary {
-    this.metrics.polls.inc();
-    this.metrics.duration.set(outcome.durationMs / 1000);
+    this.inc(this.metrics.polls);
+    this.set(this.metrics.duration, outcome.durationMs / 1000);
     if (!outcome.ok) {
       this.clear();
       this.kept = [];
       this.keptSeries = 0;
-      this.metrics.up.set(0);
-      this.metrics.failures.inc({ reason: outcome.reason });
-      this.metrics.series.set(0);
+      this.set(this.metrics.up, 0);
+      this.inc(this.metrics.failures, outcome.reason);
+      this.set(this.metrics.series, 0);
       // A bridge that stays down is logged when it goes down, then once a minute with the count, then when it is back.
       const fields = { reason: outcome.reason, err: outcome.message, duration_ms: Math.round(outcome.durationMs) };
       if (!this.down.report('poll failed', fields, { failed_polls: 1 })) this.log.debug('poll failed', fields);
@@ -126,13 +132,25 @@ export class BridgeRegistry {
       this.keptSeries = this.countSeries();
     }
     this.kept = kept;
-    for (const field of skipped) this.metrics.skipped.inc({ reason: field.reason });
+    for (const field of skipped) this.inc(this.metrics.skipped, field.reason);
     if (skipped.length > 0) this.log.debug('fields skipped', { fields: skipped.map((f) => `${f.key}:${f.reason}`).join(',') });
     const series = this.keptSeries;
-    this.metrics.up.set(1);
-    this.metrics.lastSuccess.set(this.now() / 1000);
-    this.metrics.series.set(series);
+    this.set(this.metrics.up, 1);
+    this.set(this.metrics.lastSuccess, this.now() / 1000);
+    this.set(this.metrics.series, series);
     return { ok: true, families: kept.length, series, skipped: skipped.length };
+  }
+
+  /** A poll metric counts one more, in the registry (/metrics) and in what pushes read. */
+  private inc(metric: Counter<string>, reason?: string): void {
+    if (reason === undefined) metric.inc();
+    else metric.inc({ reason });
+    this.pushed.add(metric, 1, reason);
+  }
+
+  private set(metric: Gauge<string>, value: number): void {
+    metric.set(value);
+    this.pushed.set(metric, value);
   }
 
   private countSeries(): number {
@@ -199,8 +217,6 @@ export class BridgeRegistry {
     this.current.delete(name);
   }
 }
-
-const NO_LABELS: Labels = Object.freeze({});
 
 /** The names of the poll metrics in every bridge registry; a bridge family cannot take them. */
 const OWN_NAMES: ReadonlySet<string> = new Set(createPollMetricNames());

@@ -94,7 +94,7 @@ function stringLabels(labels: MetricValue<string>['labels'] | undefined): Record
 }
 
 /** prom-client's type: 'counter', ... at run time, or the number of its TypeScript enum (Counter, Gauge, Histogram, Summary). */
-function typeOf(type: unknown): ScalarType | 'histogram' | 'summary' {
+export function typeOf(type: unknown): ScalarType | 'histogram' | 'summary' {
   switch (type) {
     case 'counter':
     case 0:
