@@ -15,7 +15,9 @@
 //                              whole number of fleet intervals)                              [40]
 //   BENCH_WHO      --who=      contestants, comma-separated (prom-agent = prom2-agent); the
 //                              fleet runs them all but ours-colibri
-//                                            [ours-native,ours-colibri,prom2-agent,prom3-agent,vmagent]
+//                                   [ours-native,ours-colibri,ours-sea,prom2-agent,prom3-agent,vmagent]
+//   BENCH_SEA      --sea=      the single executable ours-sea runs [built by `npm run release` into a
+//                              temporary folder at the start (about 80 s), from this checkout]
 //   BENCH_CPU_PROF --cpu-prof= a folder: run our agent under `node --cpu-prof` writing its profiles there
 //   BENCH_MESSAGE  --message=  our agent's --remote-write.protobuf-message: 1.0 (prometheus.WriteRequest)
 //                              or 2.0 (io.prometheus.write.v2.Request; the receiver is then Prometheus 3.5
@@ -37,13 +39,14 @@
 // on a 2-core machine they compete with the contestant for CPU, the same for
 // every contestant.
 
+import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { productionNodeFlags } from '../helpers/agent-process';
 import { PrometheusServer } from '../helpers/prometheus-server';
 import { sidComponents, versionOf } from '../helpers/sid-components';
-import { fmt, loadAverage, machineDescription, onCleanup, runBounded } from './bench-support';
-import { ALL_WHO, startContestant, WHO_ALIASES, type OurSettings, type Scenario, type Who } from './contestants';
+import { fmt, loadAverage, machineDescription, onCleanup, runBounded, temporaryDir } from './bench-support';
+import { ALL_WHO, OURS, startContestant, WHO_ALIASES, type OurSettings, type Scenario, type Who } from './contestants';
 import { FakeFleet } from './fake-targets';
 import { measure, type Result } from './measure';
 import { peerVersion, type PeerKind } from './peers';
@@ -123,7 +126,7 @@ async function main(): Promise<number> {
   const needsSid = MESSAGE !== 'prometheus.WriteRequest' || SCENARIOS.some((s) => runsOf(s).some((w) => w === 'prom3-agent' || w === 'vmagent'));
   if (needsSid) sidComponents();
   const receiverBinary = MESSAGE === 'prometheus.WriteRequest' ? undefined : sidComponents().prometheus;
-  const peers = ([...new Set(SCENARIOS.flatMap(runsOf))].filter((w) => w !== 'ours-native' && w !== 'ours-colibri') as PeerKind[]).map((w) => `${w}: ${peerVersion(w)}`);
+  const peers = ([...new Set(SCENARIOS.flatMap(runsOf))].filter((w) => !OURS.includes(w)) as PeerKind[]).map((w) => `${w}: ${peerVersion(w)}`);
   console.log(`peers:   ${peers.length > 0 ? peers.join('; ') : 'none'}`);
   console.log(`ours:    node ${NODE_FLAGS.join(' ')} dist/cli.js, writes ${MESSAGE}${CPU_PROF !== undefined ? `, under --cpu-prof (numbers inflated) -> ${CPU_PROF}` : ''}`);
   console.log(
@@ -136,7 +139,9 @@ async function main(): Promise<number> {
   onCleanup(() => receiver.stop());
   console.log(`receiver: ${versionOf(receiverBinary ?? 'prometheus')} (--web.enable-remote-write-receiver)\n`);
 
-  const ours: OurSettings = { nodeFlags: NODE_FLAGS, message: MESSAGE, cpuProfDir: CPU_PROF };
+  const executable = SCENARIOS.some((s) => runsOf(s).includes('ours-sea')) ? singleExecutable() : undefined;
+  if (executable !== undefined) console.log(`ours-sea: ${executable} (${execFileSync(executable, ['--version']).toString().trim()})`);
+  const ours: OurSettings = { nodeFlags: NODE_FLAGS, message: MESSAGE, cpuProfDir: CPU_PROF, ...(executable !== undefined ? { executable } : {}) };
   const results: Result[] = [];
   for (const s of SCENARIOS) {
     const fleet = await new FakeFleet(s.bridges, s.series).start();
@@ -182,3 +187,15 @@ async function main(): Promise<number> {
 // plus 10 min for fetching the sid binaries on a first run.
 const RUNS_S = SCENARIOS.reduce((total, s) => total + runsOf(s).length * (WARMUP_S + (s.fleet ? FLEET_WINDOW_S + 10 * FLEET_INTERVAL_MS / 1000 : WINDOW_S) + 120), 0);
 runBounded('agent-vs-prometheus bench', (RUNS_S + 600 + 120) * 1000, main);
+
+/** BENCH_SEA, or the single executable of this checkout, built by `npm run release` into a temporary folder. */
+function singleExecutable(): string {
+  const given = setting('BENCH_SEA', 'sea');
+  if (given !== undefined) return resolve(given);
+  const out = temporaryDir('jvb-bench-release-');
+  console.log(`ours-sea: building the single executable (npm run release) into ${out} ...`);
+  execFileSync('bash', [join(__dirname, '..', '..', 'scripts', 'release.sh')], { env: { ...process.env, JVB_ADAPTER_RELEASE_DIR: out }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20, timeout: 600_000 });
+  const name = readdirSync(out).find((f) => f.endsWith('-linux-x64'));
+  if (name === undefined) throw new Error(`npm run release wrote no single executable into ${out}`);
+  return join(out, name);
+}

@@ -2,6 +2,9 @@
 // started against a set of fake bridges:
 //   ours-native   dist/cli.js polling each bridge's /metrics            (the node flags of its #! line)
 //   ours-colibri  dist/cli.js polling the bridge's /colibri/stats       (single bridge only)
+//   ours-sea      the single executable `npm run release` ships (Node 26 inside, the flags of
+//                 the #! line built in, the bundle of dist/cli.js) polling /metrics: what the
+//                 .deb installs, as an operator runs it
 //   prom2-agent   Prometheus 2.42 (Debian bookworm) in agent mode scraping /metrics
 //   prom3-agent   Prometheus 3.5 (Debian sid) in agent mode scraping /metrics
 //   vmagent       vmagent (Debian sid's victoria-metrics) scraping /metrics
@@ -18,8 +21,10 @@ import { onCleanup, temporaryDir } from './bench-support';
 import type { FakeFleet, FakeTarget } from './fake-targets';
 import { Peer, type PeerKind } from './peers';
 
-export type Who = 'ours-native' | 'ours-colibri' | 'prom2-agent' | 'prom3-agent' | 'vmagent';
-export const ALL_WHO: readonly Who[] = ['ours-native', 'ours-colibri', 'prom2-agent', 'prom3-agent', 'vmagent'];
+export type Who = 'ours-native' | 'ours-colibri' | 'ours-sea' | 'prom2-agent' | 'prom3-agent' | 'vmagent';
+export const ALL_WHO: readonly Who[] = ['ours-native', 'ours-colibri', 'ours-sea', 'prom2-agent', 'prom3-agent', 'vmagent'];
+/** Ours, however started. */
+export const OURS: readonly Who[] = ['ours-native', 'ours-colibri', 'ours-sea'];
 /** The peers: the ratios are taken against the cheapest of them. */
 export const PEERS: readonly Who[] = ['prom2-agent', 'prom3-agent', 'vmagent'];
 /** Names the bench took before: prom-agent was Prometheus 2.42's agent mode. */
@@ -28,6 +33,7 @@ export const WHO_ALIASES: Readonly<Record<string, Who>> = { 'prom-agent': 'prom2
 export const SHORT_NAME: Readonly<Record<Who, string>> = {
   'ours-native': 'ours-native',
   'ours-colibri': 'ours-colibri',
+  'ours-sea': 'ours-sea',
   'prom2-agent': 'prom2',
   'prom3-agent': 'prom3',
   vmagent: 'vmagent',
@@ -66,6 +72,8 @@ export interface Running {
 export interface OurSettings {
   /** Node flags for dist/cli.js. */
   readonly nodeFlags: readonly string[];
+  /** The single executable ours-sea runs. */
+  readonly executable?: string;
   /** --remote-write.protobuf-message. */
   readonly message: string;
   /** A folder for --cpu-prof profiles, or undefined. */
@@ -108,7 +116,15 @@ export async function startContestant(who: Who, s: Scenario, fleet: FakeFleet, r
     writeFileSync(config, fleetConfig(fleet, job));
     args = [`--config.file=${config}`, ...common];
   }
-  const agent = AgentProcess.spawn(args, {}, nodeFlags);
+  let agent: AgentProcess;
+  if (who === 'ours-sea') {
+    if (ours.executable === undefined) throw new Error('ours-sea needs the single executable');
+    // Under --cpu-prof too: a single executable takes node options from NODE_OPTIONS.
+    const profile = nodeFlags.slice(ours.nodeFlags.length);
+    agent = AgentProcess.spawnExecutable(ours.executable, args, profile.length > 0 ? { NODE_OPTIONS: profile.join(' ') } : {});
+  } else {
+    agent = AgentProcess.spawn(args, {}, nodeFlags);
+  }
   onCleanup(() => agent.stop().then(() => undefined));
   await agent.waitForLine(/JVB poll succeeded|level=error/, 30_000);
   return {

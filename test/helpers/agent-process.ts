@@ -42,12 +42,21 @@ export class AgentProcess {
    * `wrapper`: a command the agent runs under (e.g. `unshare --pid --fork`).
    */
   static spawn(args: string[], env: Record<string, string> = {}, nodeFlags: readonly string[] = [], wrapper: readonly string[] = []): AgentProcess {
+    return AgentProcess.run([...wrapper, process.execPath, ...nodeFlags, CLI], args, env);
+  }
+
+  /** Starts the agent as a single executable (`npm run release`'s), with no node of ours. */
+  static spawnExecutable(executable: string, args: string[], env: Record<string, string> = {}): AgentProcess {
+    return AgentProcess.run([executable], args, env);
+  }
+
+  private static run(command: readonly string[], args: string[], env: Record<string, string>): AgentProcess {
     const cleanEnv: Record<string, string> = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp' };
     const storage = args.some((a) => a.startsWith('--storage.path') || a === '--storage.in-memory')
       ? []
       : [`--storage.path=${temporaryStorage()}`];
-    const command = [...wrapper, process.execPath, ...nodeFlags, CLI, ...storage, ...args];
-    return new AgentProcess(spawn(command[0]!, command.slice(1), { env: { ...cleanEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const all = [...command, ...storage, ...args];
+    return new AgentProcess(spawn(all[0]!, all.slice(1), { env: { ...cleanEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   }
 
   /** Waits for a log line matching `pattern`; returns the match. */
