@@ -139,8 +139,10 @@ export function createHttpTransport(
     validateStatus: () => true,
     transformRequest: [(data: unknown) => data],
     transformResponse: [(data: unknown) => data],
-    maxBodyLength: Infinity,
-    maxContentLength: Infinity,
+    // -1, axios' "no limit": any other value wraps every response stream in an async generator that counts
+    // its bytes (a second stream and a promise a chunk); readBodyLimited and the preview bound what is read.
+    maxBodyLength: -1,
+    maxContentLength: -1,
   });
 
   /** How to stop each request in flight, for close(). */

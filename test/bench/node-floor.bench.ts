@@ -33,7 +33,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { AgentProcess, productionNodeFlags } from '../helpers/agent-process';
 import { closeServer } from '../helpers/close-server';
-import { cpuTimes, fmt, gitRevision, loadAverage, machineDescription, onCleanup, runBounded, sleep, stopChild, table, temporaryDir } from './bench-support';
+import { cpuTimes, fmt, memoryOf, MiB, gitRevision, loadAverage, machineDescription, onCleanup, runBounded, sleep, stopChild, table, temporaryDir } from './bench-support';
 import { FakeTarget } from './fake-targets';
 
 const SERIES = Number(process.env.FLOOR_SERIES ?? 150);
@@ -110,6 +110,7 @@ async function main(): Promise<number> {
   for (const c of contestants) c.target.reset();
   await sleep(WINDOW_S * 1000);
   const after = contestants.map((c) => cpuTimes(c.pid));
+  const memory = contestants.map((c) => memoryOf(c.pid));
 
   const rows: string[][] = [];
   const perPoll = new Map<string, number>();
@@ -119,10 +120,10 @@ async function main(): Promise<number> {
     const user = (after[i]!.user - before[i]!.user) * 1000;
     const sys = (after[i]!.system - before[i]!.system) * 1000;
     perPoll.set(c.name, (user + sys) / polls);
-    rows.push([c.name, String(polls), fmt(user + sys), fmt(user), fmt(sys), fmt((user + sys) / polls, 2)]);
+    rows.push([c.name, String(polls), fmt(user + sys), fmt(user), fmt(sys), fmt((user + sys) / polls, 2), fmt(memory[i]!.rssAnon / MiB, 1)]);
   });
   console.log(`\nbridge body ${SERIES} series; push body ${postBytes} bytes (the agent's median)\n`);
-  console.log(table(['who', 'polls', 'CPU-ms', 'user', 'sys', 'CPU-ms a poll'], rows));
+  console.log(table(['who', 'polls', 'CPU-ms', 'user', 'sys', 'CPU-ms a poll', 'RssAnon MiB at the end'], rows));
   const step = (a: string, b: string) => fmt(perPoll.get(b)! - perPoll.get(a)!, 2);
   console.log(`\nwhat a poll costs, step by step (ms of CPU a poll):`);
   console.log(`  being awake once an interval (idle):              ${fmt(perPoll.get('idle')!, 2)}`);
