@@ -327,7 +327,7 @@ export class PollCollector {
       const together = f.family.type === 'histogram' || f.family.type === 'summary';
       const { family } = f;
       const detail = this.keepDetail ? { labels: canonical, type: metricTypeNumber(family.type), help: family.help, unit: family.unit } : undefined;
-      s = { key, family: family.name, together, spellName: metricName, spellRegistry: f.registryLabels, spellPart: part, spellPartValue: partValue, spellLabels: labels, livePoll: NEVER_LIVE, index: -1, detail, ownMs: -Infinity, ownValue: 0, staleMs: -Infinity, untrackedPoll: NEVER_LIVE, untrackedBefore: NEVER_LIVE };
+      s = { key, family: family.name, together, spellName: metricName, spellRegistry: f.registryLabels, spellPart: part, spellPartValue: partValue, spellLabels: labels, livePoll: NEVER_LIVE, index: -1, detail, times: undefined };
       this.times.restore(s);
     }
     s.spellName = metricName;
