@@ -42,8 +42,11 @@ export class BridgeRegistry {
   /** The families of the last successful poll that are exposed (none after a failed poll), and their samples. */
   private kept: readonly MetricFamily[] = [];
   private keptSeries = 0;
-  private readonly current = new Map<string, FamilyMetric>();
-  /** The families of the last successful poll, in its order (the fast path of the next one). */
+  /**
+   * The families of the last successful poll, in its order (the fast path of
+   * the next one); by name, the registry holds them (no map of our own: one
+   * entry per family is memory per series at a bridge's size).
+   */
   private order: FamilyMetric[] = [];
   private readonly down: ConditionLog;
 
@@ -155,7 +158,7 @@ export class BridgeRegistry {
 
   private countSeries(): number {
     let n = 0;
-    for (const metric of this.current.values()) n += metric.seriesCount;
+    for (const metric of this.order) n += metric.seriesCount;
     return n;
   }
 
@@ -187,13 +190,14 @@ export class BridgeRegistry {
   }
 
   private replace(families: readonly MetricFamily[]): void {
+    const last = this.order;
     this.order = [];
     const next = new Set(families.map((family) => family.name));
-    for (const [name] of this.current) {
-      if (!next.has(name)) this.remove(name);
+    for (const metric of last) {
+      if (!next.has(metric.name)) this.remove(metric.name);
     }
     for (const family of families) {
-      const existing = this.current.get(family.name);
+      const existing = this.familyMetric(family.name);
       if (existing && existing.type === family.type) {
         existing.update(family);
         this.order.push(existing);
@@ -202,19 +206,24 @@ export class BridgeRegistry {
       if (existing) this.remove(family.name);
       const metric = new FamilyMetric(family);
       this.registry.registerMetric(metric.asRegistryMetric());
-      this.current.set(family.name, metric);
       this.order.push(metric);
     }
   }
 
+  /** The registered family of that name (the poll metrics' names are never a family's: withoutCollisions()). */
+  private familyMetric(name: string): FamilyMetric | undefined {
+    const metric: unknown = this.registry.getSingleMetric(name);
+    return metric instanceof FamilyMetric ? metric : undefined;
+  }
+
   private clear(): void {
+    const last = this.order;
     this.order = [];
-    for (const [name] of this.current) this.remove(name);
+    for (const metric of last) this.remove(metric.name);
   }
 
   private remove(name: string): void {
     this.registry.removeSingleMetric(name);
-    this.current.delete(name);
   }
 }
 

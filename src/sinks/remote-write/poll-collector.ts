@@ -26,8 +26,17 @@ export interface Series extends TrackedSeries, TimedSeries {
   readonly family: string;
   /** Histogram/summary series: keep the family's series in one request. */
   readonly together: boolean;
-  /** How the poll last spelt it: [metricName, registry labels, part name, part value, name1, value1, ...] in the labels object's key order. */
-  spelling: unknown[];
+  /**
+   * How the poll last spelt it: sample name, registry labels, part label
+   * (`le`, `quantile`; '' when none) and its value, and the series' labels
+   * object. Fields, not an array: one is kept per series, and the labels
+   * object is the source's own (no copy of its names and values).
+   */
+  spellName: string;
+  spellRegistry: Labels;
+  spellPart: string;
+  spellPartValue: string;
+  spellLabels: Labels;
   /** Its position in its family's values in the last poll it was live in. */
   index: number;
   /** Its labels and metadata, kept only for a collector made with `keepDetail` (remote-write 2.0 writes them as symbols). */
@@ -98,15 +107,19 @@ function endAtom(p: PollSamples<Series>): void {
   if (p.n > 0 && p.boundary[p.n - 1] === INSIDE) p.boundary[p.n - 1] = ATOM_END;
 }
 
-/** Whether a sample spells exactly `spelling`: no hashing, no allocation. */
-function spells(spelling: readonly unknown[], metricName: string, registryLabels: Labels, part: string, partValue: string, labels: Labels): boolean {
-  if (spelling[0] !== metricName || spelling[1] !== registryLabels || spelling[2] !== part || spelling[3] !== partValue) return false;
-  let j = 4;
+/** Whether a sample is spelt as `s` last was: no hashing, no allocation. */
+function spells(s: Series, metricName: string, registryLabels: Labels, part: string, partValue: string, labels: Labels): boolean {
+  if (s.spellName !== metricName || s.spellRegistry !== registryLabels || s.spellPart !== part || s.spellPartValue !== partValue) return false;
+  const kept = s.spellLabels;
+  if (kept === labels) return true;
+  // (The same names and values in any order are the same series: its key sorts them.)
+  let n = 0;
   for (const name in labels) {
-    if (spelling[j] !== name || spelling[j + 1] !== labels[name]) return false;
-    j += 2;
+    if (!Object.prototype.hasOwnProperty.call(kept, name) || kept[name] !== labels[name]) return false;
+    n++;
   }
-  return j === spelling.length;
+  for (const _ in kept) n--;
+  return n === 0;
 }
 
 export class PollCollector {
@@ -266,7 +279,7 @@ export class PollCollector {
     const i = f.count++;
     const previous = f.previous;
     let s = previous[i + f.shift];
-    if (s === undefined || (!f.same && !spells(s.spelling, metricName, f.registryLabels, part, partValue, labels))) {
+    if (s === undefined || (!f.same && !spells(s, metricName, f.registryLabels, part, partValue, labels))) {
       s = this.find(metricName, labels, part, partValue, f);
       if (this.staleness.liveInLastPoll(s) && previous[s.index] === s) f.shift = s.index - i;
     }
@@ -314,12 +327,14 @@ export class PollCollector {
       const together = f.family.type === 'histogram' || f.family.type === 'summary';
       const { family } = f;
       const detail = this.keepDetail ? { labels: canonical, type: metricTypeNumber(family.type), help: family.help, unit: family.unit } : undefined;
-      s = { key, family: family.name, together, spelling: [], livePoll: NEVER_LIVE, index: -1, detail, ownMs: -Infinity, ownValue: 0, staleMs: -Infinity, untrackedPoll: NEVER_LIVE, untrackedBefore: NEVER_LIVE };
+      s = { key, family: family.name, together, spellName: metricName, spellRegistry: f.registryLabels, spellPart: part, spellPartValue: partValue, spellLabels: labels, livePoll: NEVER_LIVE, index: -1, detail, times: undefined };
       this.times.restore(s);
     }
-    const spelling: unknown[] = [metricName, f.registryLabels, part, partValue];
-    for (const name in labels) spelling.push(name, labels[name]);
-    s.spelling = spelling.length === 4 ? spelling : spelling.slice(); // (exactly as long as it is: one per series is kept)
+    s.spellName = metricName;
+    s.spellRegistry = f.registryLabels;
+    s.spellPart = part;
+    s.spellPartValue = partValue;
+    s.spellLabels = labels;
     return s;
   }
 

@@ -43,14 +43,30 @@ export interface TimestampRefusal {
 /** What the rules keep on a series (besides the poll it was last live in, which the staleness tracker keeps). */
 export interface TimedSeries {
   readonly key: string;
+  /**
+   * Undefined until the series has a sample of its own timestamp, a stale
+   * marker or a refusal: most series never do, and five fields (two of them
+   * boxed doubles) on every series were memory per series for nothing.
+   */
+  times: SeriesTimes | undefined;
+}
+
+export interface SeriesTimes {
   /** The timestamp of its last sample sent that had one of its own, or of its last stale marker; -Infinity before any. */
   ownMs: number;
   /** That sample's value (for the duplicate check); the marker's time when it was a stale marker (whose bits no value has). */
   ownValue: number;
   staleMs: number;
-  /** The last two polls whose sample of it was not one a scrape tracks for staleness (its own timestamp, or refused). */
+  /** The last two polls whose sample of it was not one a scrape tracks for staleness (its own timestamp, or refused); -1: none. */
   untrackedPoll: number;
   untrackedBefore: number;
+}
+
+/** A series' last own timestamp or stale marker; -Infinity before any. */
+const ownMsOf = (s: TimedSeries): number => (s.times === undefined ? -Infinity : s.times.ownMs);
+
+function timesOf(s: TimedSeries): SeriesTimes {
+  return (s.times ??= { ownMs: -Infinity, ownValue: 0, staleMs: -Infinity, untrackedPoll: -1, untrackedBefore: -1 });
 }
 
 /** The last sample of a series no longer held, kept while a later one could still collide with it. */
@@ -109,14 +125,14 @@ export class SampleTimestamps {
 
   /** Whether a sample without a timestamp of its own, at the poll's time, is sent: it is unless one of its own was later (the usual case, checked first). */
   sendsAtPoll(s: TimedSeries): boolean {
-    return this.pollMs > s.ownMs;
+    return s.times === undefined || this.pollMs > s.times.ownMs;
   }
 
   /** A sample without a timestamp of its own, at the poll's time: SEND, SAME or a refusal. */
   atPoll(s: TimedSeries, value: number): number {
-    if (this.pollMs > s.ownMs) return SEND;
+    if (this.pollMs > ownMsOf(s)) return SEND;
     this.untracked(s);
-    return this.collision(s, this.pollMs, s.ownMs, value);
+    return this.collision(s, this.pollMs, ownMsOf(s), value);
   }
 
   /**
@@ -125,33 +141,36 @@ export class SampleTimestamps {
    * last sample, unless a later one of its own).
    */
   own(s: TimedSeries, ms: number, value: number, trackedLast: boolean): number {
-    this.untracked(s);
+    const t = this.untracked(s);
     if (ms > this.latest) return TOO_FAR_AHEAD;
     if (ms < this.earliest) return TOO_OLD;
-    const lastMs = trackedLast && this.lastPollMs > s.ownMs ? this.lastPollMs : s.ownMs;
+    const lastMs = trackedLast && this.lastPollMs > t.ownMs ? this.lastPollMs : t.ownMs;
     if (ms <= lastMs) return this.collision(s, ms, lastMs, value);
-    s.ownMs = ms;
-    s.ownValue = value;
+    t.ownMs = ms;
+    t.ownValue = value;
     if (ms > this.newestNow) this.newestNow = ms;
     return SEND;
   }
 
   /** Whether the series was tracked in poll `poll` (given that it was live in it). */
   trackedIn(s: TimedSeries, poll: number): boolean {
-    return s.untrackedPoll !== poll && s.untrackedBefore !== poll;
+    const t = s.times;
+    return t === undefined || (t.untrackedPoll !== poll && t.untrackedBefore !== poll);
   }
 
   /** A series tracked in the last poll and not in this one: whether its stale marker (at the poll's time) is sent. */
   staleMarker(s: TimedSeries): boolean {
-    if (this.pollMs <= s.ownMs) return false; // Prometheus' append fails (out of order or duplicate) and is ignored.
-    s.ownMs = this.pollMs;
-    s.staleMs = this.pollMs;
+    if (this.pollMs <= ownMsOf(s)) return false; // Prometheus' append fails (out of order or duplicate) and is ignored.
+    const t = timesOf(s);
+    t.ownMs = this.pollMs;
+    t.staleMs = this.pollMs;
     return true;
   }
 
   /** The series is no longer held: its last sample is kept while it is inside the window. */
   forget(s: TimedSeries): void {
-    if (s.ownMs >= this.earliest) this.gone.set(s.key, { ms: s.ownMs, value: s.ownValue, stale: s.staleMs === s.ownMs });
+    const t = s.times;
+    if (t !== undefined && t.ownMs >= this.earliest) this.gone.set(s.key, { ms: t.ownMs, value: t.ownValue, stale: t.staleMs === t.ownMs });
   }
 
   /** A series held anew: its last sample, if it was sent while the window still holds it. */
@@ -159,9 +178,10 @@ export class SampleTimestamps {
     const last = this.gone.get(s.key);
     if (last === undefined) return;
     this.gone.delete(s.key);
-    s.ownMs = last.ms;
-    s.ownValue = last.value;
-    if (last.stale) s.staleMs = last.ms;
+    const t = timesOf(s);
+    t.ownMs = last.ms;
+    t.ownValue = last.value;
+    if (last.stale) t.staleMs = last.ms;
   }
 
   endPoll(): void {
@@ -188,11 +208,13 @@ export class SampleTimestamps {
   }
 
   /** This poll's sample of `s` is not one a scrape tracks for staleness. */
-  private untracked(s: TimedSeries): void {
+  private untracked(s: TimedSeries): SeriesTimes {
     this.untrackedNow = true;
-    if (s.untrackedPoll === this.poll) return;
-    s.untrackedBefore = s.untrackedPoll;
-    s.untrackedPoll = this.poll;
+    const t = timesOf(s);
+    if (t.untrackedPoll === this.poll) return t;
+    t.untrackedBefore = t.untrackedPoll;
+    t.untrackedPoll = this.poll;
+    return t;
   }
 
   /**
@@ -204,7 +226,8 @@ export class SampleTimestamps {
   private collision(s: TimedSeries, ms: number, lastMs: number, value: number): number {
     if (ms < lastMs) return OUT_OF_ORDER;
     // (Object.is: the value bits, as Prometheus compares them: NaN is NaN, 0 is not -0.)
-    if (lastMs === s.ownMs && s.staleMs !== lastMs && Object.is(value, s.ownValue)) return SAME;
+    const t = s.times;
+    if (t !== undefined && lastMs === t.ownMs && t.staleMs !== lastMs && Object.is(value, t.ownValue)) return SAME;
     return DUPLICATE;
   }
 }

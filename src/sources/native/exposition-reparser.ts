@@ -11,7 +11,9 @@ interface Template {
   readonly body: string;
   readonly gapStart: Int32Array;
   readonly gapEnd: Int32Array;
-  readonly places: readonly ValuePlace[];
+  /** Value k goes to targets[k][fields[k]] (no target: not stored). Two arrays, not the parse's place objects: they are kept as long as the body. */
+  readonly targets: ReadonlyArray<Record<string, unknown> | undefined>;
+  readonly fields: readonly string[];
   readonly families: MetricFamily[];
   readonly samples: number;
   readonly skipped: readonly SkippedField[];
@@ -58,11 +60,15 @@ export class ExpositionReparser {
   remember(body: string, format: ExpositionFormat, limits: ParseLimits, parsed: ParseResult & { readonly ok: true }, places: readonly ValuePlace[]): void {
     const gapStart = new Int32Array(places.length + 1);
     const gapEnd = new Int32Array(places.length + 1);
+    const targets: Array<Record<string, unknown> | undefined> = new Array(places.length);
+    const fields: string[] = new Array(places.length);
     let from = 0;
     places.forEach((place, k) => {
       gapStart[k] = from;
       gapEnd[k] = place.start;
       from = place.end;
+      targets[k] = place.target;
+      fields[k] = place.field;
     });
     gapStart[places.length] = from;
     gapEnd[places.length] = body.length;
@@ -72,7 +78,8 @@ export class ExpositionReparser {
       body,
       gapStart,
       gapEnd,
-      places,
+      targets,
+      fields,
       families: parsed.families,
       samples: parsed.samples,
       skipped: parsed.skipped,
@@ -82,7 +89,7 @@ export class ExpositionReparser {
 
   /** Whether `body` is the template's text with other values; if so, the values are written into the template's families. */
   private reread(t: Template, body: string): boolean {
-    const { places, values, gapStart, gapEnd } = t;
+    const { targets, fields, values, gapStart, gapEnd } = t;
     const old = t.body;
     const om = t.format === 'openmetrics-1.0';
     const n = body.length;
@@ -95,7 +102,7 @@ export class ExpositionReparser {
       for (let j = gapStart[k]!; j < end0; j++, p++) {
         if (body.charCodeAt(p) !== old.charCodeAt(j)) return false;
       }
-      if (k === places.length) break;
+      if (k === targets.length) break;
       const end = valueEnd(body, p, n, om);
       const value = parseNumber(body, p, end);
       if (value === undefined) return false;
@@ -103,9 +110,9 @@ export class ExpositionReparser {
       p = end;
     }
     if (p !== n) return false;
-    for (let k = 0; k < places.length; k++) {
-      const place = places[k]!;
-      if (place.target !== undefined) place.target[place.field] = values[k]!;
+    for (let k = 0; k < targets.length; k++) {
+      const target = targets[k];
+      if (target !== undefined) target[fields[k]!] = values[k]!;
     }
     return true;
   }

@@ -1,6 +1,9 @@
 import type { Labels } from '../../model/metric-family';
 import { escapeValue } from './exposition-values';
 
+/** The labels of every series without any: one frozen object shared by all. */
+const NO_LABELS: Labels = Object.freeze({});
+
 /**
  * The labels of the sample line being parsed, in the order written. One
  * instance per parse, reused for every line: the arrays only grow, so a line
@@ -137,8 +140,10 @@ export class SampleLabels {
 
   /** The labels as the model's object, leaving out label index `skip`. */
   object(skip: number): Labels {
-    const labels: Record<string, string> = {};
     const count = this.count;
+    // (Most of a bridge's series have no labels: one shared object for them, not one each, as the model is kept between polls.)
+    if (count === 0 || (count === 1 && skip === 0)) return NO_LABELS;
+    const labels: Record<string, string> = {};
     for (let i = 0; i < count; i++) {
       if (i === skip) continue;
       const name = this.names[i]!;
