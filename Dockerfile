@@ -40,4 +40,4 @@ EXPOSE 9001
 # image name: set --web.listen-address through JVB_ADAPTER_WEB_LISTEN_ADDRESS.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "/app/dist/cli.js", "healthcheck"]
-ENTRYPOINT ["node", "--max-semi-space-size=1", "--heap-growing-percent=10", "--single-threaded", "/app/dist/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--heap-growing-percent=10", "--single-threaded", "/app/dist/cli.js"]

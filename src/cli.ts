@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=10 --single-threaded
+#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=10 --single-threaded
 import { startAgent, type RunningAgent } from './agent';
 import { ConfigError } from './config/config-error';
 import { helpText } from './config/help-text';
