@@ -14,21 +14,7 @@
 /** What a hidden query value is replaced by. */
 export const REDACTED_VALUE = '<redacted>';
 
-/** The last URLs redacted: the same few (bridges, destinations) are redacted at every poll and push. */
-const redacted = new Map<string, string>();
-const REMEMBERED_URLS = 64;
-
 export function redactUrl(url: string): string {
-  let out = redacted.get(url);
-  if (out === undefined) {
-    out = redactNow(url);
-    if (redacted.size >= REMEMBERED_URLS) redacted.delete(redacted.keys().next().value!);
-    redacted.set(url, out);
-  }
-  return out;
-}
-
-function redactNow(url: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -31,6 +31,8 @@ export class BridgePoller {
   private lastPoll: { atMs: number; durationMs: number; series: number; ok: boolean } | undefined;
   /** The kind of endpoint that answered last (auto may switch); known from the start when there is one. */
   private endpointKind: string | undefined;
+  /** The endpoints' kinds by their URLs as a poll's outcome names them (redacted), redacted once here rather than at every poll. */
+  private readonly kindByEndpoint: ReadonlyMap<string, string>;
   /** The agent's own metrics, pushed with this bridge's at their own cadence when it is the only bridge. */
   private readonly self: SelfMetrics | undefined;
 
@@ -53,6 +55,7 @@ export class BridgePoller {
     },
   ) {
     if (bridge.endpoints.length === 1) this.endpointKind = bridge.endpoints[0]!.kind;
+    this.kindByEndpoint = new Map(bridge.endpoints.map((e) => [redactUrl(e.url), e.kind]));
     this.self = opts.agentRegistry === undefined ? undefined : new SelfMetrics(opts.agentRegistry);
   }
 
@@ -104,7 +107,7 @@ export class BridgePoller {
 
   private recordPoll(atMs: number, outcome: PollOutcome, summary: CollectSummary): void {
     this.lastPoll = { atMs, durationMs: outcome.durationMs, series: summary.series, ok: summary.ok };
-    if (outcome.ok) this.endpointKind = this.bridge.endpoints.find((e) => redactUrl(e.url) === outcome.endpoint)?.kind ?? this.endpointKind;
+    if (outcome.ok) this.endpointKind = this.kindByEndpoint.get(outcome.endpoint) ?? this.endpointKind;
     if (summary.ok) this.polls.succeeded();
     else this.polls.failed(outcome.ok ? 'the poll could not be collected' : outcome.message, { reason: outcome.ok ? 'collect' : outcome.reason });
   }

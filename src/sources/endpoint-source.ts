@@ -41,7 +41,7 @@ export class EndpointSource implements Source {
   async poll(signal: AbortSignal, budgetMs?: number): Promise<PollOutcome> {
     const started = performance.now();
     const deadline: ReadDeadline = { signal, endsAt: started + (budgetMs ?? Number.POSITIVE_INFINITY) };
-    const fetched = await fetchEndpoint(this.endpoint, this.reader.accept, signal);
+    const fetched = await fetchEndpoint(this.endpoint, this.where, this.reader.accept, signal);
     if (!fetched.ok) return fetched;
     const received = performance.now();
     if (received > deadline.endsAt) {

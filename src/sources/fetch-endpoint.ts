@@ -1,5 +1,4 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { redactUrl } from '../log/redact-url';
 import type { HttpTransport } from '../http/http-transport';
 import { sendWithRetries, type RetryPolicy } from '../http/send-with-retries';
 import { LARGE_BODY_BYTES } from './read-deadline';
@@ -33,10 +32,13 @@ export interface BridgeEndpoint {
   readonly maxBodyBytes: number;
 }
 
-/** GETs an endpoint's whole body; any other answer becomes the poll's failure, with the URL (redacted) in its message. */
-export async function fetchEndpoint(endpoint: BridgeEndpoint, accept: string, signal: AbortSignal): Promise<FetchedBody | Failure> {
+/**
+ * GETs an endpoint's whole body; any other answer becomes the poll's failure,
+ * with `where` (the endpoint's URL redacted, once by the caller: not at every
+ * poll) in its message.
+ */
+export async function fetchEndpoint(endpoint: BridgeEndpoint, where: string, accept: string, signal: AbortSignal): Promise<FetchedBody | Failure> {
   const started = performance.now();
-  const where = redactUrl(endpoint.url);
   const failed = (reason: Failure['reason'], message: string): Failure => ({ ok: false, reason, message, durationMs: performance.now() - started });
 
   const result = await sendWithRetries(
