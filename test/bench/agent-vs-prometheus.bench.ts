@@ -45,7 +45,7 @@ import { join, resolve } from 'node:path';
 import { productionNodeFlags } from '../helpers/agent-process';
 import { PrometheusServer } from '../helpers/prometheus-server';
 import { sidComponents, versionOf } from '../helpers/sid-components';
-import { fmt, loadAverage, machineDescription, onCleanup, runBounded, temporaryDir } from './bench-support';
+import { badSetting, fmt, loadAverage, machineDescription, onCleanup, runBounded, setting, temporaryDir } from './bench-support';
 import { ALL_WHO, OURS, startContestant, WHO_ALIASES, type OurSettings, type Scenario, type Who } from './contestants';
 import { FakeFleet } from './fake-targets';
 import { measure, type Result } from './measure';
@@ -53,16 +53,6 @@ import { peerVersion, type PeerKind } from './peers';
 import { memoryPerSeries, progressLine, resultsTable } from './report';
 
 const SINGLE_INTERVAL_MS = 1000;
-
-function setting(env: string, flag: string): string | undefined {
-  const arg = process.argv.slice(2).find((a) => a.startsWith(`--${flag}=`));
-  return arg !== undefined ? arg.slice(flag.length + 3) : process.env[env];
-}
-
-function badSetting(message: string): never {
-  console.error(message);
-  process.exit(2);
-}
 
 function numbers(text: string, what: string, allowZero = false): number[] {
   const values = text.split(',').map((s) => Number(s.trim().replace(/_/g, '').replace(/s$/, '')));

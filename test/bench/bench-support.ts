@@ -10,6 +10,20 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+// ---------------------------------------------------------------- settings
+
+/** A bench setting: the flag `--<flag>=value` when given, else the environment variable `env`. */
+export function setting(env: string, flag: string): string | undefined {
+  const arg = process.argv.slice(2).find((a) => a.startsWith(`--${flag}=`));
+  return arg !== undefined ? arg.slice(flag.length + 3) : process.env[env];
+}
+
+/** A setting the bench cannot use: says why and exits 2, before anything was started. */
+export function badSetting(message: string): never {
+  console.error(message);
+  process.exit(2);
+}
+
 // ---------------------------------------------------------------- /proc
 
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (`getconf CLK_TCK`, 100 on Linux). */

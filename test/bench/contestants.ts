@@ -97,10 +97,8 @@ export async function startContestant(who: Who, s: Scenario, fleet: FakeFleet, r
   if (s.fleet && who === 'ours-colibri') throw new Error('ours-colibri does not run in the fleet');
 
   const storage = temporaryDir('jvb-bench-storage-');
-  const nodeFlags = [
-    ...ours.nodeFlags,
-    ...(ours.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${join(resolve(ours.cpuProfDir), `${who}-${s.fleet ? `fleet${s.bridges}x${s.series}` : s.series}`)}`] : []),
-  ];
+  const profileFlags =
+    ours.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${join(resolve(ours.cpuProfDir), `${who}-${s.fleet ? `fleet${s.bridges}x${s.series}` : s.series}`)}`] : [];
   const common = [
     `--poll.interval=${s.intervalMs / 1000}s`,
     `--remote-write.url=${remoteWriteUrl}`,
@@ -120,10 +118,9 @@ export async function startContestant(who: Who, s: Scenario, fleet: FakeFleet, r
   if (who === 'ours-sea') {
     if (ours.executable === undefined) throw new Error('ours-sea needs the single executable');
     // Under --cpu-prof too: a single executable takes node options from NODE_OPTIONS.
-    const profile = nodeFlags.slice(ours.nodeFlags.length);
-    agent = AgentProcess.spawnExecutable(ours.executable, args, profile.length > 0 ? { NODE_OPTIONS: profile.join(' ') } : {});
+    agent = AgentProcess.spawnExecutable(ours.executable, args, profileFlags.length > 0 ? { NODE_OPTIONS: profileFlags.join(' ') } : {});
   } else {
-    agent = AgentProcess.spawn(args, {}, nodeFlags);
+    agent = AgentProcess.spawn(args, {}, [...ours.nodeFlags, ...profileFlags]);
   }
   onCleanup(() => agent.stop().then(() => undefined));
   await agent.waitForLine(/JVB poll succeeded|level=error/, 30_000);

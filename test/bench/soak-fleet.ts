@@ -48,7 +48,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentProcess, productionNodeFlags } from '../helpers/agent-process';
 import { PrometheusServer } from '../helpers/prometheus-server';
-import { countSamples, fmt, machineDescription, median, memoryOf, MiB, onCleanup, runBounded, sleep, table, temporaryDir } from './bench-support';
+import { badSetting, countSamples, fmt, machineDescription, median, memoryOf, MiB, onCleanup, runBounded, setting, sleep, table, temporaryDir } from './bench-support';
 import { fleetConfig, instanceOf } from './contestants';
 import { FakeFleet } from './fake-targets';
 
@@ -56,16 +56,6 @@ const SAMPLE_EVERY_MS = 10_000;
 const GROWTH_LIMIT = 0.1;
 const JOB = 'soak-fleet';
 const AGENT_JOB = 'jvb-prometheus-adapter';
-
-function setting(env: string, flag: string): string | undefined {
-  const arg = process.argv.slice(2).find((a) => a.startsWith(`--${flag}=`));
-  return arg !== undefined ? arg.slice(flag.length + 3) : process.env[env];
-}
-
-function badSetting(message: string): never {
-  console.error(message);
-  process.exit(2);
-}
 
 const MINUTES = Number(setting('SOAK_MINUTES', 'minutes') ?? '10');
 if (!Number.isFinite(MINUTES) || MINUTES < 3) badSetting(`SOAK_MINUTES must be a number >= 3 (minute 2 to the last must be a line), got ${JSON.stringify(setting('SOAK_MINUTES', 'minutes'))}`);

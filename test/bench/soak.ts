@@ -34,16 +34,11 @@
 
 import { AgentProcess, productionNodeFlags } from '../helpers/agent-process';
 import { PrometheusServer } from '../helpers/prometheus-server';
-import { countSamples, fmt, machineDescription, median, MiB, onCleanup, rssBytes, runBounded, sleep, table, temporaryDir } from './bench-support';
+import { countSamples, fmt, machineDescription, median, MiB, onCleanup, rssBytes, runBounded, setting, sleep, table, temporaryDir } from './bench-support';
 
 const SAMPLE_EVERY_MS = 10_000;
 const GROWTH_LIMIT = 0.1;
 const JOB = 'soak';
-
-function setting(env: string, flag: string): string | undefined {
-  const arg = process.argv.slice(2).find((a) => a.startsWith(`--${flag}=`));
-  return arg !== undefined ? arg.slice(flag.length + 3) : process.env[env];
-}
 
 const MINUTES = Number(setting('SOAK_MINUTES', 'minutes') ?? '10');
 if (!Number.isFinite(MINUTES) || MINUTES < 3) {
